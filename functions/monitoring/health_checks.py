@@ -1,0 +1,62 @@
+"""Dependency checks behind the monitoring function's health routes.
+
+Readiness asks one question — can this instance reach Firestore within a short deadline —
+because every other route needs it. The checks return data; the routes decide the status.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import psutil
+
+from shared.firestore import get_client
+
+# Cloud Run's default startup/readiness probe waits ~1 s per attempt; answer inside that.
+READY_DEADLINE_SECONDS = 1.0
+HEALTH_COLLECTION = "_health"
+
+STARTED_AT = time.time()
+
+
+@dataclass(frozen=True)
+class DependencyStatus:
+    name: str
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+def check_firestore(deadline_seconds: float = READY_DEADLINE_SECONDS) -> DependencyStatus:
+    """Read one (possibly missing) document, without retries, inside the deadline."""
+    started = time.perf_counter()
+    try:
+        get_client().collection(HEALTH_COLLECTION).document("ping").get(
+            retry=None, timeout=deadline_seconds
+        )
+    except Exception as exc:  # any failure means "not ready"; the kind goes to the log
+        return DependencyStatus(
+            "firestore", False, _elapsed_ms(started), error=type(exc).__name__
+        )
+    elapsed = _elapsed_ms(started)
+    if elapsed > deadline_seconds * 1000:
+        return DependencyStatus("firestore", False, elapsed, error="deadline exceeded")
+    return DependencyStatus("firestore", True, elapsed)
+
+
+def process_facts() -> dict[str, float | int]:
+    """This instance's own footprint: useful when an instance misbehaves."""
+    process = psutil.Process(os.getpid())
+    memory = process.memory_info()
+    return {
+        "pid": process.pid,
+        "rss_bytes": memory.rss,
+        "threads": process.num_threads(),
+        "uptime_seconds": round(time.time() - STARTED_AT, 3),
+    }
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -1,0 +1,198 @@
+"""The whole platform as local processes: emulator, four functions, the Hosting gateway.
+
+Used by ``make dev`` (scripts/dev.py) and by the end-to-end tests, so both run the same
+thing: Google's Firestore emulator, each function under functions-framework (the server
+Cloud Functions runs, gunicorn with threads), and scripts/gateway.py applying
+firebase.json's rewrites and headers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emulator import FirestoreEmulator, stop_process_group
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ("auth", "vehicles", "bookings", "monitoring")
+# Per-function threads, as THREADS sets concurrency on Cloud Functions 2nd gen.
+DEFAULT_THREADS = 8
+SERVER_START_TIMEOUT_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def firebase_ports(config_path: Path = ROOT / "firebase.json") -> tuple[int, int]:
+    """The Firestore emulator and Hosting ports named in firebase.json."""
+    config = json.loads(config_path.read_text())
+    emulators = config.get("emulators", {})
+    return int(emulators["firestore"]["port"]), int(emulators["hosting"]["port"])
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until ``url`` answers with any HTTP status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered, with an error status: it is up
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@dataclass
+class Stack:
+    """Start and stop the local platform."""
+
+    emulator_port: int
+    gateway_port: int
+    function_ports: dict[str, int] = field(default_factory=dict)
+    project_id: str = "demo-pmi"
+    log_dir: Path = ROOT / ".dev" / "logs"
+    env: dict[str, str] = field(default_factory=dict)
+    functions: tuple[str, ...] = FUNCTIONS
+    reuse_emulator: FirestoreEmulator | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    emulator: FirestoreEmulator | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def function_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.function_ports[name]}"
+
+    def function_env(self) -> dict[str, str]:
+        """Environment of each function process (what Cloud Functions would set)."""
+        assert self.emulator is not None
+        return {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "FIRESTORE_EMULATOR_HOST": self.emulator.address,
+            "GOOGLE_CLOUD_PROJECT": self.project_id,
+            "THREADS": os.environ.get("THREADS", str(DEFAULT_THREADS)),
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
+
+    def start(self, progress: Callable[[str], None] = print) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_emulator(progress)
+            self._start_functions(progress)
+            self._start_gateway(progress)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_emulator(self, progress: Callable[[str], None]) -> None:
+        if self.reuse_emulator is not None:
+            self.emulator = self.reuse_emulator
+            return
+        progress(f"starting the Firestore emulator on 127.0.0.1:{self.emulator_port} ...")
+        self.emulator = FirestoreEmulator(
+            self.emulator_port,
+            project_id=self.project_id,
+            rules=ROOT / "firestore.rules",
+            log_path=self.log_dir / "firestore-emulator.log",
+        )
+        started = time.monotonic()
+        self.emulator.start()
+        progress(f"  Firestore emulator ready in {time.monotonic() - started:.1f} s")
+
+    def _start_functions(self, progress: Callable[[str], None]) -> None:
+        env = self.function_env()
+        for name in self.functions:
+            port = self.function_ports.setdefault(name, free_port())
+            progress(f"starting function {name} on 127.0.0.1:{port} ...")
+            log = open(self.log_dir / f"function-{name}.log", "ab")  # noqa: SIM115
+            self.processes[name] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "functions_framework",
+                    "--target",
+                    name,
+                    "--source",
+                    str(ROOT / "functions" / name / "main.py"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        for name in self.functions:
+            wait_http(
+                self.function_url(name) + "/", SERVER_START_TIMEOUT_SECONDS, self.processes[name]
+            )
+            progress(f"  function {name} ready")
+
+    def _start_gateway(self, progress: Callable[[str], None]) -> None:
+        progress(f"starting the Hosting gateway on 127.0.0.1:{self.gateway_port} ...")
+        argv = [
+            sys.executable,
+            str(ROOT / "scripts" / "gateway.py"),
+            "--config",
+            str(ROOT / "firebase.json"),
+            "--port",
+            str(self.gateway_port),
+        ]
+        for name in self.functions:
+            argv += ["--function", f"{name}={self.function_url(name)}"]
+        log = open(self.log_dir / "gateway.log", "ab")  # noqa: SIM115
+        self.processes["gateway"] = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.function_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_http(self.gateway_url + "/", SERVER_START_TIMEOUT_SECONDS, self.processes["gateway"])
+        progress("  gateway ready")
+
+    def dead_processes(self) -> Mapping[str, int]:
+        """Processes that exited on their own (name -> exit code)."""
+        dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+        if self.emulator and self.emulator.process and self.emulator.process.poll() is not None:
+            dead = {**dead, "firestore-emulator": self.emulator.process.returncode}
+        return dead
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            stop_process_group(process)
+        self.processes.clear()
+        if self.emulator is not None and self.reuse_emulator is None:
+            self.emulator.stop()
+        self.emulator = None

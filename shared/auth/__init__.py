@@ -1,0 +1,9 @@
+"""Authentication and authorisation shared by every function.
+
+- :mod:`shared.auth.tokens` issues and verifies the platform's JWTs.
+- :mod:`shared.auth.passwords` hashes and checks passwords (bcrypt).
+- :mod:`shared.auth.rbac` names the roles, the permissions and who holds which.
+- :mod:`shared.auth.principal` turns a verified token into the caller, checked against the
+  user's document on every request so revocation takes effect at once.
+- :mod:`shared.auth.scoping` keeps handlers from forgetting ownership checks.
+"""

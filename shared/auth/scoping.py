@@ -1,0 +1,70 @@
+"""Ownership scoping, so a handler cannot forget who may see what.
+
+Rules: customers reach their own objects; service-center staff and mechanics reach their
+center's; viewers read everything but without personal data; admins reach everything.
+Anything out of scope is reported as *not found* (404), never 403, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from shared.auth.principal import Principal
+from shared.auth.rbac import Role
+from shared.errors import NotFound
+
+# Fields a viewer never sees, wherever they appear in a document.
+PERSONAL_FIELDS = frozenset(
+    {
+        "email",
+        "phone",
+        "full_name",
+        "owner_email",
+        "owner_name",
+        "customer_email",
+        "customer_name",
+        "customer_phone",
+        "notes",
+        "plate",
+        "vin",
+        "address_line",
+    }
+)
+
+
+def can_see(
+    principal: Principal,
+    *,
+    owner_id: str | None = None,
+    center_ids: Iterable[str | None] = (),
+) -> bool:
+    """True if the object (owned by ``owner_id``, linked to ``center_ids``) is in scope."""
+    if principal.role in (Role.ADMIN, Role.VIEWER):
+        return True
+    if principal.role is Role.CUSTOMER:
+        return owner_id is not None and owner_id == principal.user_id
+    if principal.is_center_staff:
+        return principal.service_center_id is not None and principal.service_center_id in set(
+            center_ids
+        )
+    return False
+
+
+def ensure_visible(
+    principal: Principal,
+    *,
+    owner_id: str | None = None,
+    center_ids: Iterable[str | None] = (),
+    what: str = "resource",
+) -> None:
+    """Raise 404 unless the object is in the caller's scope."""
+    if not can_see(principal, owner_id=owner_id, center_ids=center_ids):
+        raise NotFound(f"The {what} does not exist.")
+
+
+def redact_for(principal: Principal, document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with personal data removed when the caller is a viewer."""
+    if principal.role is not Role.VIEWER:
+        return dict(document)
+    return {k: v for k, v in document.items() if k not in PERSONAL_FIELDS}

@@ -1,0 +1,108 @@
+"""Typed settings read once from the environment.
+
+Every variable is documented in README.md ("Environment variables"). Settings are a
+frozen pydantic model so a typo in a value fails at start-up with the variable's name,
+not later inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shared.errors import ConfigurationError
+
+# Local and test runs use the demo project so nothing can reach a real Firebase project
+# (the emulators treat "demo-" projects as offline-only).
+DEFAULT_PROJECT_ID = "demo-pmi"
+
+
+class Settings(BaseModel):
+    """All runtime configuration of a function instance."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    environment: Literal["local", "test", "production"] = "local"
+    project_id: str = DEFAULT_PROJECT_ID
+    version: str = "dev"
+    # Secrets: a Secret Manager version name wins; the plain variable serves local runs.
+    jwt_secret_name: str | None = None
+    jwt_secret: str | None = Field(default=None, repr=False)
+    jwt_issuer: str = "pmi-auth"
+    jwt_audience: str = "pmi-api"
+    # 30 minutes keeps a stolen access token short-lived; refresh covers the rest.
+    access_token_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    refresh_token_ttl_seconds: int = Field(default=7 * 86400, ge=300, le=90 * 86400)
+    # Clock skew tolerated between instances when checking exp/iat.
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # OWASP's 2024 guidance for bcrypt is a work factor of at least 10; 12 costs ~250 ms.
+    bcrypt_cost: int = Field(default=12, ge=4, le=16)
+    cors_origins: tuple[str, ...] = ("http://127.0.0.1:5000", "http://localhost:5000")
+    rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
+    rate_limit_burst: int = Field(default=30, ge=1, le=100_000)
+    rate_limit_backend: Literal["firestore", "memory", "off"] = "firestore"
+    rate_limit_fail_mode: Literal["open", "closed"] = "open"
+    # 1 MiB fits a 500-reading telemetry batch several times over.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=32 * 1_048_576)
+    # Behind Google's front end the first X-Forwarded-For hop is the client.
+    trust_forwarded_for: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_active_bookings: int = Field(default=3, ge=1, le=100)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``PMI_*`` variables (plus Google's project variables)."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"PMI_{name.upper()}"
+            if key in env:
+                raw[name] = env[key]
+        project = (
+            env.get("PMI_PROJECT_ID")
+            or env.get("GOOGLE_CLOUD_PROJECT")
+            or env.get("GCLOUD_PROJECT")
+        )
+        if project:
+            raw["project_id"] = project
+        if "PMI_VERSION" not in env and env.get("K_REVISION"):
+            raw["version"] = env["K_REVISION"]
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"PMI_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+
+_lock = threading.Lock()
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The instance's settings, read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        with _lock:
+            if _settings is None:
+                _settings = Settings.from_environ()
+    return _settings
+
+
+def reset_settings(settings: Settings | None = None) -> None:
+    """Replace (or forget) the cached settings; tests use this to change configuration."""
+    global _settings
+    with _lock:
+        _settings = settings

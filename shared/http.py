@@ -1,0 +1,529 @@
+"""The HTTP core: one route table per function and the request pipeline around it.
+
+A function declares routes on an :class:`App`; ``App.__call__`` is what its
+functions-framework entry point calls with the Flask request. Every request goes down one
+straight line:
+
+    request id → CORS → size limit → route match (werkzeug routing) → authentication →
+    rate limit → principal and permission → query and body validation (pydantic) →
+    handler → JSON response (gzip when large) → one structured log line
+
+and every failure, expected or not, leaves through :meth:`App._error_response` as the one
+envelope of :mod:`shared.errors`. Routes match both the Hosting path
+(``/api/<function>/...``, forwarded in full by the rewrite) and the function's own URL
+path (``/...``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar, cast
+
+import flask
+from pydantic import BaseModel, ConfigDict, ValidationError
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+
+from shared import compression, cors, logs, request_context
+from shared.auth import tokens
+from shared.auth.principal import Principal, load_principal
+from shared.auth.rbac import AccessRule, access_rule_of
+from shared.config import Settings, get_settings
+from shared.errors import (
+    ApiError,
+    BadRequest,
+    ConfigurationError,
+    Forbidden,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from shared.ratelimit import (
+    FirestoreBackend,
+    MemoryBackend,
+    RateLimiter,
+    RateLimitRule,
+    limit_headers,
+)
+from shared.request_context import RequestIdentity
+
+Handler = Callable[["RequestContext"], Any]
+M = TypeVar("M", bound=BaseModel)
+
+
+class BodyModel(BaseModel):
+    """Base for request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueryModel(BaseModel):
+    """Base for query strings: unknown parameters are an error (typos surface as 422)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One declared route; the table of these drives docs and the role x route tests."""
+
+    method: str
+    path: str
+    handler: Handler
+    access: AccessRule
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    rate_limit: RateLimitRule | None = None
+    rate_limited: bool = True
+    status: int = 200
+    summary: str = ""
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it needs a status or headers other than the route's."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RequestContext:
+    """What a handler gets: the request, who is calling, and the validated inputs."""
+
+    request: flask.Request
+    identity: RequestIdentity
+    route: Route
+    path_params: dict[str, str]
+    settings: Settings
+    principal: Principal | None = None
+    body: Any = None
+    query: Any = None
+
+    @property
+    def request_id(self) -> str:
+        return self.identity.request_id
+
+    @property
+    def user(self) -> Principal:
+        """The caller; only valid on routes that require sign-in."""
+        if self.principal is None:
+            raise Unauthorized()
+        return self.principal
+
+    def body_as(self, model: type[M]) -> M:
+        """The validated body, typed (the route declared ``body=model``)."""
+        if not isinstance(self.body, model):
+            raise BadRequest("A JSON body is required.", code="missing_body")
+        return self.body
+
+    def query_as(self, model: type[M]) -> M:
+        """The validated query parameters, typed (the route declared ``query=model``)."""
+        if not isinstance(self.query, model):
+            raise BadRequest("Query parameters are missing.")
+        return self.query
+
+    @property
+    def client_ip(self) -> str:
+        return client_ip(self.request, self.settings)
+
+
+def client_ip(request: flask.Request, settings: Settings) -> str:
+    """The caller's IP: the first X-Forwarded-For hop behind Google's front end."""
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:64]
+    return request.remote_addr or "unknown"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn models, dates and containers into plain JSON values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def json_response(
+    body: Any, status: int, headers: Mapping[str, str] | None = None
+) -> flask.Response:
+    payload = json.dumps(to_jsonable(body), separators=(",", ":"), ensure_ascii=False)
+    response = flask.Response(payload, status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def validation_details(exc: ValidationError, location: str) -> list[dict[str, Any]]:
+    """Field-level problems, without echoing the input (it may be a password)."""
+    details = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = ".".join(str(part) for part in error["loc"])
+        details.append(
+            {
+                "field": path or location,
+                "location": location,
+                "message": error["msg"],
+                "type": error["type"],
+            }
+        )
+    return details
+
+
+class App:
+    """A function's routes and the pipeline that serves them."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        rate_limiter: RateLimiter | None = None,
+        principal_loader: Callable[[tokens.TokenClaims], Principal] = load_principal,
+    ) -> None:
+        self.name = name
+        self.prefix = f"/api/{name}"
+        self.routes: list[Route] = []
+        self._map = Map(strict_slashes=False, merge_slashes=False)
+        self._rate_limiter = rate_limiter
+        self._principal_loader = principal_loader
+
+    # --- declaring routes -----------------------------------------------------------------
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        rate_limit: RateLimitRule | None = None,
+        rate_limited: bool = True,
+        status: int = 200,
+    ) -> Callable[[Handler], Handler]:
+        """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``)."""
+
+        def register(handler: Handler) -> Handler:
+            route = Route(
+                method=method.upper(),
+                path=path,
+                handler=handler,
+                access=access_rule_of(handler),
+                body=body,
+                query=query,
+                rate_limit=rate_limit,
+                rate_limited=rate_limited,
+                status=status,
+                summary=(handler.__doc__ or "").strip().split("\n")[0],
+            )
+            endpoint = str(len(self.routes))
+            self.routes.append(route)
+            own_path = path if path.startswith("/") else "/" + path
+            hosting_path = self.prefix + ("" if own_path == "/" else own_path)
+            for rule_path in {own_path, hosting_path}:
+                self._map.add(Rule(rule_path, endpoint=endpoint, methods=[route.method]))
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **options)
+
+    # --- serving --------------------------------------------------------------------------
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        if self._rate_limiter is None:
+            settings = get_settings()
+            if settings.rate_limit_backend == "off":
+                return None
+            backend = (
+                MemoryBackend() if settings.rate_limit_backend == "memory" else FirestoreBackend()
+            )
+            self._rate_limiter = RateLimiter(backend, settings.rate_limit_fail_mode)
+        return self._rate_limiter
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        """Serve one request (the functions-framework entry point calls this)."""
+        started = time.perf_counter()
+        identity = request_context.identify(request.headers)
+        token = request_context.set_current(identity)
+        state: dict[str, Any] = {}
+        try:
+            try:
+                settings = get_settings()
+                response = self._serve(request, identity, settings, state)
+            except ApiError as exc:
+                response = self._error_response(exc, identity)
+            except ConfigurationError as exc:
+                logs.error("configuration error", error=str(exc))
+                response = self._error_response(ServiceUnavailable(), identity)
+            except Exception as exc:
+                response = self._unexpected(exc, identity)
+            self._finish(request, response, identity, state)
+            self._log(request, response, started, state)
+            return response
+        finally:
+            request_context.reset_current(token)
+
+    def _serve(
+        self,
+        request: flask.Request,
+        identity: RequestIdentity,
+        settings: Settings,
+        state: dict[str, Any],
+    ) -> flask.Response:
+        origin = request.headers.get("Origin")
+        if cors.is_preflight(request.method, request.headers):
+            if origin is None or not cors.origin_allowed(origin, settings.cors_origins):
+                raise Forbidden("This origin may not call the API.", code="cors_origin_denied")
+            response = flask.Response(status=204)
+            response.headers.update(cors.preflight_headers(origin))
+            return response
+
+        self._check_size(request, settings)
+        route, path_params = self._match(request)
+        state["route"] = route.path
+
+        claims = None
+        raw_token = tokens.bearer_token(request.headers.get("Authorization"))
+        if not route.access.public:
+            if raw_token is None:
+                raise Unauthorized("Sign in and send 'Authorization: Bearer <access token>'.")
+            claims = tokens.verify(raw_token, tokens.TokenKind.ACCESS, settings=settings)
+            state["user_id"] = claims.user_id
+
+        decision = None
+        limiter = self.rate_limiter if route.rate_limited else None
+        rule = route.rate_limit or RateLimitRule(
+            "default", settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+        if limiter is not None:
+            key = f"user:{claims.user_id}" if claims else f"ip:{client_ip(request, settings)}"
+            decision = limiter.check(key, rule)
+
+        principal = None
+        if claims is not None:
+            principal = self._principal_loader(claims)
+            if not route.access.allows(principal.role):
+                raise Forbidden(f"Your role ({principal.role.value}) may not do this.")
+
+        context = RequestContext(
+            request=request,
+            identity=identity,
+            route=route,
+            path_params=path_params,
+            settings=settings,
+            principal=principal,
+            query=self._parse_query(request, route),
+            body=self._parse_body(request, route),
+        )
+        response = self._to_response(route.handler(context), route)
+        if decision is not None:
+            response.headers.update(limit_headers(rule, decision))
+        return response
+
+    def _check_size(self, request: flask.Request, settings: Settings) -> None:
+        limit = settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
+        # A chunked body has no length up front; werkzeug stops reading past this.
+        request.max_content_length = limit
+
+    def _match(self, request: flask.Request) -> tuple[Route, dict[str, str]]:
+        adapter = self._map.bind("localhost", path_info=request.path)
+        try:
+            endpoint, params = adapter.match(method=request.method)
+        except WerkzeugMethodNotAllowed as exc:
+            allowed = sorted(set(exc.valid_methods or []))
+            raise MethodNotAllowed(
+                f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            ) from None
+        except WerkzeugNotFound:
+            raise NotFound(f"No route for {request.method} {request.path}.") from None
+        return self.routes[int(cast(str, endpoint))], {k: str(v) for k, v in params.items()}
+
+    def _parse_query(self, request: flask.Request, route: Route) -> BaseModel | None:
+        if route.query is None:
+            return None
+        raw = {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()}
+        try:
+            return route.query.model_validate(raw)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "Some query parameters are not valid.",
+                details=validation_details(exc, "query"),
+            ) from None
+
+    def _parse_body(self, request: flask.Request, route: Route) -> BaseModel | None:
+        if route.body is None:
+            return None
+        if request.mimetype != "application/json":
+            raise UnsupportedMediaType(
+                f"Send the body as application/json (got {request.mimetype or 'none'})."
+            )
+        try:
+            raw = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(
+                f"The body may be at most {request.max_content_length} bytes."
+            ) from None
+        if not raw.strip():
+            raise BadRequest("The request body is empty; send a JSON object.", code="empty_body")
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(
+                f"The body is not valid JSON ({str(exc).split(':')[0]}).", code="malformed_json"
+            ) from None
+        if not isinstance(payload, dict):
+            raise ValidationFailed(
+                "The body must be a JSON object.",
+                details=[
+                    {
+                        "field": "body",
+                        "location": "body",
+                        "message": "expected a JSON object",
+                        "type": "dict_type",
+                    }
+                ],
+            )
+        try:
+            return route.body.model_validate(payload)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "Some fields are not valid.", details=validation_details(exc, "body")
+            ) from None
+
+    def _to_response(self, result: Any, route: Route) -> flask.Response:
+        if isinstance(result, flask.Response):
+            return result
+        if isinstance(result, Reply):
+            if result.body is None and result.status == 204:
+                response = flask.Response(status=204)
+                response.headers.update(result.headers)
+                return response
+            return json_response(result.body, result.status, result.headers)
+        if result is None:
+            return flask.Response(status=204)
+        return json_response(result, route.status)
+
+    def _error_response(self, exc: ApiError, identity: RequestIdentity) -> flask.Response:
+        return json_response(exc.envelope(identity.request_id), exc.status, exc.headers)
+
+    def _unexpected(self, exc: Exception, identity: RequestIdentity) -> flask.Response:
+        if _is_backend_unavailable(exc):
+            logs.error("backend unavailable", error=f"{type(exc).__name__}: {exc}")
+            return self._error_response(
+                ServiceUnavailable("A backing service is unavailable; try again shortly."),
+                identity,
+            )
+        # The stack goes to the log (with the request id), never to the client.
+        logs.error(
+            "unhandled exception",
+            error=f"{type(exc).__name__}: {exc}",
+            stack_trace=traceback.format_exc(),
+        )
+        return self._error_response(InternalError(), identity)
+
+    def _finish(
+        self,
+        request: flask.Request,
+        response: flask.Response,
+        identity: RequestIdentity,
+        state: dict[str, Any],
+    ) -> None:
+        headers = response.headers
+        headers["X-Request-ID"] = identity.request_id
+        # The Hosting CDN caches responses without Cache-Control (404s included).
+        headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        settings = get_settings()
+        if "Access-Control-Allow-Origin" not in headers:
+            for name, value in cors.response_headers(
+                request.headers.get("Origin"), settings.cors_origins
+            ).items():
+                headers[name] = value
+        if response.mimetype == "application/json" and not response.direct_passthrough:
+            headers.add("Vary", "Accept-Encoding")
+            compressed = compression.maybe_gzip(
+                response.get_data(), request.headers.get("Accept-Encoding")
+            )
+            if compressed is not None:
+                response.set_data(compressed)
+                headers["Content-Encoding"] = "gzip"
+
+    def _log(
+        self,
+        request: flask.Request,
+        response: flask.Response,
+        started: float,
+        state: dict[str, Any],
+    ) -> None:
+        latency = time.perf_counter() - started
+        status = response.status_code
+        severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
+        logs.log(
+            severity,
+            f"{request.method} {request.path} {status}",
+            function=self.name,
+            route=state.get("route"),
+            user_id=state.get("user_id"),
+            httpRequest={
+                "requestMethod": request.method,
+                "requestUrl": request.full_path.rstrip("?"),
+                "status": status,
+                "responseSize": str(response.calculate_content_length() or 0),
+                "userAgent": request.headers.get("User-Agent", ""),
+                "remoteIp": client_ip(request, get_settings()),
+                "latency": f"{latency:.6f}s",
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            },
+        )
+
+
+def _is_backend_unavailable(exc: Exception) -> bool:
+    """True for Firestore/Google API outages and time-outs (→ 503, not 500)."""
+    try:
+        from google.api_core import exceptions as google_exceptions
+    except ImportError:  # pragma: no cover - the library is always installed
+        return False
+    unavailable = (
+        google_exceptions.ServiceUnavailable,
+        google_exceptions.DeadlineExceeded,
+        google_exceptions.RetryError,
+        google_exceptions.Aborted,
+    )
+    return isinstance(exc, unavailable)

@@ -1,0 +1,198 @@
+"""Token-bucket rate limiting whose state is shared by every instance.
+
+A function scales to many instances, so a per-process counter would multiply the limit by
+the instance count. Bucket state therefore lives behind :class:`RateLimitBackend`; the
+production backend keeps one Firestore document per (rule, client) and updates it in a
+transaction. :class:`MemoryBackend` exists for unit tests only.
+
+Each instance also remembers, per bucket, until when it is known to be empty. Tokens only
+come back at the refill rate, so a request inside that window can be refused without a
+Firestore round trip — which keeps an abusive client from costing a transaction per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from shared import logs
+from shared.errors import ServiceUnavailable, TooManyRequests
+
+COLLECTION = "rate_limits"
+# A bucket idle this long is full again; Firestore's TTL policy on ``expires_at`` can
+# delete it (see docs/operations.md) so the collection does not grow without bound.
+IDLE_EXPIRY_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class RateLimitRule:
+    """A named limit: ``per_minute`` sustained, ``burst`` at once."""
+
+    name: str
+    per_minute: int
+    burst: int
+    fail_mode: Literal["open", "closed"] | None = None  # None: the configured default
+
+    @property
+    def refill_per_second(self) -> float:
+        return self.per_minute / 60.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    remaining: int
+    retry_after_seconds: float  # until one token is back (0 when allowed)
+    reset_seconds: float  # until the bucket is full again
+
+
+class RateLimitBackend(Protocol):
+    def take(self, key: str, rule: RateLimitRule, now: float) -> Decision:
+        """Take one token from the bucket ``key`` if there is one."""
+        ...
+
+
+def _refill(tokens: float, updated: float, rule: RateLimitRule, now: float) -> float:
+    elapsed = max(0.0, now - updated)
+    return min(float(rule.burst), tokens + elapsed * rule.refill_per_second)
+
+
+def _decide(tokens: float, rule: RateLimitRule) -> tuple[Decision, float]:
+    """Spend one token if possible; return the decision and the tokens left."""
+    rate = rule.refill_per_second
+    if tokens >= 1.0:
+        left = tokens - 1.0
+        reset = (rule.burst - left) / rate
+        return Decision(True, int(left), 0.0, reset), left
+    wait = (1.0 - tokens) / rate
+    reset = (rule.burst - tokens) / rate
+    return Decision(False, 0, wait, reset), tokens
+
+
+class MemoryBackend:
+    """Per-process buckets: for unit tests, never for deployed functions."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, rule: RateLimitRule, now: float) -> Decision:
+        with self._lock:
+            tokens, updated = self._buckets.get(key, (float(rule.burst), now))
+            decision, left = _decide(_refill(tokens, updated, rule, now), rule)
+            self._buckets[key] = (left, now)
+            return decision
+
+
+class FirestoreBackend:
+    """Buckets as Firestore documents, updated in a transaction (read, refill, spend)."""
+
+    # More attempts than the client's default of 5: a hot key (one client hammering)
+    # contends with itself, and an exhausted retry budget would fall to the fail mode.
+    MAX_TRANSACTION_ATTEMPTS = 12
+
+    def take(self, key: str, rule: RateLimitRule, now: float) -> Decision:
+        from google.cloud import firestore
+
+        from shared.firestore import get_client
+
+        client = get_client()
+        doc_id = hashlib.sha256(f"{rule.name}|{key}".encode()).hexdigest()
+        ref = client.collection(COLLECTION).document(doc_id)
+
+        @firestore.transactional
+        def spend(transaction: firestore.Transaction) -> Decision:
+            snapshot = ref.get(transaction=transaction)
+            data = snapshot.to_dict() if snapshot.exists else None
+            if data:
+                tokens = _refill(float(data["tokens"]), float(data["updated"]), rule, now)
+            else:
+                tokens = float(rule.burst)
+            decision, left = _decide(tokens, rule)
+            transaction.set(
+                ref,
+                {
+                    "tokens": left,
+                    "updated": now,
+                    "rule": rule.name,
+                    "expires_at": _expiry(now),
+                },
+            )
+            return decision
+
+        result: Decision = spend(client.transaction(max_attempts=self.MAX_TRANSACTION_ATTEMPTS))
+        return result
+
+
+def _expiry(now: float) -> object:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(now + IDLE_EXPIRY_SECONDS, tz=UTC)
+
+
+class RateLimiter:
+    """Applies rules through a backend, with the local empty-bucket shortcut."""
+
+    def __init__(self, backend: RateLimitBackend, default_fail_mode: str = "open") -> None:
+        self.backend = backend
+        self.default_fail_mode = default_fail_mode
+        self._empty_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str, rule: RateLimitRule, now: float | None = None) -> Decision:
+        """Admit or refuse one request; raise 429 (or 503 when failing closed)."""
+        now = time.time() if now is None else now
+        bucket = f"{rule.name}|{key}"
+        with self._lock:
+            empty_until = self._empty_until.get(bucket, 0.0)
+        if now < empty_until:
+            decision = Decision(False, 0, empty_until - now, empty_until - now)
+        else:
+            try:
+                decision = self.backend.take(key, rule, now)
+            except Exception as exc:  # the backend is down or contended past retries
+                return self._on_backend_failure(rule, exc)
+            if not decision.allowed:
+                with self._lock:
+                    self._empty_until[bucket] = now + decision.retry_after_seconds
+                    if len(self._empty_until) > 10_000:  # bounded memory per instance
+                        self._empty_until.clear()
+        if not decision.allowed:
+            raise TooManyRequests(
+                f"Rate limit '{rule.name}' exceeded: {rule.per_minute} requests per minute.",
+                headers=limit_headers(rule, decision),
+            )
+        return decision
+
+    def _on_backend_failure(self, rule: RateLimitRule, exc: Exception) -> Decision:
+        mode = rule.fail_mode or self.default_fail_mode
+        logs.error(
+            "rate limit backend failed",
+            rule=rule.name,
+            fail_mode=mode,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        if mode == "closed":
+            raise ServiceUnavailable(
+                "Rate limiting is unavailable; try again shortly.",
+                code="rate_limit_unavailable",
+                headers={"Retry-After": "1"},
+            )
+        return Decision(True, rule.burst, 0.0, 0.0)
+
+
+def limit_headers(rule: RateLimitRule, decision: Decision) -> dict[str, str]:
+    """IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers) and Retry-After."""
+    headers = {
+        "RateLimit-Limit": str(rule.burst),
+        "RateLimit-Remaining": str(max(0, decision.remaining)),
+        "RateLimit-Reset": str(math.ceil(decision.reset_seconds)),
+        "RateLimit-Policy": f"{rule.burst};w={math.ceil(rule.burst / rule.refill_per_second)}",
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after_seconds)))
+    return headers

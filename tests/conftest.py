@@ -1,0 +1,158 @@
+"""Test harness: one Firestore emulator per session, wiped between tests.
+
+- ``emulator`` starts Google's emulator once on a free port and points the Firestore
+  client at it.
+- ``db`` wipes every document (the emulator's reset endpoint) and hands out the client.
+- ``call`` serves requests through ``functions_framework.create_app(...).test_client()``:
+  the same Flask app and entry point the cloud runs, in process.
+- ``users`` creates signed-in users of any role directly in Firestore, with real tokens.
+- ``stack`` (end-to-end tests) starts every function under functions-framework and the
+  Hosting gateway as separate processes against the same emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from emulator import FirestoreEmulator  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
+
+# Test settings, applied before any function module reads them.
+TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef-not-for-production"
+TEST_ENV = {
+    "PMI_ENVIRONMENT": "test",
+    "GOOGLE_CLOUD_PROJECT": "demo-pmi",
+    "PMI_JWT_SECRET": TEST_SIGNING_KEY,
+    # bcrypt's minimum cost keeps account tests fast; the cost is a setting, not a constant.
+    "PMI_BCRYPT_COST": "4",
+    # In-process tests use the per-process bucket; rate-limit tests choose their backend.
+    "PMI_RATE_LIMIT_BACKEND": "memory",
+    "PMI_RATE_LIMIT_PER_MINUTE": "100000",
+    "PMI_RATE_LIMIT_BURST": "100000",
+    "PMI_LOG_LEVEL": "WARNING",
+}
+os.environ.update(TEST_ENV)
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmulator]:
+    log_dir = tmp_path_factory.mktemp("emulator")
+    instance = FirestoreEmulator(
+        free_port(),
+        project_id="demo-pmi",
+        rules=ROOT / "firestore.rules",
+        log_path=log_dir / "firestore-emulator.log",
+    )
+    instance.start()
+    os.environ["FIRESTORE_EMULATOR_HOST"] = instance.address
+    from shared.firestore import reset_client
+
+    reset_client()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def db(emulator: FirestoreEmulator) -> Any:
+    """A wiped emulator and the Firestore client pointed at it."""
+    emulator.reset()
+    from shared.firestore import get_client
+
+    return get_client()
+
+
+_APPS: dict[str, Any] = {}
+
+
+def function_app(name: str) -> Any:
+    """The Flask app functions-framework builds for ``functions/<name>/main.py``."""
+    if name not in _APPS:
+        import functions_framework
+
+        _APPS[name] = functions_framework.create_app(
+            target=name, source=str(ROOT / "functions" / name / "main.py")
+        )
+    return _APPS[name]
+
+
+@pytest.fixture
+def call(db: Any) -> Any:
+    """``call(function).get(path, ...)``: an in-process client for a function."""
+
+    def client_for(name: str) -> Any:
+        return function_app(name).test_client()
+
+    return client_for
+
+
+@dataclass
+class TestUser:
+    id: str
+    role: str
+    email: str
+    token: str
+    session_id: str
+    service_center_id: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def users(db: Any) -> Any:
+    """Factory: ``users.create("customer")`` → a stored, signed-in user with a token."""
+    from shared.auth import tokens
+
+    class Factory:
+        def create(
+            self, role: str = "customer", *, service_center_id: str | None = None
+        ) -> TestUser:
+            user_id = uuid.uuid4().hex
+            session_id = uuid.uuid4().hex
+            email = f"{role}-{user_id[:8]}@example.test"
+            db.collection("users").document(user_id).set(
+                {
+                    "email": email,
+                    "full_name": f"Test {role.title()}",
+                    "phone": None,
+                    "role": role,
+                    "is_active": True,
+                    "email_verified": False,
+                    "service_center_id": service_center_id,
+                    "session_ids": [session_id],
+                    "password_hash": "!",
+                }
+            )
+            issued = tokens.issue(
+                tokens.TokenKind.ACCESS, user_id=user_id, role=role, session_id=session_id
+            )
+            return TestUser(user_id, role, email, issued.token, session_id, service_center_id)
+
+    return Factory()
+
+
+@pytest.fixture(scope="session")
+def stack(emulator: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Every function and the gateway as real processes, sharing the session emulator."""
+    instance = Stack(
+        emulator_port=emulator.port,
+        gateway_port=free_port(),
+        reuse_emulator=emulator,
+        log_dir=tmp_path_factory.mktemp("stack-logs"),
+        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "firestore", "THREADS": "4"},
+    )
+    instance.start(progress=lambda message: None)
+    yield instance
+    instance.stop()
