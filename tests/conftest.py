@@ -75,14 +75,19 @@ def db(emulator: FirestoreEmulator) -> Any:
 _APPS: dict[str, Any] = {}
 
 
+PROBE_SOURCE = ROOT / "tests" / "fixtures" / "probe_function" / "main.py"
+
+
 def function_app(name: str) -> Any:
-    """The Flask app functions-framework builds for ``functions/<name>/main.py``."""
+    """The Flask app functions-framework builds for ``functions/<name>/main.py``.
+
+    ``probe`` is the test-only function of tests/fixtures that exercises the pipeline.
+    """
     if name not in _APPS:
         import functions_framework
 
-        _APPS[name] = functions_framework.create_app(
-            target=name, source=str(ROOT / "functions" / name / "main.py")
-        )
+        source = PROBE_SOURCE if name == "probe" else ROOT / "functions" / name / "main.py"
+        _APPS[name] = functions_framework.create_app(target=name, source=str(source))
     return _APPS[name]
 
 

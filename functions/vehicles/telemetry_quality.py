@@ -1,0 +1,279 @@
+"""Decide which incoming telemetry readings are trustworthy enough to store.
+
+Two layers:
+
+* :class:`Reading` validates one reading on its own (types, physical ranges, DTC code format).
+* :func:`check_batch` judges a batch of readings against each other and against the last
+  stored reading, returning a verdict per reading (by its index in the submitted batch).
+
+Batch rules, applied in timestamp order (readings may arrive unordered):
+
+* **Duplicate timestamps** - within the batch, the first reading submitted for a timestamp is
+  kept and the others are reported as duplicates; a reading with the same timestamp as the
+  last stored reading is a duplicate too (devices resend after a lost acknowledgement).
+* **Future timestamps** - more than ``CLOCK_SKEW_ALLOWANCE`` (5 minutes) after ``now`` are
+  rejected.
+* **Odometer never goes backwards** - each reading is compared with the accepted reading just
+  before it in time (the last stored reading counts); a lower odometer is rejected. A reading
+  older than the last stored reading must also not exceed that stored odometer.
+* **Implausible jumps are flagged, not rejected** - an implied average speed above
+  ``MAX_PLAUSIBLE_SPEED_KMH`` (250 km/h) or a step above ``MAX_PLAUSIBLE_STEP_KM`` (2,000 km)
+  between consecutive readings is accepted with a flag, because a long offline gap or a
+  replaced instrument cluster can produce both legitimately; people review the flags.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+# The HTTP layer refuses bigger batches; exported so both sides agree on one number.
+# 500 readings at one per 5 minutes is ~1.7 days of backlog per request.
+MAX_BATCH = 500
+
+# Device clocks drift and NTP may not have synced yet after power-up; 5 minutes tolerates
+# that while still catching clocks set to the wrong day or year.
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
+
+# Faster than any road vehicle sustains on average between two readings; above it the
+# odometer or the timestamp is probably wrong.
+MAX_PLAUSIBLE_SPEED_KMH = 250.0
+
+# More than a long day's drive in one step between consecutive readings suggests a glitch,
+# a cluster swap or unit confusion (miles vs km).
+MAX_PLAUSIBLE_STEP_KM = 2000.0
+
+# Odometers report in whole or tenth kilometres; readings seconds apart can show a 1 km step
+# that implies an absurd speed. This much distance is forgiven before computing speed.
+ODOMETER_RESOLUTION_KM = 1.0
+
+# Physical ranges for a 12 V or 24 V vehicle system and for engine coolant.
+MIN_BATTERY_VOLTAGE = 0.0
+MAX_BATTERY_VOLTAGE = 30.0  # 24 V trucks charge at ~28-29 V
+MIN_COOLANT_TEMP_C = -60.0  # coldest inhabited climates at cold start
+MAX_COOLANT_TEMP_C = 200.0  # beyond this the sensor, not the engine, has failed
+
+# OBD-II (SAE J2012) diagnostic trouble code: system letter (Powertrain, Body, Chassis,
+# network/U), a 0-3 code-type digit, then three hex characters.
+DTC_PATTERN = re.compile(r"^[PBCU][0-3][0-9A-F]{3}$")
+
+
+def is_valid_dtc(code: str) -> bool:
+    """True when ``code`` (already upper-case) is a well-formed OBD-II trouble code."""
+    return DTC_PATTERN.fullmatch(code) is not None
+
+
+def _normalise_dtc_list(codes: list[str]) -> list[str]:
+    """Upper-case, validate and de-duplicate codes, keeping the order they were reported in."""
+    seen: dict[str, None] = {}
+    for raw in codes:
+        code = raw.strip().upper()
+        if not is_valid_dtc(code):
+            raise ValueError(
+                f"{raw!r} is not a valid OBD-II fault code (expected e.g. P0301: "
+                "a letter P/B/C/U, a digit 0-3, then three hex characters)"
+            )
+        seen[code] = None
+    return list(seen)
+
+
+Voltage = Annotated[float, Field(ge=MIN_BATTERY_VOLTAGE, le=MAX_BATTERY_VOLTAGE)]
+CoolantTemp = Annotated[float, Field(ge=MIN_COOLANT_TEMP_C, le=MAX_COOLANT_TEMP_C)]
+
+
+class Reading(BaseModel):
+    """One telemetry sample from a vehicle, validated on its own."""
+
+    # Frozen so a reading cannot change after validation; NaN/inf are never physical values.
+    # Unknown fields are ignored so newer device firmware can add fields without breaking.
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False, extra="ignore")
+
+    timestamp: AwareDatetime
+    odometer_km: float = Field(ge=0)
+    battery_voltage: Voltage
+    engine_running: bool
+    coolant_temp_c: CoolantTemp | None = None
+    dtc_codes: list[str] = Field(default_factory=list)
+    dtc_pending: list[str] = Field(default_factory=list)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        # One time zone everywhere makes ordering and storage unambiguous.
+        return value.astimezone(UTC)
+
+    @field_validator("dtc_codes", "dtc_pending")
+    @classmethod
+    def _check_codes(cls, value: list[str]) -> list[str]:
+        return _normalise_dtc_list(value)
+
+
+class ReadingStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class QualityFlag(StrEnum):
+    """Reasons an accepted reading deserves a second look."""
+
+    IMPLAUSIBLE_SPEED = "implausible_speed"
+    IMPLAUSIBLE_STEP = "implausible_odometer_step"
+
+
+@dataclass(frozen=True)
+class ReadingVerdict:
+    """What happened to the reading at ``index`` in the submitted batch."""
+
+    index: int
+    status: ReadingStatus
+    reason: str | None = None  # why it was rejected or is a duplicate; None when accepted
+    flags: tuple[QualityFlag, ...] = ()
+    flag_details: tuple[str, ...] = ()  # human-readable explanation per flag, same order
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is ReadingStatus.ACCEPTED
+
+
+@dataclass(frozen=True)
+class BatchVerdict:
+    """Verdicts for a whole batch; ``verdicts[i]`` is about the batch's reading ``i``."""
+
+    verdicts: tuple[ReadingVerdict, ...]
+    # Accepted indices in timestamp order, which is the order to store them in.
+    accepted_in_time_order: tuple[int, ...]
+
+    @property
+    def accepted_count(self) -> int:
+        return len(self.accepted_in_time_order)
+
+    @property
+    def rejected(self) -> tuple[ReadingVerdict, ...]:
+        return tuple(v for v in self.verdicts if v.status is ReadingStatus.REJECTED)
+
+    @property
+    def duplicates(self) -> tuple[ReadingVerdict, ...]:
+        return tuple(v for v in self.verdicts if v.status is ReadingStatus.DUPLICATE)
+
+    @property
+    def flagged(self) -> tuple[ReadingVerdict, ...]:
+        return tuple(v for v in self.verdicts if v.flags)
+
+
+def _jump_flags(previous: Reading, current: Reading) -> tuple[list[QualityFlag], list[str]]:
+    """Flag an implausible odometer increase from ``previous`` to ``current`` (later)."""
+    flags: list[QualityFlag] = []
+    details: list[str] = []
+    step_km = current.odometer_km - previous.odometer_km
+    if step_km > MAX_PLAUSIBLE_STEP_KM:
+        flags.append(QualityFlag.IMPLAUSIBLE_STEP)
+        details.append(
+            f"odometer rose {step_km:.1f} km in one step (more than {MAX_PLAUSIBLE_STEP_KM:g} km)"
+        )
+    hours = (current.timestamp - previous.timestamp).total_seconds() / 3600
+    countable_km = step_km - ODOMETER_RESOLUTION_KM
+    if hours > 0 and countable_km > 0:
+        speed_kmh = countable_km / hours
+        if speed_kmh > MAX_PLAUSIBLE_SPEED_KMH:
+            flags.append(QualityFlag.IMPLAUSIBLE_SPEED)
+            details.append(
+                f"odometer rose {step_km:.1f} km in {hours * 60:.1f} min, an average of "
+                f"{speed_kmh:.0f} km/h (more than {MAX_PLAUSIBLE_SPEED_KMH:g} km/h)"
+            )
+    return flags, details
+
+
+def check_batch(
+    readings: Sequence[Reading], last_known: Reading | None, now: datetime
+) -> BatchVerdict:
+    """Judge each reading of a batch; see the module docstring for the rules.
+
+    ``last_known`` is the latest reading already stored for the vehicle (None for a new one).
+    ``now`` must be timezone-aware.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    latest_allowed = now + CLOCK_SKEW_ALLOWANCE
+
+    verdicts: dict[int, ReadingVerdict] = {}
+    # Stable sort: among equal timestamps the first submitted stays first and is the one kept.
+    time_order = sorted(range(len(readings)), key=lambda i: readings[i].timestamp)
+
+    previous: Reading | None = None  # the accepted reading just before the current one in time
+    stored_anchor_used = last_known is None
+    kept_timestamp: datetime | None = None
+    kept_index: int | None = None
+    accepted_order: list[int] = []
+
+    for index in time_order:
+        reading = readings[index]
+
+        if kept_timestamp is not None and reading.timestamp == kept_timestamp:
+            verdicts[index] = ReadingVerdict(
+                index,
+                ReadingStatus.DUPLICATE,
+                f"same timestamp as reading {kept_index} in this batch; only the first "
+                "reading submitted for a timestamp is considered",
+            )
+            continue
+        kept_timestamp, kept_index = reading.timestamp, index
+
+        if last_known is not None and reading.timestamp == last_known.timestamp:
+            verdicts[index] = ReadingVerdict(
+                index, ReadingStatus.DUPLICATE, "same timestamp as the last stored reading"
+            )
+            continue
+
+        if reading.timestamp > latest_allowed:
+            verdicts[index] = ReadingVerdict(
+                index,
+                ReadingStatus.REJECTED,
+                f"timestamp {reading.timestamp.isoformat()} is in the future (more than "
+                f"{CLOCK_SKEW_ALLOWANCE.total_seconds() / 60:g} min after server time)",
+            )
+            continue
+
+        # The stored reading joins the timeline once we pass its timestamp.
+        if not stored_anchor_used and last_known is not None:
+            if reading.timestamp > last_known.timestamp:
+                previous = last_known
+                stored_anchor_used = True
+            elif reading.odometer_km > last_known.odometer_km:
+                verdicts[index] = ReadingVerdict(
+                    index,
+                    ReadingStatus.REJECTED,
+                    f"odometer {reading.odometer_km:g} km is higher than the later stored "
+                    f"reading's {last_known.odometer_km:g} km; odometers never go backwards",
+                )
+                continue
+
+        if previous is not None and reading.odometer_km < previous.odometer_km:
+            verdicts[index] = ReadingVerdict(
+                index,
+                ReadingStatus.REJECTED,
+                f"odometer went backwards: {reading.odometer_km:g} km after "
+                f"{previous.odometer_km:g} km at {previous.timestamp.isoformat()}",
+            )
+            continue
+
+        flags: list[QualityFlag] = []
+        details: list[str] = []
+        if previous is not None:
+            flags, details = _jump_flags(previous, reading)
+        verdicts[index] = ReadingVerdict(
+            index, ReadingStatus.ACCEPTED, None, tuple(flags), tuple(details)
+        )
+        accepted_order.append(index)
+        previous = reading
+
+    return BatchVerdict(
+        verdicts=tuple(verdicts[i] for i in range(len(readings))),
+        accepted_in_time_order=tuple(accepted_order),
+    )
