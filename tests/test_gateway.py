@@ -487,15 +487,17 @@ def test_ignore_globs_match_relative_paths_including_dotfiles(
     assert (glob_to_regex(glob, dot=True).fullmatch(path) is not None) is expected
 
 
-def test_exact_prefix_without_subpath_is_not_proxied(auth_server: BaseWSGIServer) -> None:
-    # With the project's own firebase.json: "/api/auth/**" does not match "/api/auth", so
-    # that path falls through to the SPA index, as on Hosting.
+def test_bare_function_prefix_is_proxied_by_its_own_rewrite(auth_server: BaseWSGIServer) -> None:
+    # On Hosting "/api/auth/**" does not match "/api/auth" itself, so the project's
+    # firebase.json carries an explicit "/api/auth" rewrite before it (GET /api/vehicles
+    # lists vehicles); both must reach the function.
     repo = Path(__file__).resolve().parents[1]
     urls = {"auth": f"http://{HOST}:{auth_server.server_port}"}
     client = _wsgi_client(create_gateway(repo / "firebase.json", urls))
-    assert b"PMI admin" in client.get("/api/auth").get_data()
+    assert client.get("/api/auth").get_json()["backend"] == "auth"
     assert client.get("/api/auth/").get_json()["backend"] == "auth"
     assert client.get("/api/auth/login").get_json()["backend"] == "auth"
+    assert b"PMI admin" in client.get("/api/authx").get_data()
 
 
 @pytest.mark.parametrize(
