@@ -20,6 +20,13 @@ Batch rules, applied in timestamp order (readings may arrive unordered):
   ``MAX_PLAUSIBLE_SPEED_KMH`` (250 km/h) or a step above ``MAX_PLAUSIBLE_STEP_KM`` (2,000 km)
   between consecutive readings is accepted with a flag, because a long offline gap or a
   replaced instrument cluster can produce both legitimately; people review the flags.
+* **A flagged reading is not a baseline until it is confirmed** - a glitchy too-high
+  odometer accepted with a flag would otherwise make every true reading after it look
+  "backwards". Later readings are compared with the last *unflagged* accepted reading; a
+  reading that plausibly continues from the flagged one (not below it, no jump flag against
+  it) confirms the jump (a real long gap or cluster swap) and becomes the new baseline.
+  Across batches the caller passes the latest unflagged stored reading as ``last_known``
+  and the latest flagged one after it, if any, as ``last_flagged``.
 """
 
 from __future__ import annotations
@@ -191,12 +198,16 @@ def _jump_flags(previous: Reading, current: Reading) -> tuple[list[QualityFlag],
 
 
 def check_batch(
-    readings: Sequence[Reading], last_known: Reading | None, now: datetime
+    readings: Sequence[Reading],
+    last_known: Reading | None,
+    now: datetime,
+    last_flagged: Reading | None = None,
 ) -> BatchVerdict:
     """Judge each reading of a batch; see the module docstring for the rules.
 
-    ``last_known`` is the latest reading already stored for the vehicle (None for a new one).
-    ``now`` must be timezone-aware.
+    ``last_known`` is the latest trustworthy (unflagged) reading already stored for the
+    vehicle (None for a new one); ``last_flagged`` is a flagged stored reading later than it
+    whose jump is not yet confirmed. ``now`` must be timezone-aware.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -207,6 +218,8 @@ def check_batch(
     time_order = sorted(range(len(readings)), key=lambda i: readings[i].timestamp)
 
     previous: Reading | None = None  # the accepted reading just before the current one in time
+    # The latest flagged reading after ``previous``: a candidate baseline awaiting confirmation.
+    suspect: Reading | None = None
     stored_anchor_used = last_known is None
     kept_timestamp: datetime | None = None
     kept_index: int | None = None
@@ -245,6 +258,8 @@ def check_batch(
             if reading.timestamp > last_known.timestamp:
                 previous = last_known
                 stored_anchor_used = True
+                if last_flagged is not None and last_flagged.timestamp > last_known.timestamp:
+                    suspect = last_flagged
             elif reading.odometer_km > last_known.odometer_km:
                 verdicts[index] = ReadingVerdict(
                     index,
@@ -267,11 +282,23 @@ def check_batch(
         details: list[str] = []
         if previous is not None:
             flags, details = _jump_flags(previous, reading)
+        if (
+            flags
+            and suspect is not None
+            and suspect.timestamp < reading.timestamp
+            and reading.odometer_km >= suspect.odometer_km
+            and not _jump_flags(suspect, reading)[0]
+        ):
+            # It continues plausibly from the flagged reading: that jump was real.
+            flags, details = [], []
         verdicts[index] = ReadingVerdict(
             index, ReadingStatus.ACCEPTED, None, tuple(flags), tuple(details)
         )
         accepted_order.append(index)
-        previous = reading
+        if flags:
+            suspect = reading  # kept, but not trusted as the baseline yet
+        else:
+            previous, suspect = reading, None
 
     return BatchVerdict(
         verdicts=tuple(verdicts[i] for i in range(len(readings))),

@@ -1,0 +1,323 @@
+"""Benchmark the vehicles function: telemetry ingest and health evaluation.
+
+Run: ``.venv/bin/python bench/bench_vehicles.py`` (about a minute; 2 cores are enough).
+
+It starts its own Firestore emulator and the vehicles function as a real functions-framework
+server (scripts/stack.py), then measures:
+
+* ingest throughput (readings/s) posting batches of 500 readings (one per 5 minutes) one
+  after another, against a bare baseline in the same run: the same readings written straight
+  to the emulator as batched writes of the same day documents (no HTTP, no validation, no
+  transaction);
+* Firestore operations per 1,000 readings, summed from the function's ``X-Firestore-Ops``
+  response header (counted in the store code), plus the one user-document read per request
+  that authentication costs;
+* health computation time (GET /{id}/health, median of several) for a vehicle with 90 days
+  of readings at one per 5 minutes (25,920 readings), against a bare read of the same 90 day
+  documents.
+
+Prints a markdown table and writes the "## Vehicles" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "functions" / "vehicles")]
+
+SIGNING_KEY = "bench-signing-key-0123456789abcdef-not-for-production"
+ENV = {
+    "PMI_ENVIRONMENT": "test",
+    "GOOGLE_CLOUD_PROJECT": "demo-pmi",
+    "PMI_JWT_SECRET": SIGNING_KEY,
+    "PMI_RATE_LIMIT_BACKEND": "memory",
+    "PMI_RATE_LIMIT_PER_MINUTE": "100000",
+    "PMI_RATE_LIMIT_BURST": "100000",
+    "PMI_LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+
+import requests  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
+
+BATCH = 500  # the API's maximum batch
+INGEST_BATCHES = 20  # 10,000 readings: long enough to average out noise, < 30 s
+STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
+HEALTH_DAYS = 90
+HEALTH_RUNS = 5
+COMMAND = ".venv/bin/python bench/bench_vehicles.py"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def reading_json(when: datetime, km: float, running: bool) -> dict[str, Any]:
+    return {
+        "timestamp": when.isoformat(),
+        "odometer_km": round(km, 1),
+        "battery_voltage": 14.1 if running else 12.6,
+        "engine_running": running,
+        "coolant_temp_c": 90.0 if running else 20.0,
+        "dtc_codes": [],
+    }
+
+
+def synthetic(start: datetime, count: int, km0: float = 10_000.0) -> list[dict[str, Any]]:
+    """A car driven 1 hour in every 4 (about 40 km a day)."""
+    readings = []
+    km = km0
+    for i in range(count):
+        running = (i % 48) < 12
+        if running:
+            km += 0.8
+        readings.append(reading_json(start + i * STEP, km, running))
+    return readings
+
+
+def make_user(client: Any) -> dict[str, str]:
+    from shared.auth import tokens
+
+    user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
+    client.collection("users").document(user_id).set(
+        {
+            "email": f"bench-{user_id[:8]}@example.test",
+            "role": "customer",
+            "is_active": True,
+            "session_ids": [session_id],
+            "service_center_id": None,
+        }
+    )
+    issued = tokens.issue(
+        tokens.TokenKind.ACCESS, user_id=user_id, role="customer", session_id=session_id
+    )
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
+def create_vehicle(base: str, headers: dict[str, str], serial: int) -> str:
+    from vin import CHECK_DIGIT_INDEX, compute_check_digit
+
+    draft = f"1HGCM82630A{serial:06d}"
+    vin = draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
+    body = {"vin": vin, "make": "Bench", "model": "Car", "year": 2020, "mileage_km": 10_000}
+    response = requests.post(f"{base}/api/vehicles", json=body, headers=headers, timeout=30)
+    response.raise_for_status()
+    vehicle_id: str = response.json()["id"]
+    return vehicle_id
+
+
+def parse_ops(header: str) -> tuple[int, int]:
+    found = dict(re.findall(r"(reads|writes)=(\d+)", header))
+    return int(found.get("reads", 0)), int(found.get("writes", 0))
+
+
+def bench_ingest(
+    base: str, headers: dict[str, str], vehicle_id: str, readings: list[dict[str, Any]]
+) -> dict[str, float]:
+    reads = writes = requests_made = 0
+    session = requests.Session()
+    started = time.perf_counter()
+    for offset in range(0, len(readings), BATCH):
+        response = session.post(
+            f"{base}/api/vehicles/{vehicle_id}/telemetry",
+            json={"readings": readings[offset : offset + BATCH]},
+            headers=headers,
+            timeout=60,
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:300]}")
+        r, w = parse_ops(response.headers.get("X-Firestore-Ops", ""))
+        reads, writes, requests_made = reads + r, writes + w, requests_made + 1
+    elapsed = time.perf_counter() - started
+    per_k = 1000 / len(readings)
+    return {
+        "readings_per_s": len(readings) / elapsed,
+        "reads_per_1000": reads * per_k,
+        "writes_per_1000": writes * per_k,
+        "auth_reads_per_1000": requests_made * per_k,
+    }
+
+
+def bench_raw_writes(client: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> float:
+    """Baseline: the same day documents written straight to the emulator, batch by batch."""
+    from telemetry_quality import Reading
+    from telemetry_store import day_of, encode, reading_key
+
+    days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
+    parsed = [Reading.model_validate(r) for r in readings]  # not timed: the API parses too,
+    started = time.perf_counter()  # but the baseline is storage only
+    for offset in range(0, len(parsed), BATCH):
+        grouped: dict[str, dict[str, Any]] = {}
+        for reading in parsed[offset : offset + BATCH]:
+            grouped.setdefault(day_of(reading.timestamp), {})[reading_key(reading.timestamp)] = (
+                encode(reading)
+            )
+        batch = client.batch()
+        for day, entries in grouped.items():
+            batch.set(days_ref.document(day), {"day": day, "readings": entries}, merge=True)
+        batch.commit()
+    return len(parsed) / (time.perf_counter() - started)
+
+
+def seed_days(client: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> None:
+    """Store readings directly in the function's format (fast set-up for the health test)."""
+    from telemetry_quality import Reading
+    from telemetry_store import day_of, encode, reading_key
+
+    days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
+    grouped: dict[str, dict[str, Any]] = {}
+    for raw in readings:
+        reading = Reading.model_validate(raw)
+        grouped.setdefault(day_of(reading.timestamp), {})[reading_key(reading.timestamp)] = encode(
+            reading
+        )
+    for day, entries in grouped.items():
+        days_ref.document(day).set({"day": day, "readings": entries, "count": len(entries)})
+    last = readings[-1]
+    client.collection("vehicles").document(vehicle_id).update(
+        {"odometer_km": last["odometer_km"], "mileage_km": last["odometer_km"]}
+    )
+
+
+def bench_health(
+    base: str, headers: dict[str, str], client: Any, vehicle_id: str
+) -> dict[str, float]:
+    session = requests.Session()
+    api_times, considered = [], 0
+    for _ in range(HEALTH_RUNS):
+        started = time.perf_counter()
+        response = session.get(
+            f"{base}/api/vehicles/{vehicle_id}/health", headers=headers, timeout=60
+        )
+        api_times.append(time.perf_counter() - started)
+        response.raise_for_status()
+        considered = response.json()["readings_considered"]
+    days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
+    raw_times = []
+    for _ in range(HEALTH_RUNS):
+        started = time.perf_counter()
+        docs = list(days_ref.stream())
+        raw_times.append(time.perf_counter() - started)
+    return {
+        "health_ms": statistics.median(api_times) * 1000,
+        "raw_read_ms": statistics.median(raw_times) * 1000,
+        "readings": float(considered),
+        "days": float(len(docs)),
+    }
+
+
+def write_doc(section: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Vehicles\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOC.write_text(text.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-vehicles-"))
+    stack = Stack(
+        emulator_port=free_port(),
+        gateway_port=free_port(),
+        functions=("vehicles",),
+        log_dir=log_dir,
+        env={**ENV, "THREADS": "4"},
+    )
+    print("starting the emulator and the vehicles function ...", flush=True)
+    stack.start(progress=lambda message: None)
+    try:
+        assert stack.emulator is not None
+        os.environ["FIRESTORE_EMULATOR_HOST"] = stack.emulator.address
+        from shared.firestore import get_client
+
+        client = get_client()
+        base = stack.function_url("vehicles")
+        headers = make_user(client)
+        now = datetime.now(UTC).replace(microsecond=0)
+
+        count = BATCH * INGEST_BATCHES
+        readings = synthetic(now - count * STEP - timedelta(hours=1), count)
+        print(f"ingesting {count} readings in batches of {BATCH} ...", flush=True)
+        ingest = bench_ingest(base, headers, create_vehicle(base, headers, 900001), readings)
+        raw_rate = bench_raw_writes(client, create_vehicle(base, headers, 900002), readings)
+
+        print(f"health on {HEALTH_DAYS} days of readings ...", flush=True)
+        per_day = int(timedelta(days=1) / STEP)
+        health_vehicle = create_vehicle(base, headers, 900003)
+        history = synthetic(now - timedelta(days=HEALTH_DAYS) + STEP, HEALTH_DAYS * per_day)
+        seed_days(client, health_vehicle, history)
+        health = bench_health(base, headers, client, health_vehicle)
+    finally:
+        stack.stop()
+
+    date = datetime.now(UTC).date().isoformat()
+    rows = [
+        (
+            "Ingest throughput, batches of 500 (API, end to end)",
+            f"{ingest['readings_per_s']:,.0f} readings/s",
+            "",
+        ),
+        (
+            "Bare baseline: same day documents, batched writes to the emulator",
+            f"{raw_rate:,.0f} readings/s",
+            f"API at {ingest['readings_per_s'] / raw_rate:.2f}x the baseline",
+        ),
+        (
+            "Firestore reads per 1,000 readings (store code, incl. health refresh)",
+            f"{ingest['reads_per_1000']:.1f}",
+            f"+ {ingest['auth_reads_per_1000']:.0f} user-document reads (auth)",
+        ),
+        ("Firestore writes per 1,000 readings", f"{ingest['writes_per_1000']:.1f}", ""),
+        (
+            f"Health, {int(health['readings']):,} readings over {int(health['days'])} days "
+            "(GET /health, median)",
+            f"{health['health_ms']:,.0f} ms",
+            "",
+        ),
+        (
+            "Bare baseline: read the same day documents",
+            f"{health['raw_read_ms']:,.0f} ms",
+            f"health at {health['health_ms'] / health['raw_read_ms']:.1f}x the bare read",
+        ),
+    ]
+    table = "| measure | value | comparison |\n|---|---|---|\n" + "\n".join(
+        f"| {a} | {b} | {c} |" for a, b, c in rows
+    )
+    print()
+    print(table)
+    section = (
+        "## Vehicles\n\n"
+        f"Measured {date} on {platform.machine()} with {os.cpu_count()} CPUs "
+        f"(Python {platform.python_version()}, Google's Firestore emulator, the vehicles function "
+        "under functions-framework with THREADS=4). Command:\n\n"
+        f"    {COMMAND}\n\n"
+        f"{table}\n\n"
+        f"Ingest: {INGEST_BATCHES} sequential batches of {BATCH} readings one per 5 minutes "
+        "(~1.7 days per batch, so each batch touches 2–3 day documents). The first batch also "
+        "runs a health evaluation (later ones are inside the 10-minute refresh interval). "
+        "Operation counts come from the store code's `X-Firestore-Ops` header; by design a "
+        "batch costs 1 + days read and days + 1 written. Times are noisy on 2 cores: compare "
+        "the ratios.\n\n"
+        "Health: most of the time is fetching and decoding the ~91 day documents (the bare "
+        "read alone is 40–100% of it across runs on a loaded machine); the rules take a "
+        "fraction. The next step, if needed, is a packed value per reading (one string "
+        "instead of a map of 4–7 fields) to cut protobuf decoding, or a per-day rollup "
+        "for the 30-90-day rules.\n"
+    )
+    write_doc(section)
+    print(f"\nwrote the Vehicles section of {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

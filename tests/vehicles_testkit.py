@@ -1,0 +1,92 @@
+"""Helpers shared by the tests/test_vehicles_*.py files: VINs, vehicles and readings."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vin import CHECK_DIGIT_INDEX, compute_check_digit
+
+_serials = itertools.count(100001)
+
+
+def north_american_vin(serial: int | None = None) -> str:
+    """A valid US VIN (check digit computed) with a fresh serial number."""
+    number = next(_serials) if serial is None else serial
+    draft = f"1HGCM82630A{number:06d}"
+    digit = compute_check_digit(draft)
+    return draft[:CHECK_DIGIT_INDEX] + digit + draft[CHECK_DIGIT_INDEX + 1 :]
+
+
+def european_vin(serial: int | None = None) -> str:
+    """A valid European VIN: position 9 is the maker's, not a check digit."""
+    number = next(_serials) if serial is None else serial
+    return f"WVWZZZ1JZXW{number:06d}"
+
+
+def vehicle_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "vin": north_american_vin(),
+        "make": "Honda",
+        "model": "Accord",
+        "year": 2019,
+        "mileage_km": 42000,
+        "plate": "AB-123-CD",
+        "nickname": "Daily",
+        "fuel_type": "petrol",
+    }
+    body.update(overrides)
+    return body
+
+
+def create_vehicle(client: Any, user: Any, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/api/vehicles", json=vehicle_body(**overrides), headers=user.headers)
+    assert response.status_code == 201, response.get_json()
+    vehicle: dict[str, Any] = response.get_json()
+    return vehicle
+
+
+def reading(
+    when: datetime,
+    odometer_km: float = 42000.0,
+    *,
+    volts: float = 12.6,
+    running: bool = False,
+    coolant: float | None = None,
+    codes: list[str] | None = None,
+    pending: list[str] | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "timestamp": when.isoformat(),
+        "odometer_km": odometer_km,
+        "battery_voltage": volts,
+        "engine_running": running,
+        "coolant_temp_c": coolant,
+        "dtc_codes": codes or [],
+    }
+    if pending is not None:
+        data["dtc_pending"] = pending
+    return data
+
+
+def recent(minutes_ago: float) -> datetime:
+    """A whole-second UTC time ``minutes_ago`` before now."""
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).replace(microsecond=0)
+
+
+def series(
+    start: datetime,
+    count: int,
+    step: timedelta,
+    odometer: float = 42000.0,
+    km_per_step: float = 1.0,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    return [reading(start + i * step, odometer + i * km_per_step, **kwargs) for i in range(count)]
+
+
+def error_code(response: Any) -> str:
+    body: dict[str, Any] = response.get_json()
+    code: str = body["error"]["code"]
+    return code
