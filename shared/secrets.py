@@ -48,7 +48,18 @@ class SecretManagerSource:
     def read(self, name: str) -> bytes:
         response = self._get_client().access_secret_version(request={"name": name})
         payload: bytes = response.payload.data
+        expected = response.payload.data_crc32c
+        # Google's guidance: verify the checksum so a corrupted payload never becomes a key.
+        if expected and _crc32c(payload) != expected:
+            raise ValueError(f"checksum mismatch reading {name}")
         return payload
+
+
+def _crc32c(data: bytes) -> int:
+    import google_crc32c
+
+    value: int = google_crc32c.value(data)
+    return value
 
 
 def _default_secret_manager_client() -> Any:
