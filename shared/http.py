@@ -347,7 +347,7 @@ class App:
             settings=settings,
             principal=principal,
             query=self._parse_query(request, route),
-            body=self._parse_body(request, route),
+            body=self._parse_body(request, route, settings),
         )
         response = self._to_response(route.handler(context), route)
         if decision is not None:
@@ -358,8 +358,6 @@ class App:
         limit = settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
-        # A chunked body has no length up front; werkzeug stops reading past this.
-        request.max_content_length = limit
 
     def _match(self, request: flask.Request) -> tuple[Route, dict[str, str]]:
         adapter = self._map.bind("localhost", path_info=request.path)
@@ -387,19 +385,29 @@ class App:
                 details=validation_details(exc, "query"),
             ) from None
 
-    def _parse_body(self, request: flask.Request, route: Route) -> BaseModel | None:
+    @staticmethod
+    def _read_body(request: flask.Request, limit: int) -> bytes:
+        """The body, refusing more than ``limit`` bytes even when it arrives chunked."""
+        try:
+            # A chunked body has no length up front: read one byte past the limit to tell
+            # "exactly at the limit" from "over it" without buffering an unbounded body.
+            raw = request.stream.read(limit + 1)
+        except RequestEntityTooLarge:
+            raw = b"x" * (limit + 1)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
+        return bytes(raw)
+
+    def _parse_body(
+        self, request: flask.Request, route: Route, settings: Settings
+    ) -> BaseModel | None:
         if route.body is None:
             return None
         if request.mimetype != "application/json":
             raise UnsupportedMediaType(
                 f"Send the body as application/json (got {request.mimetype or 'none'})."
             )
-        try:
-            raw = request.get_data(cache=True)
-        except RequestEntityTooLarge:
-            raise PayloadTooLarge(
-                f"The body may be at most {request.max_content_length} bytes."
-            ) from None
+        raw = self._read_body(request, settings.max_body_bytes)
         if not raw.strip():
             raise BadRequest("The request body is empty; send a JSON object.", code="empty_body")
         try:
