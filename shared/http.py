@@ -60,6 +60,8 @@ from shared.ratelimit import (
 from shared.request_context import RequestIdentity
 
 Handler = Callable[["RequestContext"], Any]
+# Used only to finish a response when the real settings cannot be read.
+_FALLBACK_SETTINGS = Settings()
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -280,6 +282,7 @@ class App:
         identity = request_context.identify(request.headers)
         token = request_context.set_current(identity)
         state: dict[str, Any] = {}
+        settings = _FALLBACK_SETTINGS
         try:
             try:
                 settings = get_settings()
@@ -287,12 +290,14 @@ class App:
             except ApiError as exc:
                 response = self._error_response(exc, identity)
             except ConfigurationError as exc:
+                # Broken configuration is an operator problem: 503 to the client, the
+                # reason to the log, and safe defaults for CORS and logging below.
                 logs.error("configuration error", error=str(exc))
                 response = self._error_response(ServiceUnavailable(), identity)
             except Exception as exc:
                 response = self._unexpected(exc, identity)
-            self._finish(request, response, identity, state)
-            self._log(request, response, started, state)
+            self._finish(request, response, identity, settings)
+            self._log(request, response, started, state, settings)
             return response
         finally:
             request_context.reset_current(token)
@@ -471,14 +476,13 @@ class App:
         request: flask.Request,
         response: flask.Response,
         identity: RequestIdentity,
-        state: dict[str, Any],
+        settings: Settings,
     ) -> None:
         headers = response.headers
         headers["X-Request-ID"] = identity.request_id
         # The Hosting CDN caches responses without Cache-Control (404s included).
         headers.setdefault("Cache-Control", "no-store")
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        settings = get_settings()
         if "Access-Control-Allow-Origin" not in headers:
             for name, value in cors.response_headers(
                 request.headers.get("Origin"), settings.cors_origins
@@ -499,6 +503,7 @@ class App:
         response: flask.Response,
         started: float,
         state: dict[str, Any],
+        settings: Settings,
     ) -> None:
         latency = time.perf_counter() - started
         status = response.status_code
@@ -515,7 +520,7 @@ class App:
                 "status": status,
                 "responseSize": str(response.calculate_content_length() or 0),
                 "userAgent": request.headers.get("User-Agent", ""),
-                "remoteIp": client_ip(request, get_settings()),
+                "remoteIp": client_ip(request, settings),
                 "latency": f"{latency:.6f}s",
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             },

@@ -14,10 +14,19 @@ import time
 from typing import Any
 
 from shared import request_context
-from shared.config import get_settings
+from shared.config import Settings, get_settings
+from shared.errors import ConfigurationError
 
 _SEVERITY_ORDER = {"DEBUG": 10, "INFO": 20, "NOTICE": 25, "WARNING": 30, "ERROR": 40}
 _write_lock = threading.Lock()
+
+
+def _settings() -> Settings | None:
+    """The settings, or None when they are broken (logging must still work then)."""
+    try:
+        return get_settings()
+    except ConfigurationError:
+        return None
 
 
 def _trace_fields() -> dict[str, Any]:
@@ -26,7 +35,8 @@ def _trace_fields() -> dict[str, Any]:
         return {}
     fields: dict[str, Any] = {"request_id": identity.request_id}
     if identity.trace_id:
-        project = get_settings().project_id
+        current = _settings()
+        project = current.project_id if current else "unknown"
         fields["logging.googleapis.com/trace"] = f"projects/{project}/traces/{identity.trace_id}"
         if identity.span_id:
             fields["logging.googleapis.com/spanId"] = identity.span_id
@@ -35,7 +45,8 @@ def _trace_fields() -> dict[str, Any]:
 
 def log(severity: str, message: str, **fields: Any) -> None:
     """Write one structured line if ``severity`` passes the configured level."""
-    threshold = _SEVERITY_ORDER.get(get_settings().log_level, 20)
+    current = _settings()
+    threshold = _SEVERITY_ORDER.get(current.log_level if current else "INFO", 20)
     if _SEVERITY_ORDER.get(severity, 20) < threshold:
         return
     entry: dict[str, Any] = {

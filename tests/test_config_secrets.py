@@ -188,3 +188,20 @@ def test_missing_signing_key_makes_protected_routes_503_not_500(call: Any, users
         signing_keys.reset()
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "unavailable"
+
+
+def test_broken_configuration_is_a_503_envelope_not_a_crash(
+    call: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.config import reset_settings
+
+    monkeypatch.setenv("PMI_RATE_LIMIT_BURST", "not-a-number")
+    reset_settings(None)
+    try:
+        response = call("probe").get("/api/probe/items/1")
+    finally:
+        monkeypatch.undo()
+        reset_settings(None)
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert response.headers["Cache-Control"] == "no-store"
