@@ -1,0 +1,138 @@
+"""Capacity under real concurrency: threads racing through the function against the emulator.
+
+The promise: a slot's bookings never exceed its bays, and the slot documents always agree
+with the bookings that hold them — however many requests race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from bookings_helpers import World, berlin_start, next_weekday
+
+RACERS = 50
+
+
+@pytest.fixture
+def world(db: Any, users: Any, call: Any) -> World:
+    return World(db, users, call)
+
+
+def _race(count: int, attempt: Any) -> list[Any]:
+    """Run ``attempt(i)`` on ``count`` threads released together."""
+    barrier = threading.Barrier(count)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        return attempt(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_fifty_parallel_requests_fill_three_bays_exactly(world: World) -> None:
+    center = world.create_center(bays=3)
+    racers = [world.customer() for _ in range(RACERS)]
+    start = berlin_start(next_weekday(1), 10)
+
+    def attempt(i: int) -> Any:
+        user, vehicle = racers[i]
+        client = world.call("bookings")
+        return client.post(
+            "/api/bookings",
+            json={
+                "vehicle_id": vehicle,
+                "center_id": center["id"],
+                "service_type": "oil_change",
+                "start": start,
+            },
+            headers=user.headers,
+        )
+
+    responses = _race(RACERS, attempt)
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 3, 409: RACERS - 3}, statuses
+    codes = Counter(r.get_json()["error"]["code"] for r in responses if r.status_code == 409)
+    assert set(codes) <= {"slot_full", "slot_contended"}
+    world.assert_capacity_invariant(center["id"], bays=3)
+    # The 60-minute service holds two 30-minute cells, each with exactly three bookings.
+    assert sorted(c for c, _ in world.slot_doc_counts(center["id"]).values()) == [3, 3]
+
+
+def test_overlapping_services_of_different_lengths_share_bays(world: World) -> None:
+    center = world.create_center(bays=2)
+    day = next_weekday(2)
+    racers = [world.customer() for _ in range(12)]
+    # 60-minute bookings at 10:00 and 30-minute ones at 10:30 compete for the 10:30 cell.
+    long_job = (berlin_start(day, 10), "oil_change")
+    short_job = (berlin_start(day, 10, 30), "tyre_rotation")
+    plans = [long_job if i % 2 else short_job for i in range(len(racers))]
+
+    def attempt(i: int) -> Any:
+        user, vehicle = racers[i]
+        start, service = plans[i]
+        return world.book(user, vehicle, center["id"], start, service)
+
+    responses = _race(len(racers), attempt)
+    assert all(r.status_code in (201, 409) for r in responses)
+    assert sum(r.status_code == 201 for r in responses) == 2
+    world.assert_capacity_invariant(center["id"], bays=2)
+
+
+def test_active_booking_limit_holds_under_concurrency(world: World) -> None:
+    center = world.create_center(bays=10)
+    user, vehicle = world.customer()
+    day = next_weekday(3)
+    starts = [berlin_start(day, 8 + i // 2, 30 * (i % 2)) for i in range(10)]
+
+    responses = _race(10, lambda i: world.book(user, vehicle, center["id"], starts[i]))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses[201] == 3, statuses
+    assert statuses[409] == 7
+    limit_codes = {r.get_json()["error"]["code"] for r in responses if r.status_code == 409}
+    assert limit_codes <= {"active_booking_limit", "slot_contended"}
+    holder = world.db.collection("booking_holders").document(user.id).get().to_dict()
+    assert holder["active_count"] == 3
+    world.assert_capacity_invariant(center["id"], bays=10)
+
+
+def test_cancellations_racing_bookings_keep_counts_consistent(world: World) -> None:
+    center = world.create_center(bays=2)
+    start = berlin_start(next_weekday(4), 14)
+    first = [world.customer() for _ in range(2)]
+    booked = [world.book(u, v, center["id"], start).get_json()["id"] for u, v in first]
+    later = [world.customer() for _ in range(8)]
+
+    def attempt(i: int) -> Any:
+        if i < 2:
+            return world.act(first[i][0], booked[i], "cancel")
+        user, vehicle = later[i - 2]
+        return world.book(user, vehicle, center["id"], start)
+
+    responses = _race(10, attempt)
+    assert [r.status_code for r in responses[:2]] == [200, 200]
+    assert all(r.status_code in (201, 409) for r in responses[2:])
+    assert 1 <= sum(r.status_code == 201 for r in responses[2:]) <= 2
+    world.assert_capacity_invariant(center["id"], bays=2)
+
+
+def test_transactions_alone_keep_capacity_without_in_process_turn_taking(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several instances do not share locks: Firestore's transactions must suffice."""
+    import booking_locks
+
+    monkeypatch.setattr(booking_locks, "holding", lambda keys: contextlib.nullcontext())
+    center = world.create_center(bays=1)
+    racers = [world.customer() for _ in range(4)]
+    start = berlin_start(next_weekday(1), 15)
+    responses = _race(4, lambda i: world.book(*racers[i], center["id"], start))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses[201] == 1, statuses
+    assert statuses[409] == 3
+    world.assert_capacity_invariant(center["id"], bays=1)
