@@ -1,0 +1,107 @@
+"""What every benchmark here shares: percentiles, concurrent load, and docs/benchmarks.md.
+
+Benchmarks run client, server and emulator on one small machine, so each compares against
+a bare baseline measured in the same run and reports the ratio as the figure that matters.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+@dataclass
+class LoadResult:
+    """Latencies (seconds) and statuses of one load run."""
+
+    name: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def p(self, fraction: float) -> float:
+        """A latency percentile in milliseconds."""
+        return percentile(self.latencies, fraction) * 1000
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
+
+
+def run_load(
+    name: str,
+    clients: int,
+    requests_per_client: int,
+    work: Callable[[int, int], int],
+) -> LoadResult:
+    """Run ``work(client, i) -> status`` from ``clients`` threads, timing each call."""
+    result = LoadResult(name, 0.0)
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        latencies, statuses = [], Counter[int]()
+        for i in range(requests_per_client):
+            started = time.perf_counter()
+            statuses[work(number, i)] += 1
+            latencies.append(time.perf_counter() - started)
+        with lock:
+            result.latencies.extend(latencies)
+            result.statuses.update(statuses)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def update_section(title: str, body: str, path: Path = BENCHMARKS_DOC) -> None:
+    """Replace (or append) the ``## title`` section of docs/benchmarks.md."""
+    section = f"## {title}\n\n{body.strip()}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def machine_line() -> str:
+    import os
+    import platform
+
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()} × "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
