@@ -98,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
             from seed_demo import demo_password, seed
 
             print("loading demo data ...", flush=True)
-            seed(stack.gateway_url, progress=lambda message: print(message, flush=True))
+            try:
+                seed(stack.gateway_url, progress=lambda message: print(message, flush=True))
+            except Exception as exc:  # a failed demo load stops the run with its reason
+                print(f"loading demo data failed: {exc}", file=sys.stderr)
+                return 1
             print(
                 f"  demo password for every account: {demo_password()} "
                 "(set PMI_DEMO_PASSWORD to change it)",

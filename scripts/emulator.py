@@ -140,8 +140,7 @@ class FirestoreEmulator:
     def reset(self) -> None:
         """Delete every document (the emulator's fast reset endpoint)."""
         url = (
-            f"{self.base_url}/emulator/v1/projects/{self.project_id}"
-            "/databases/(default)/documents"
+            f"{self.base_url}/emulator/v1/projects/{self.project_id}/databases/(default)/documents"
         )
         request = urllib.request.Request(url, method="DELETE")
         with urllib.request.urlopen(request, timeout=10):

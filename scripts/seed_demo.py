@@ -48,7 +48,9 @@ class Api:
         self.session = requests.Session()
         self.token: str | None = None
 
-    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+    def call(
+        self, method: str, path: str, body: Any = None, expect: int | tuple[int, ...] = 200
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         response = self.session.request(
             method,
@@ -57,7 +59,8 @@ class Api:
             headers=headers,
             timeout=REQUEST_TIMEOUT_SECONDS,
         )
-        if response.status_code != expect:
+        expected = expect if isinstance(expect, tuple) else (expect,)
+        if response.status_code not in expected:
             raise RuntimeError(
                 f"{method} {path} answered {response.status_code}: {response.text[:500]}"
             )
@@ -143,12 +146,7 @@ def seed(gateway_url: str, progress: Callable[[str], None] = print) -> dict[str,
             "/api/bookings/centers",
             {
                 "name": name,
-                "address": {
-                    "line1": "Hauptstraße 1",
-                    "city": city,
-                    "postal_code": "10115",
-                    "country": "DE",
-                },
+                "address": f"Hauptstraße 1, {city}, Germany",
                 "location": {"lat": lat, "lng": lng},
                 "time_zone": "Europe/Berlin",
                 "opening_hours": weekly_hours("08:00", "18:00"),
@@ -177,7 +175,7 @@ def seed(gateway_url: str, progress: Callable[[str], None] = print) -> dict[str,
 
     ids["users"].update(_create_accounts(centers[0], ("customer", "center", "mechanic", "viewer")))
     admin.call(
-        "PATCH", f"/api/bookings/centers/{centers[0]}", {"mechanics": [ids["users"]["mechanic"]]}
+        "PATCH", f"/api/bookings/centers/{centers[0]}", {"mechanic_ids": [ids["users"]["mechanic"]]}
     )
     progress(f"  {len(ids['users'])} accounts: " + ", ".join(demo_email(a) for a in DEMO_ROLES))
 
@@ -205,7 +203,10 @@ def seed(gateway_url: str, progress: Callable[[str], None] = print) -> dict[str,
     ids["vehicles"] = vehicles
     now = datetime.now(UTC)
     result = customer.call(
-        "POST", f"/api/vehicles/{vehicles[0]}/telemetry", {"readings": battery_series(now)}
+        "POST",
+        f"/api/vehicles/{vehicles[0]}/telemetry",
+        {"readings": battery_series(now)},
+        expect=(200, 201, 207),
     )
     progress(f"  {len(vehicles)} vehicles, {result.get('accepted', '?')} telemetry readings")
     health = customer.call("GET", f"/api/vehicles/{vehicles[0]}/health")
