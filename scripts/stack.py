@@ -96,6 +96,11 @@ class Stack:
             "GOOGLE_CLOUD_PROJECT": self.project_id,
             "THREADS": os.environ.get("THREADS", str(DEFAULT_THREADS)),
             "PYTHONUNBUFFERED": "1",
+            # firebase-admin mints the mobile SDK's custom tokens unsigned, as for the
+            # Firebase Auth emulator (firebase.json's emulators.auth port).
+            "FIREBASE_AUTH_EMULATOR_HOST": os.environ.get(
+                "FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099"
+            ),
             **self.env,
         }
 

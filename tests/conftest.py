@@ -41,6 +41,8 @@ TEST_ENV = {
     "PMI_RATE_LIMIT_PER_MINUTE": "100000",
     "PMI_RATE_LIMIT_BURST": "100000",
     "PMI_LOG_LEVEL": "WARNING",
+    # firebase-admin mints unsigned custom tokens under the Auth emulator (no call is made).
+    "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 }
 os.environ.update(TEST_ENV)
 

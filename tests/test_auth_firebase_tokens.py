@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from typing import Any
 
@@ -22,12 +23,9 @@ def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     return decode(header), decode(payload), signature
 
 
-def test_firebase_admin_makes_an_unsigned_token_under_the_auth_emulator(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+def test_firebase_admin_makes_an_unsigned_token_under_the_auth_emulator() -> None:
+    # The harness sets FIREBASE_AUTH_EMULATOR_HOST, as make dev does.
     settings = get_settings()
-    assert firebase_tokens.uses_firebase_admin(settings)
     token = firebase_tokens.create_custom_token(
         "user-1", role="service_center", service_center_id="c1", settings=settings
     )
@@ -36,31 +34,36 @@ def test_firebase_admin_makes_an_unsigned_token_under_the_auth_emulator(
     assert payload["uid"] == "user-1"
     assert payload["claims"] == {"role": "service_center", "service_center_id": "c1"}
     assert payload["aud"] == firebase_tokens.FIREBASE_AUDIENCE
+    assert payload["exp"] - payload["iat"] == firebase_tokens.TOKEN_LIFETIME_SECONDS
 
 
-def test_local_token_has_the_same_shape_as_the_emulator_one(
+def test_customer_token_carries_only_the_role_claim() -> None:
+    token = firebase_tokens.create_custom_token(
+        "u", role="customer", service_center_id=None, settings=get_settings()
+    )
+    assert _parts(token)[1]["claims"] == {"role": "customer"}
+
+
+def test_without_emulator_or_credentials_firebase_admin_refuses_to_sign(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = get_settings()
-    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
-    emulated = _parts(
-        firebase_tokens.create_custom_token(
-            "u", role="customer", service_center_id=None, settings=settings
-        )
-    )
+    # Outside the emulator firebase-admin must sign for real; with no service account here
+    # it fails instead of minting an unsigned token, so production can never emit one.
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
-    assert not firebase_tokens.uses_firebase_admin(settings)
-    local = _parts(
-        firebase_tokens.create_custom_token(
-            "u", role="customer", service_center_id=None, settings=settings
-        )
-    )
-    assert local[0]["alg"] == emulated[0]["alg"] == "none"
-    assert set(local[1]) == set(emulated[1])
-    assert local[1]["claims"] == emulated[1]["claims"] == {"role": "customer"}
-    assert local[1]["exp"] - local[1]["iat"] == 3600
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/credentials.json")
+    _forget_firebase_app()  # firebase-admin fixes emulator mode when its app is created
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - google-auth's error type varies
+            firebase_tokens.create_custom_token(
+                "u", role="customer", service_center_id=None, settings=get_settings()
+            )
+    finally:
+        _forget_firebase_app()
 
 
-def test_production_always_uses_firebase_admin() -> None:
-    production = get_settings().model_copy(update={"environment": "production"})
-    assert firebase_tokens.uses_firebase_admin(production)
+def _forget_firebase_app() -> None:
+    import firebase_admin
+
+    with contextlib.suppress(ValueError):
+        firebase_admin.delete_app(firebase_admin.get_app(firebase_tokens.APP_NAME))
+    firebase_tokens._app = None

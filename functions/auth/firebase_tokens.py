@@ -4,25 +4,19 @@ The token carries the PMI user id as ``uid`` and the ``role`` (and ``service_cen
 for center staff) as developer claims, which firestore.rules reads as
 ``request.auth.token.role``.
 
-Three situations:
-- Production: firebase-admin signs the token with the runtime service account (it needs
+firebase-admin mints every token, so the real library's code path runs everywhere:
+- Production: it signs with the runtime service account (which needs
   ``iam.serviceAccounts.signBlob`` on itself).
-- Auth emulator (``FIREBASE_AUTH_EMULATOR_HOST`` set): firebase-admin itself produces an
-  unsigned token (``alg: none``) and needs no credentials.
-- Local and test runs without the emulator: there are no credentials to sign with, so this
-  module builds the same unsigned token firebase-admin builds for the emulator, without
-  importing it. Production never takes this path.
+- Local runs and tests: ``FIREBASE_AUTH_EMULATOR_HOST`` is set (``make dev``, the test
+  harness), and firebase-admin then produces an unsigned token (``alg: none``) that the
+  Firebase emulators accept, with no credentials and no network call.
 
 firebase-admin is imported lazily (≈0.15 s) and its app is initialised once per instance.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import threading
-import time
 from typing import Any
 
 from shared.config import Settings
@@ -31,8 +25,7 @@ from shared.config import Settings
 FIREBASE_AUDIENCE = (
     "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit"
 )
-EMULATOR_SIGNER = "firebase-auth-emulator@example.com"
-# Firebase refuses custom tokens valid for longer than one hour.
+# Firebase refuses custom tokens valid for longer than one hour; firebase-admin uses that.
 TOKEN_LIFETIME_SECONDS = 3600
 APP_NAME = "pmi-auth"
 
@@ -63,41 +56,12 @@ def developer_claims(role: str, service_center_id: str | None) -> dict[str, Any]
     return claims
 
 
-def uses_firebase_admin(settings: Settings) -> bool:
-    """True when firebase-admin mints the token (production, or the Auth emulator)."""
-    return settings.environment == "production" or bool(
-        os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
-    )
-
-
 def create_custom_token(
     uid: str, *, role: str, service_center_id: str | None, settings: Settings
 ) -> str:
     """A Firebase custom token for ``uid`` with the role claims."""
+    from firebase_admin import auth
+
     claims = developer_claims(role, service_center_id)
-    if uses_firebase_admin(settings):
-        from firebase_admin import auth
-
-        token = auth.create_custom_token(uid, claims, app=_firebase_app(settings))
-        return token.decode("ascii") if isinstance(token, bytes) else str(token)
-    return _unsigned_token(uid, claims)
-
-
-def _b64(data: dict[str, Any]) -> str:
-    raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unsigned_token(uid: str, claims: dict[str, Any]) -> str:
-    """What firebase-admin makes under the Auth emulator: same header, payload, no signature."""
-    now = int(time.time())
-    payload = {
-        "iss": EMULATOR_SIGNER,
-        "sub": EMULATOR_SIGNER,
-        "aud": FIREBASE_AUDIENCE,
-        "uid": uid,
-        "iat": now,
-        "exp": now + TOKEN_LIFETIME_SECONDS,
-        "claims": claims,
-    }
-    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(payload)}."
+    token = auth.create_custom_token(uid, claims, app=_firebase_app(settings))
+    return token.decode("ascii") if isinstance(token, bytes) else str(token)
