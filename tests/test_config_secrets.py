@@ -205,3 +205,43 @@ def test_broken_configuration_is_a_503_envelope_not_a_crash(
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "unavailable"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PMI_JWT_SECRET", "short-key", "at least 32 bytes"),
+        ("PMI_ACCESS_TOKEN_TTL_SECONDS", "ten", "PMI_ACCESS_TOKEN_TTL_SECONDS"),
+    ],
+)
+def test_function_refuses_to_start_with_bad_configuration(
+    variable: str, value: str, message: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    from stack import free_port
+
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--target",
+            "monitoring",
+            "--source",
+            str(root / "functions" / "monitoring" / "main.py"),
+            "--port",
+            str(free_port()),
+        ],
+        env={**os.environ, "PYTHONPATH": str(root), variable: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert message in completed.stderr + completed.stdout

@@ -24,7 +24,9 @@ from shared.firestore import get_client
 from shared.http import App, Reply, RequestContext
 from shared.pagination import PageQuery
 from shared.ratelimit import RateLimitRule
+from shared.startup import check_configuration
 
+check_configuration()  # a bad setting or signing key stops the instance here
 app = App("auth")
 
 

@@ -39,7 +39,9 @@ from shared.auth.rbac import Permission, Role, public, require_permission, requi
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import App, Reply, RequestContext
 from shared.pagination import PageQuery
+from shared.startup import check_configuration
 
+check_configuration()  # a bad setting or signing key stops the instance here
 app = App("bookings")
 
 

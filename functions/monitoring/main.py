@@ -16,7 +16,9 @@ from shared import __version__
 from shared.auth.rbac import public
 from shared.errors import ServiceUnavailable
 from shared.http import App, RequestContext
+from shared.startup import check_configuration
 
+check_configuration()  # a bad setting or signing key stops the instance here
 app = App("monitoring")
 
 

@@ -34,7 +34,9 @@ from shared import logs
 from shared.auth.rbac import Permission, public, require_permission
 from shared.http import App, Reply, RequestContext
 from shared.pagination import PageQuery, decode_cursor, encode_cursor
+from shared.startup import check_configuration
 
+check_configuration()  # a bad setting or signing key stops the instance here
 app = App("vehicles")
 
 # Telemetry cursors carry one value (the last reading's key) and this fixed marker.
