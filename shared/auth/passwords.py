@@ -4,7 +4,7 @@ bcrypt reads at most 72 bytes (bcrypt 5 raises on more). Passwords may be 128 ch
 up to 512 bytes in UTF-8, so every password is first reduced to a fixed 44-byte string:
 base64(HMAC-SHA256(key="pmi.password.v1", password)). The HMAC key is a fixed domain label,
 not a secret: it only keeps these digests from matching plain SHA-256 hashes leaked
-elsewhere ("password shucking"). The choice is recorded in docs/security.md.
+elsewhere ("password shucking"). The choice is recorded in docs/auth.md.
 """
 
 from __future__ import annotations
