@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt $(wildcard functions/*/requirements.txt)
 
-.PHONY: help dev test deps tools lint format typecheck unit e2e bench clean
+.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles clean
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
 	@echo "make test       install what is missing, then ruff, mypy and the whole test suite"
 	@echo "make lint       ruff;  make typecheck  mypy on shared/;  make bench  benchmarks"
+	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make clean      remove the virtualenv, caches and local run state"
 
 # The virtualenv is rebuilt when any requirements file changes.
@@ -53,6 +54,9 @@ e2e: deps
 
 bench: deps
 	@for script in bench/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done
+
+bundles: $(STAMP)
+	@$(PY) scripts/build_bundles.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build
