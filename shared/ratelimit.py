@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from shared import logs
 from shared.errors import ServiceUnavailable, TooManyRequests
@@ -92,18 +92,30 @@ class MemoryBackend:
 class FirestoreBackend:
     """Buckets as Firestore documents, updated by optimistic compare-and-set.
 
-    Each take reads the bucket, computes the refill and spend, and writes it back only if
-    the document is unchanged since the read (an ``update_time`` precondition; ``create``
-    for a new bucket). A lost race re-reads and tries again. This holds no locks between
-    the two calls: Firestore's read-write transactions lock the document for the whole
-    round trip, and on the emulator two of them on one hot bucket stall each other for
-    seconds (measured: 40 takes with 2 threads took 63 s; by compare-and-set, 2 s).
+    A take computes the refill and spend from the bucket's state and writes it back only
+    if the document is unchanged since that state was seen (an ``update_time``
+    precondition; ``create`` for a new bucket). A lost race re-reads and tries again.
+
+    No locks are held between calls. Firestore's read-write transactions lock the document
+    for the whole round trip, and on the emulator two of them on one hot bucket stall each
+    other for seconds (measured: 40 takes with 2 threads took 63 s; by compare-and-set, 2 s).
+
+    Each instance remembers the last state it wrote per bucket with its ``update_time``, so
+    a client served by the same instance again costs one conditional write instead of a read
+    and a write; when another instance moved the bucket meanwhile, the precondition fails
+    and the take falls back to a fresh read.
     """
 
     # A hot bucket (one client hammering from many instances) loses races; 25 attempts
     # with jittered back-off covered 16 concurrent writers on the emulator without a miss.
     MAX_ATTEMPTS = 25
     BACKOFF_SECONDS = 0.004
+    # Remembered bucket versions per instance; cleared when full (a cache, not state).
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self._versions: dict[str, tuple[dict[str, Any], Any]] = {}
+        self._lock = threading.Lock()
 
     def take(self, key: str, rule: RateLimitRule, now: float) -> Decision:
         from google.api_core import exceptions as google_exceptions
@@ -114,33 +126,52 @@ class FirestoreBackend:
         doc_id = hashlib.sha256(f"{rule.name}|{key}".encode()).hexdigest()
         ref = client.collection(COLLECTION).document(doc_id)
         lost_race = (google_exceptions.FailedPrecondition, google_exceptions.Conflict)
+        with self._lock:
+            remembered = self._versions.get(doc_id)
         for attempt in range(self.MAX_ATTEMPTS):
-            snapshot = ref.get()
-            data = snapshot.to_dict() if snapshot.exists else None
-            # Instances' requests interleave, so "now" may be older than the stored time;
-            # the bucket's clock must never move backwards or refill would count twice.
-            updated = max(now, float(data["updated"])) if data else now
-            if data:
-                tokens = _refill(float(data["tokens"]), float(data["updated"]), rule, now)
+            data: dict[str, Any] | None
+            if remembered is not None:
+                data, version = remembered
             else:
-                tokens = float(rule.burst)
-            decision, left = _decide(tokens, rule)
-            state = {
-                "tokens": left,
-                "updated": updated,
-                "rule": rule.name,
-                "expires_at": _expiry(updated),
-            }
+                snapshot = ref.get()
+                data = snapshot.to_dict() if snapshot.exists else None
+                version = snapshot.update_time if snapshot.exists else None
+            decision, state = _spend(data, rule, now)
             try:
-                if snapshot.exists:
-                    precondition = client.write_option(last_update_time=snapshot.update_time)
-                    ref.update(state, option=precondition)
+                if version is not None:
+                    precondition = client.write_option(last_update_time=version)
+                    result = ref.update(state, option=precondition)
                 else:
-                    ref.create(state)
-                return decision
+                    result = ref.create(state)
             except lost_race:
-                time.sleep(random.uniform(0, self.BACKOFF_SECONDS * (attempt + 1)))
+                with self._lock:
+                    self._versions.pop(doc_id, None)
+                if remembered is None:  # a fresh read lost too: back off before retrying
+                    time.sleep(random.uniform(0, self.BACKOFF_SECONDS * (attempt + 1)))
+                remembered = None
+                continue
+            with self._lock:
+                if len(self._versions) >= self.MAX_REMEMBERED:
+                    self._versions.clear()
+                self._versions[doc_id] = (state, result.update_time)
+            return decision
         raise RuntimeError(f"rate-limit bucket stayed contended after {self.MAX_ATTEMPTS} tries")
+
+
+def _spend(
+    data: dict[str, Any] | None, rule: RateLimitRule, now: float
+) -> tuple[Decision, dict[str, Any]]:
+    """The decision for one request and the bucket state to store after it."""
+    # Instances' requests interleave, so "now" may be older than the stored time; the
+    # bucket's clock must never move backwards or refill would count twice.
+    updated = max(now, float(data["updated"])) if data else now
+    if data:
+        tokens = _refill(float(data["tokens"]), float(data["updated"]), rule, now)
+    else:
+        tokens = float(rule.burst)
+    decision, left = _decide(tokens, rule)
+    state = {"tokens": left, "updated": updated, "rule": rule.name, "expires_at": _expiry(updated)}
+    return decision, state
 
 
 def _expiry(now: float) -> object:

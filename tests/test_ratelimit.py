@@ -194,3 +194,26 @@ def test_limit_holds_across_two_function_processes(db: Any, emulator: Any, tmp_p
     assert 10 <= statuses[200] <= allowed_at_most, (statuses, elapsed)
     assert statuses[429] >= 60 - allowed_at_most
     assert retry_after and all(value.isdigit() and int(value) >= 1 for value in retry_after)
+
+
+def test_an_instance_that_knows_the_bucket_skips_the_read(db: Any) -> None:
+    backend = FirestoreBackend()
+    rule = RateLimitRule("fs-remember", per_minute=60, burst=5)
+    backend.take("ip:7", rule, now=3000.0)  # read (missing) + create
+    reads: list[str] = []
+    original = type(db.collection("x").document("y")).get
+
+    def counting_get(self: Any, *args: Any, **kwargs: Any) -> Any:
+        reads.append(self.id)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(db.collection("x").document("y")), "get", counting_get)
+        assert backend.take("ip:7", rule, now=3000.1).allowed
+        assert reads == []  # one conditional write, no read
+        # Another instance moves the bucket: this one's version is stale, so it re-reads.
+        FirestoreBackend().take("ip:7", rule, now=3000.2)
+        assert backend.take("ip:7", rule, now=3000.3).allowed
+        assert len(reads) == 2  # the other instance's read and this one's fallback read
+    stored = next(iter(db.collection("rate_limits").stream())).to_dict()
+    assert stored["tokens"] == pytest.approx(1.3, abs=0.01)  # 5 - 4 takes + 0.3 s of refill
