@@ -2,7 +2,8 @@
 
 ``World`` wraps the conftest fixtures (``db``, ``users``, ``call``) with the few steps every
 bookings test needs: a center created through the API, a customer with a vehicle stored the
-way docs/data-model.md describes, and a start time that is a real slot.
+way docs/data-model.md describes, and a start time that is a real slot. The ``world``
+fixture builds one per test.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 BERLIN = ZoneInfo("Europe/Berlin")
+BOOKINGS = "/api/bookings"
 
 DEFAULT_HOURS = {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 DEFAULT_SERVICES = [
@@ -64,7 +67,7 @@ class World:
 
     def create_center(self, **overrides: Any) -> dict[str, Any]:
         response = self.client.post(
-            "/api/bookings/centers", json=center_body(**overrides), headers=self.admin.headers
+            f"{BOOKINGS}/centers", json=center_body(**overrides), headers=self.admin.headers
         )
         assert response.status_code == 201, response.get_json()
         return dict(response.get_json())
@@ -108,12 +111,10 @@ class World:
             "start": start,
             **extra,
         }
-        return self.client.post(
-            "/api/bookings", json=body, headers={**user.headers, **(headers or {})}
-        )
+        return self.client.post(BOOKINGS, json=body, headers={**user.headers, **(headers or {})})
 
     def act(self, user: Any, booking_id: str, action: str, body: Any = None) -> Any:
-        path = f"/api/bookings/{booking_id}/{action}"
+        path = f"{BOOKINGS}/{booking_id}/{action}"
         if body is None:
             return self.client.post(path, headers=user.headers)
         return self.client.post(path, json=body, headers=user.headers)
@@ -147,3 +148,11 @@ class World:
             assert count == len(holders), (key, count, holders)
             assert sorted(ids) == sorted(holders), key
             assert count <= bays, (key, count)
+
+
+# Named apart from the fixture so that test arguments called ``world`` do not shadow an
+# import: a test module brings it in with ``from bookings_helpers import world_fixture``.
+@pytest.fixture(name="world")
+def world_fixture(db: Any, users: Any, call: Any) -> World:
+    """The bookings World of one test."""
+    return World(db, users, call)

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from bookings_helpers import World, center_body
+from bookings_helpers import (
+    World,
+    center_body,
+    world_fixture,  # noqa: F401 - provides the "world" fixture
+)
 
 CENTERS = "/api/bookings/centers"
-
-
-@pytest.fixture
-def world(db: Any, users: Any, call: Any) -> World:
-    return World(db, users, call)
 
 
 def test_admin_creates_reads_lists_and_patches_a_center(world: World) -> None:

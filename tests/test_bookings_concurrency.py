@@ -13,14 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from bookings_helpers import World, berlin_start, next_weekday
+from bookings_helpers import (
+    World,
+    berlin_start,
+    next_weekday,
+    world_fixture,  # noqa: F401 - provides the "world" fixture
+)
 
 RACERS = 50
-
-
-@pytest.fixture
-def world(db: Any, users: Any, call: Any) -> World:
-    return World(db, users, call)
 
 
 def _race(count: int, attempt: Any) -> list[Any]:

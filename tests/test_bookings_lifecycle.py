@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bookings_helpers import World, berlin_start, next_weekday
+from bookings_helpers import (
+    World,
+    berlin_start,
+    next_weekday,
+    world_fixture,  # noqa: F401 - provides the "world" fixture
+)
 
 ACTIONS = ("confirm", "start", "complete", "cancel", "no-show")
 COMPLETE_BODY = {
@@ -31,11 +36,6 @@ LEGAL = {
     ("confirmed", "no-show"): "no_show",
     ("in_progress", "complete"): "completed",
 }
-
-
-@pytest.fixture
-def world(db: Any, users: Any, call: Any) -> World:
-    return World(db, users, call)
 
 
 def _body(action: str) -> Any:

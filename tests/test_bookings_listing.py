@@ -6,14 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from bookings_helpers import World, berlin_start, next_weekday
-
-BOOKINGS = "/api/bookings"
-
-
-@pytest.fixture
-def world(db: Any, users: Any, call: Any) -> World:
-    return World(db, users, call)
+from bookings_helpers import (
+    BOOKINGS,
+    World,
+    berlin_start,
+    next_weekday,
+    world_fixture,  # noqa: F401 - provides the "world" fixture
+)
 
 
 @pytest.fixture

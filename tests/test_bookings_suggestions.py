@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from bookings_helpers import World
+from bookings_helpers import (
+    World,
+    world_fixture,  # noqa: F401 - provides the "world" fixture
+)
 
 SUGGESTIONS = "/api/bookings/suggestions"
 ALL_WEEK = {d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-@pytest.fixture
-def world(db: Any, users: Any, call: Any) -> World:
-    return World(db, users, call)
 
 
 def _customer_with_needs(world: World) -> tuple[Any, str]:

@@ -6,26 +6,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from vehicles_testkit import create_vehicle, reading, recent
+from vehicles_testkit import (
+    API,
+    MINUTE,
+    client_fixture,  # noqa: F401 - provides the "client" fixture
+    create_vehicle,
+    owner_fixture,  # noqa: F401 - provides the "owner" fixture
+    reading,
+    recent,
+    vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
+)
 
-API = "/api/vehicles"
-MINUTE = timedelta(minutes=1)
 BATTERY_ALERT = "battery.resting_voltage"
-
-
-@pytest.fixture
-def client(call: Any) -> Any:
-    return call("vehicles")
-
-
-@pytest.fixture
-def owner(users: Any) -> Any:
-    return users.create("customer")
-
-
-@pytest.fixture
-def vehicle(client: Any, owner: Any) -> dict[str, Any]:
-    return create_vehicle(client, owner, mileage_km=42000)
 
 
 def resting(start: datetime, volts: float, count: int = 3) -> list[dict[str, Any]]:

@@ -7,19 +7,14 @@ from typing import Any
 
 import pytest
 from vehicles_testkit import (
+    API,
+    client_fixture,  # noqa: F401 - provides the "client" fixture
     create_vehicle,
     error_code,
     european_vin,
     north_american_vin,
     vehicle_body,
 )
-
-API = "/api/vehicles"
-
-
-@pytest.fixture
-def client(call: Any) -> Any:
-    return call("vehicles")
 
 
 def link_to_center(db: Any, vehicle_id: str, center_id: str) -> None:

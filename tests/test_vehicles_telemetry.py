@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from telemetry_store import MAX_READINGS_PER_DAY
-from vehicles_testkit import create_vehicle, reading, recent, series
-
-API = "/api/vehicles"
-MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def client(call: Any) -> Any:
-    return call("vehicles")
-
-
-@pytest.fixture
-def owner(users: Any) -> Any:
-    return users.create("customer")
-
-
-@pytest.fixture
-def vehicle(client: Any, owner: Any) -> dict[str, Any]:
-    return create_vehicle(client, owner, mileage_km=42000)
+from vehicles_testkit import (
+    API,
+    MINUTE,
+    client_fixture,  # noqa: F401 - provides the "client" fixture
+    owner_fixture,  # noqa: F401 - provides the "owner" fixture
+    reading,
+    recent,
+    series,
+    vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
+)
 
 
 def post(client: Any, user: Any, vehicle: dict[str, Any], readings: list[dict[str, Any]]) -> Any:

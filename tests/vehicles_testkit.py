@@ -1,4 +1,10 @@
-"""Helpers shared by the tests/test_vehicles_*.py files: VINs, vehicles and readings."""
+"""Helpers shared by the tests/test_vehicles_*.py files: VINs, vehicles, readings, fixtures.
+
+The fixtures are defined under other names than the ones tests ask for (``client``,
+``owner``, ``vehicle``), so that a test module imports them as
+``from vehicles_testkit import client_fixture`` without the tests' arguments shadowing the
+import.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from vin import CHECK_DIGIT_INDEX, compute_check_digit
+
+API = "/api/vehicles"
+MINUTE = timedelta(minutes=1)
 
 _serials = itertools.count(100001)
 
@@ -41,7 +51,7 @@ def vehicle_body(**overrides: Any) -> dict[str, Any]:
 
 
 def create_vehicle(client: Any, user: Any, **overrides: Any) -> dict[str, Any]:
-    response = client.post("/api/vehicles", json=vehicle_body(**overrides), headers=user.headers)
+    response = client.post(API, json=vehicle_body(**overrides), headers=user.headers)
     assert response.status_code == 201, response.get_json()
     vehicle: dict[str, Any] = response.get_json()
     return vehicle
@@ -90,3 +100,21 @@ def error_code(response: Any) -> str:
     body: dict[str, Any] = response.get_json()
     code: str = body["error"]["code"]
     return code
+
+
+@pytest.fixture(name="client")
+def client_fixture(call: Any) -> Any:
+    """The vehicles function's test client."""
+    return call("vehicles")
+
+
+@pytest.fixture(name="owner")
+def owner_fixture(users: Any) -> Any:
+    """A signed-in customer."""
+    return users.create("customer")
+
+
+@pytest.fixture(name="vehicle")
+def vehicle_fixture(client: Any, owner: Any) -> dict[str, Any]:
+    """A vehicle of ``owner`` at 42,000 km."""
+    return create_vehicle(client, owner, mileage_km=42000)

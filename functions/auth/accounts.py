@@ -212,24 +212,16 @@ def _count_failure(
     address_count = brute_force.record_failure(db, address)
     subject = user["id"] if user else None
     details = {"email_hash": email_key(normalised)[:16], "known_account": user is not None}
-    audit.record(
-        db,
-        audit.AuditEvent.LOGIN_FAILED,
-        actor_id=None,
-        subject_id=subject,
-        ip=ip,
-        details=details,
-    )
+
+    def record(event: audit.AuditEvent, event_details: dict[str, Any]) -> None:
+        # Nobody is signed in yet, so there is no actor; the subject is the account tried.
+        audit.record(db, event, actor_id=None, subject_id=subject, ip=ip, details=event_details)
+
+    record(audit.AuditEvent.LOGIN_FAILED, details)
     if brute_force.MAX_FAILURES in (account_count, address_count):
         scope = "account" if account_count >= brute_force.MAX_FAILURES else "ip"
-        audit.record(
-            db,
-            audit.AuditEvent.LOCKOUT,
-            actor_id=None,
-            subject_id=subject,
-            ip=ip,
-            details={**details, "scope": scope, "window_seconds": brute_force.WINDOW_SECONDS},
-        )
+        window = brute_force.WINDOW_SECONDS
+        record(audit.AuditEvent.LOCKOUT, {**details, "scope": scope, "window_seconds": window})
 
 
 def update_profile(db: Any, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -326,34 +318,19 @@ def admin_update(
     if "service_center_id" in changes:
         updates["service_center_id"] = changes["service_center_id"]
     db.collection(USERS_COLLECTION).document(user_id).update(updates)
+
+    def record(event: audit.AuditEvent, details: dict[str, Any] | None = None) -> None:
+        audit.record(db, event, actor_id=actor.user_id, subject_id=user_id, ip=ip, details=details)
+
     if updates.get("is_active") is False and user.get("is_active", False):
         # is_active alone already stops every request; ending the sessions too means a
         # later reactivation does not bring old tokens back to life.
         sessions.close_all_sessions(db, user_id, reason="deactivated")
-        audit.record(
-            db,
-            audit.AuditEvent.ACCOUNT_DEACTIVATED,
-            actor_id=actor.user_id,
-            subject_id=user_id,
-            ip=ip,
-        )
+        record(audit.AuditEvent.ACCOUNT_DEACTIVATED)
     if updates.get("is_active") is True and not user.get("is_active", False):
-        audit.record(
-            db,
-            audit.AuditEvent.ACCOUNT_REACTIVATED,
-            actor_id=actor.user_id,
-            subject_id=user_id,
-            ip=ip,
-        )
+        record(audit.AuditEvent.ACCOUNT_REACTIVATED)
     if "role" in updates and updates["role"] != user.get("role"):
-        audit.record(
-            db,
-            audit.AuditEvent.ROLE_CHANGED,
-            actor_id=actor.user_id,
-            subject_id=user_id,
-            ip=ip,
-            details={"from": user.get("role"), "to": updates["role"]},
-        )
+        record(audit.AuditEvent.ROLE_CHANGED, {"from": user.get("role"), "to": updates["role"]})
     return require_user(db, user_id)
 
 

@@ -66,6 +66,33 @@ def _user_agent(ctx: RequestContext) -> str:
     return ctx.request.headers.get("User-Agent", "")
 
 
+def _open_session(ctx: RequestContext, db: Any, user_id: str) -> sessions.SessionTokens:
+    """Sign the user in from this request: a new session, with last_login stamped in it."""
+    return sessions.open_session(
+        db,
+        user_id,
+        settings=ctx.settings,
+        ip=ctx.client_ip,
+        user_agent=_user_agent(ctx),
+        user_updates=accounts.touch_last_login(),
+    )
+
+
+def _audit(
+    ctx: RequestContext,
+    db: Any,
+    event: audit.AuditEvent,
+    *,
+    actor_id: str | None,
+    subject_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record ``event`` for this request; the client's IP goes into every audit entry."""
+    audit.record(
+        db, event, actor_id=actor_id, subject_id=subject_id, ip=ctx.client_ip, details=details
+    )
+
+
 @app.get("/health", rate_limited=False)
 @public
 def health(ctx: RequestContext) -> dict[str, Any]:
@@ -87,22 +114,8 @@ def register(ctx: RequestContext) -> dict[str, Any]:
         role="customer",
         phone=body.phone,
     )
-    audit.record(
-        db,
-        audit.AuditEvent.REGISTERED,
-        actor_id=user["id"],
-        subject_id=user["id"],
-        ip=ctx.client_ip,
-    )
-    session = sessions.open_session(
-        db,
-        user["id"],
-        settings=ctx.settings,
-        ip=ctx.client_ip,
-        user_agent=_user_agent(ctx),
-        user_updates=accounts.touch_last_login(),
-    )
-    return _token_reply(ctx, session)
+    _audit(ctx, db, audit.AuditEvent.REGISTERED, actor_id=user["id"], subject_id=user["id"])
+    return _token_reply(ctx, _open_session(ctx, db, user["id"]))
 
 
 @app.post("/login", body=m.LoginBody, rate_limit=LOGIN_LIMIT)
@@ -114,20 +127,13 @@ def login(ctx: RequestContext) -> dict[str, Any]:
     user = accounts.sign_in(
         db, email=body.email, password=body.password, ip=ctx.client_ip, settings=ctx.settings
     )
-    session = sessions.open_session(
-        db,
-        user["id"],
-        settings=ctx.settings,
-        ip=ctx.client_ip,
-        user_agent=_user_agent(ctx),
-        user_updates=accounts.touch_last_login(),
-    )
-    audit.record(
+    session = _open_session(ctx, db, user["id"])
+    _audit(
+        ctx,
         db,
         audit.AuditEvent.LOGIN_SUCCEEDED,
         actor_id=user["id"],
         subject_id=user["id"],
-        ip=ctx.client_ip,
         details={"session_id": session.session_id},
     )
     reply = _token_reply(ctx, session)
@@ -154,13 +160,7 @@ def refresh(ctx: RequestContext) -> dict[str, Any]:
         user_agent=_user_agent(ctx),
     )
     if outcome.result == "reused":
-        audit.record(
-            db,
-            audit.AuditEvent.REFRESH_REUSED,
-            actor_id=None,
-            subject_id=outcome.user_id,
-            ip=ctx.client_ip,
-        )
+        _audit(ctx, db, audit.AuditEvent.REFRESH_REUSED, actor_id=None, subject_id=outcome.user_id)
         raise Unauthorized(
             "This refresh token was already used; the session has been revoked.",
             code="refresh_reused",
@@ -187,12 +187,8 @@ def logout_all(ctx: RequestContext) -> Reply:
     """End every session of the caller, this one included."""
     db = get_client()
     sessions.close_all_sessions(db, ctx.user.user_id, reason="logout_all")
-    audit.record(
-        db,
-        audit.AuditEvent.LOGOUT_ALL,
-        actor_id=ctx.user.user_id,
-        subject_id=ctx.user.user_id,
-        ip=ctx.client_ip,
+    _audit(
+        ctx, db, audit.AuditEvent.LOGOUT_ALL, actor_id=ctx.user.user_id, subject_id=ctx.user.user_id
     )
     return Reply(status=204)
 

@@ -75,6 +75,45 @@ def _session_revoked() -> Unauthorized:
     return Unauthorized("The session has ended; sign in again.", code="session_revoked")
 
 
+def _issue_refresh(
+    user_id: str,
+    role: str,
+    session_id: str,
+    *,
+    now: int,
+    settings: Settings,
+    token_id: str | None = None,
+) -> tokens.IssuedToken:
+    """A refresh token for the session; a stored ``token_id`` and ``now`` re-mint one."""
+    return tokens.issue(
+        tokens.TokenKind.REFRESH,
+        user_id=user_id,
+        role=role,
+        session_id=session_id,
+        token_id=token_id,
+        now=now,
+        settings=settings,
+    )
+
+
+def _with_access_token(
+    session_id: str,
+    user_id: str,
+    refresh: tokens.IssuedToken,
+    user: dict[str, Any],
+    settings: Settings,
+) -> SessionTokens:
+    """The session's token pair: ``refresh`` plus a new access token for the user's role."""
+    access = tokens.issue(
+        tokens.TokenKind.ACCESS,
+        user_id=user_id,
+        role=user["role"],
+        session_id=session_id,
+        settings=settings,
+    )
+    return SessionTokens(session_id, access, refresh, {"id": user_id, **user})
+
+
 def open_session(
     db: Any,
     user_id: str,
@@ -97,14 +136,7 @@ def open_session(
         user = snapshot.to_dict()
         session_id = uuid.uuid4().hex
         now = int(time.time())
-        refresh = tokens.issue(
-            tokens.TokenKind.REFRESH,
-            user_id=user_id,
-            role=user["role"],
-            session_id=session_id,
-            now=now,
-            settings=settings,
-        )
+        refresh = _issue_refresh(user_id, user["role"], session_id, now=now, settings=settings)
         live = [*(user.get("session_ids") or []), session_id]
         evicted, live = live[:-MAX_SESSIONS_PER_USER], live[-MAX_SESSIONS_PER_USER:]
         transaction.create(
@@ -134,14 +166,7 @@ def open_session(
         return session_id, refresh, {**user, **updates}
 
     session_id, refresh, user = _run(start, db)
-    access = tokens.issue(
-        tokens.TokenKind.ACCESS,
-        user_id=user_id,
-        role=user["role"],
-        session_id=session_id,
-        settings=settings,
-    )
-    return SessionTokens(session_id, access, refresh, {"id": user_id, **user})
+    return _with_access_token(session_id, user_id, refresh, user, settings)
 
 
 @dataclass(frozen=True)
@@ -183,13 +208,8 @@ def refresh(
             return "disabled", None, {}
         now = int(time.time())
         if claims.token_id == session.get("refresh_jti"):
-            issued = tokens.issue(
-                tokens.TokenKind.REFRESH,
-                user_id=claims.user_id,
-                role=user["role"],
-                session_id=claims.session_id,
-                now=now,
-                settings=settings,
+            issued = _issue_refresh(
+                claims.user_id, user["role"], claims.session_id, now=now, settings=settings
             )
             transaction.update(
                 session_ref,
@@ -212,11 +232,10 @@ def refresh(
             and now - int(rotated_at) <= REUSE_GRACE_SECONDS
         ):
             # The same token as the winner already holds: HS256 is deterministic.
-            current = tokens.issue(
-                tokens.TokenKind.REFRESH,
-                user_id=claims.user_id,
-                role=session["refresh_role"],
-                session_id=claims.session_id,
+            current = _issue_refresh(
+                claims.user_id,
+                session["refresh_role"],
+                claims.session_id,
                 token_id=session["refresh_jti"],
                 now=int(session["refresh_iat"]),
                 settings=settings,
@@ -229,18 +248,8 @@ def refresh(
     result, issued, user = _run(rotate, db)
     if issued is None:
         return RefreshOutcome(result, claims.user_id)
-    access = tokens.issue(
-        tokens.TokenKind.ACCESS,
-        user_id=claims.user_id,
-        role=user["role"],
-        session_id=claims.session_id,
-        settings=settings,
-    )
-    return RefreshOutcome(
-        result,
-        claims.user_id,
-        SessionTokens(claims.session_id, access, issued, {"id": claims.user_id, **user}),
-    )
+    session = _with_access_token(claims.session_id, claims.user_id, issued, user, settings)
+    return RefreshOutcome(result, claims.user_id, session)
 
 
 def close_session(db: Any, raw_token: str, *, settings: Settings) -> None:

@@ -44,7 +44,7 @@ from scheduling import Slot, slot_keys_held
 from shared import logs
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
-from shared.auth.scoping import can_see, redact_for
+from shared.auth.scoping import can_see, redact_for, scope_query
 from shared.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.pagination import page_of
@@ -218,15 +218,22 @@ def _visible(principal: Principal, booking: Booking) -> bool:
     return can_see(principal, owner_id=booking.customer_id, center_ids=[booking.center_id])
 
 
-def get_booking(booking_id: str, principal: Principal) -> Booking:
-    """The booking if it exists and is in the caller's scope; else 404 (ids are not probed)."""
-    snapshot = _booking_ref(booking_id).get()
+def _visible_booking(snapshot: Any, principal: Principal) -> Booking:
+    """The snapshot's booking if it exists and is in the caller's scope; else 404.
+
+    Missing and out-of-scope answer alike, so ids cannot be probed.
+    """
     if not snapshot.exists:
         raise NotFound("The booking does not exist.")
     booking = Booking(snapshot.id, snapshot.to_dict() or {})
     if not _visible(principal, booking):
         raise NotFound("The booking does not exist.")
     return booking
+
+
+def get_booking(booking_id: str, principal: Principal) -> Booking:
+    """The booking if it exists and is in the caller's scope; else 404 (ids are not probed)."""
+    return _visible_booking(_booking_ref(booking_id).get(), principal)
 
 
 def _booking_ref(booking_id: str) -> Any:
@@ -260,14 +267,19 @@ def _take_cells(
     keys: Iterable[str],
     *,
     booking_id: str,
-    center_id: str,
-    bays: int,
-    step_minutes: int,
-    first_cell_start: datetime,
-    all_keys: list[str],
+    center: Center,
+    slot: Slot,
 ) -> None:
-    """Add the booking to each of ``keys`` (already read), or raise 409 if one is full."""
+    """Add the booking to each of ``keys`` (already read), or raise 409 if one is full.
+
+    ``keys`` are cells of ``slot``: all of them, or on a reschedule only those the old slot
+    did not hold already.
+    """
     now = booking_clock.utc_now()
+    bays = center.calendar.bays
+    step_minutes = center.calendar.slot_step_minutes
+    # A cell's start follows from its place among every cell the slot covers.
+    all_keys = slot_keys_held(center.id, center.calendar, slot)
     writes = []
     for key in keys:
         current = cells[_slot_ref(key).path] or {}
@@ -275,12 +287,12 @@ def _take_cells(
         if count >= bays:
             raise Conflict("This slot is fully booked; pick another time.", code="slot_full")
         ids = [i for i in current.get("booking_ids") or [] if i != booking_id]
-        cell_start = first_cell_start + timedelta(minutes=step_minutes * all_keys.index(key))
+        cell_start = slot.start_utc + timedelta(minutes=step_minutes * all_keys.index(key))
         writes.append(
             (
                 key,
                 {
-                    "center_id": center_id,
+                    "center_id": center.id,
                     "start": cell_start,
                     "count": count + 1,
                     "booking_ids": [*ids, booking_id],
@@ -374,15 +386,7 @@ def create_booking(
                 code="active_booking_limit",
             )
         _take_cells(
-            transaction,
-            found,
-            keys,
-            booking_id=booking_id,
-            center_id=center.id,
-            bays=center.calendar.bays,
-            step_minutes=center.calendar.slot_step_minutes,
-            first_cell_start=request.slot.start_utc,
-            all_keys=keys,
+            transaction, found, keys, booking_id=booking_id, center=center, slot=request.slot
         )
         record = {
             "action": "create",
@@ -508,13 +512,8 @@ def _booking_lock_keys(booking_id: str) -> list[str]:
 
 
 def _load_in(transaction: Any, booking_id: str, principal: Principal) -> Booking:
-    snapshot = _booking_ref(booking_id).get(transaction=transaction)
-    if not snapshot.exists:
-        raise NotFound("The booking does not exist.")
-    booking = Booking(snapshot.id, snapshot.to_dict() or {})
-    if not _visible(principal, booking):
-        raise NotFound("The booking does not exist.")
-    return booking
+    """get_booking inside a transaction, so the read is locked with the rest."""
+    return _visible_booking(_booking_ref(booking_id).get(transaction=transaction), principal)
 
 
 def perform_action(booking_id: str, action: BookingAction, principal: Principal) -> dict[str, Any]:
@@ -610,17 +609,7 @@ def reschedule(
         taking = [k for k in new_keys if k not in old_keys]
         freeing = [k for k in old_keys if k not in new_keys]
         found = _read_in(transaction, map(_slot_ref, [*taking, *freeing]))
-        _take_cells(
-            transaction,
-            found,
-            taking,
-            booking_id=booking_id,
-            center_id=center.id,
-            bays=center.calendar.bays,
-            step_minutes=center.calendar.slot_step_minutes,
-            first_cell_start=new_slot.start_utc,
-            all_keys=new_keys,
-        )
+        _take_cells(transaction, found, taking, booking_id=booking_id, center=center, slot=new_slot)
         _release_cells(transaction, found, freeing, booking_id)
         record["from_start"] = _as_utc(booking.data["start"])
         record["to_start"] = new_slot.start_utc
@@ -732,17 +721,21 @@ def list_bookings(
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     collection = get_client().collection(BOOKINGS)
+    built = scope_query(
+        collection,
+        principal,
+        owner_field="customer_id",
+        center_field="center_id",
+        center_is_array=False,
+    )
+    if built is None:
+        return [], None
     filters: list[tuple[str, str, Any]] = []
-    if principal.role is Role.CUSTOMER:
-        filters.append(("customer_id", "==", principal.user_id))
-        if query.center_id:
-            filters.append(("center_id", "==", query.center_id))
-    elif principal.is_center_staff:
-        own_center = principal.service_center_id
-        if own_center is None or (query.center_id and query.center_id != own_center):
+    if principal.is_center_staff:
+        if query.center_id and query.center_id != principal.service_center_id:
             return [], None  # nothing of another center is in scope
-        filters.append(("center_id", "==", own_center))
     elif query.center_id:
+        # Staff are already narrowed to their center; for others it is a plain filter.
         filters.append(("center_id", "==", query.center_id))
     if query.status:
         filters.append(("status", "==", query.status))
@@ -751,7 +744,6 @@ def list_bookings(
     if query.to_date:
         filters.append(("start", "<", datetime.combine(query.to_date, datetime.min.time(), UTC)))
 
-    built = collection
     for field_path, op, value in filters:
         built = built.where(filter=FieldFilter(field_path, op, value))
     built = built.order_by("start").order_by("__name__")

@@ -25,7 +25,7 @@ from typing import Any
 from google.cloud import firestore
 from health_rules import Finding, Severity
 from vehicle_models import AlertListQuery
-from vehicle_store import ALERTS
+from vehicle_store import ALERTS, scoped
 
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
@@ -161,17 +161,9 @@ def list_alerts(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the alerts the caller may see, newest first."""
     collection = get_client().collection(ALERTS)
-    q: Any = collection
-    if principal.role is Role.CUSTOMER:
-        q = q.where(filter=firestore.FieldFilter("owner_id", "==", principal.user_id))
-    elif principal.is_center_staff:
-        if principal.service_center_id is None:
-            return [], None
-        q = q.where(
-            filter=firestore.FieldFilter(
-                "center_ids", "array_contains", principal.service_center_id
-            )
-        )
+    q = scoped(collection, principal)
+    if q is None:
+        return [], None
     q = q.where(filter=firestore.FieldFilter("status", "==", query.status))
     if query.severity is not None:
         q = q.where(filter=firestore.FieldFilter("severity", "==", query.severity))

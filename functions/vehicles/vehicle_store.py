@@ -29,7 +29,7 @@ from vehicle_models import VehicleCreate, VehicleListQuery, VehiclePatch, overri
 
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
-from shared.auth.scoping import can_see, redact_for
+from shared.auth.scoping import can_see, redact_for, scope_query
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.pagination import page_of
@@ -172,22 +172,29 @@ def create_vehicle(owner_id: str, body: VehicleCreate) -> dict[str, Any]:
     return vehicle
 
 
+def scoped(query: Any, principal: Principal) -> Any | None:
+    """``query`` narrowed to the caller's scope, or None when nothing is in scope.
+
+    Serves vehicles and alerts alike: an alert copies its vehicle's ``owner_id`` and
+    ``center_ids``.
+    """
+    return scope_query(
+        query,
+        principal,
+        owner_field="owner_id",
+        center_field="center_ids",
+        center_is_array=True,
+    )
+
+
 def list_vehicles(
     principal: Principal, query: VehicleListQuery
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the vehicles the caller may see, newest first."""
     collection = get_client().collection(VEHICLES)
-    q: Any = collection
-    if principal.role is Role.CUSTOMER:
-        q = q.where(filter=firestore.FieldFilter("owner_id", "==", principal.user_id))
-    elif principal.is_center_staff:
-        if principal.service_center_id is None:
-            return [], None
-        q = q.where(
-            filter=firestore.FieldFilter(
-                "center_ids", "array_contains", principal.service_center_id
-            )
-        )
+    q = scoped(collection, principal)
+    if q is None:
+        return [], None
     if query.make is not None:
         q = q.where(filter=firestore.FieldFilter("make", "==", query.make))
     if query.fuel_type is not None:

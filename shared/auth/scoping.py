@@ -63,6 +63,38 @@ def ensure_visible(
         raise NotFound(f"The {what} does not exist.")
 
 
+def scope_query(
+    query: Any,
+    principal: Principal,
+    *,
+    owner_field: str,
+    center_field: str,
+    center_is_array: bool,
+) -> Any | None:
+    """``query`` narrowed to what ``principal`` may list, or None when nothing is in scope.
+
+    Customers get ``owner_field == user_id``; center staff get their center, by
+    ``center_field`` (``array_contains`` when it holds a list of centers, ``==`` when one);
+    admins and viewers get ``query`` unchanged. None means the caller may see nothing (staff
+    not linked to a center), so the caller can answer with an empty page without a read.
+    The scope filter is added first, so the query shapes each store registers keep their
+    field order.
+    """
+    # Imported here, as shared.firestore does, so modules that only check scope in memory
+    # do not pay for loading the Firestore library.
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    if principal.role is Role.CUSTOMER:
+        return query.where(filter=FieldFilter(owner_field, "==", principal.user_id))
+    if principal.is_center_staff:
+        center_id = principal.service_center_id
+        if center_id is None:
+            return None
+        op = "array_contains" if center_is_array else "=="
+        return query.where(filter=FieldFilter(center_field, op, center_id))
+    return query
+
+
 def redact_for(principal: Principal, document: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``document`` with personal data removed when the caller is a viewer."""
     if principal.role is not Role.VIEWER:
