@@ -18,14 +18,9 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
-import re
 import statistics
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +28,16 @@ import bcrypt
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
+from benchlib import (  # noqa: E402
+    BENCHMARKS_DOC,
+    LoadResult,
+    machine_line,
+    run_for,
+    run_load,
+    update_section,
+)
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
@@ -43,119 +45,72 @@ from shared.auth.passwords import _prehash  # noqa: E402
 
 BENCH_COST = 12  # the production default (shared/config.py)
 PASSWORD = "violet-harbour-lantern-42"
-DOCS = ROOT / "docs" / "benchmarks.md"
 COMMAND = ".venv/bin/python bench/bench_auth.py"
 
 
 ROUNDS = 3
 
 
-def merge(parts: list[dict[str, float]]) -> dict[str, float]:
+def merge(parts: list[LoadResult]) -> dict[str, float]:
     """Combine rounds: total requests over total time; latency percentiles averaged."""
-    count = sum(p["n"] for p in parts)
-    wall = sum(p["n"] / p["rps"] for p in parts if p["rps"])
+    count = sum(p.count for p in parts)
+    wall = sum(p.seconds for p in parts if p.count)
     return {
         "rps": count / wall if wall else 0.0,
-        "p50": statistics.fmean(p["p50"] for p in parts),
-        "p95": statistics.fmean(p["p95"] for p in parts),
+        "p50": statistics.fmean(p.p(0.5) for p in parts),
+        "p95": statistics.fmean(p.p(0.95) for p in parts),
         "n": count,
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+def bench_login(base: str, emails: list[str], clients: int, seconds: float) -> LoadResult:
+    # Each client signs in as its own user over its own connection, as real traffic does.
+    sessions = [requests.Session() for _ in range(clients)]
 
-
-def run_concurrent(clients: int, seconds: float, work: Any) -> tuple[int, float, list[float]]:
-    """Run ``work()`` in ``clients`` threads for ``seconds``; count, wall time, latencies."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def loop() -> None:
-        state: dict[str, Any] = {}
-        local: list[float] = []
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            work(state)
-            local.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(local)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=loop) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return len(latencies), time.perf_counter() - started, latencies
-
-
-def bench_login(base: str, emails: list[str], clients: int, seconds: float) -> dict[str, float]:
-    pool = iter(range(10**9))
-    lock = threading.Lock()
-
-    def work(state: dict[str, Any]) -> None:
-        if "session" not in state:
-            with lock:  # each client signs in as its own user, as real traffic does
-                state["email"] = emails[next(pool) % len(emails)]
-            state["session"] = requests.Session()
-        response = state["session"].post(
-            f"{base}/login", json={"email": state["email"], "password": PASSWORD}, timeout=30
+    def work(client: int, index: int) -> int:
+        response = sessions[client].post(
+            f"{base}/login",
+            json={"email": emails[client % len(emails)], "password": PASSWORD},
+            timeout=30,
         )
         if response.status_code != 200:
             raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
+        return response.status_code
 
-    count, wall, latencies = run_concurrent(clients, seconds, work)
-    return {
-        "rps": count / wall,
-        "p50": percentile(latencies, 0.5) * 1000,
-        "p95": percentile(latencies, 0.95) * 1000,
-        "n": count,
-    }
+    return run_for("POST /login", clients, seconds, work)
 
 
-def bench_bcrypt(clients: int, seconds: float) -> dict[str, float]:
+def bench_bcrypt(clients: int, seconds: float) -> LoadResult:
     hashed = bcrypt.hashpw(_prehash(PASSWORD), bcrypt.gensalt(rounds=BENCH_COST))
 
-    def work(state: dict[str, Any]) -> None:
+    def work(client: int, index: int) -> int:
         bcrypt.checkpw(_prehash(PASSWORD), hashed)  # bcrypt releases the GIL
+        return 200  # an HTTP-like status, so the result reads like the login's
 
-    count, wall, latencies = run_concurrent(clients, seconds, work)
-    return {
-        "rps": count / wall,
-        "p50": percentile(latencies, 0.5) * 1000,
-        "p95": percentile(latencies, 0.95) * 1000,
-        "n": count,
-    }
+    return run_for("raw bcrypt.checkpw", clients, seconds, work)
 
 
-def bench_get(url: str, headers: dict[str, str], requests_count: int) -> dict[str, float]:
+def bench_get(url: str, headers: dict[str, str], requests_count: int) -> LoadResult:
+    """``requests_count`` sequential GETs (one client) after a warm-up."""
     session = requests.Session()
-    for _ in range(20):  # warm-up: connections, caches, first-request imports
-        session.get(url, headers=headers, timeout=10).raise_for_status()
-    latencies = []
-    for _ in range(requests_count):
-        started = time.perf_counter()
-        session.get(url, headers=headers, timeout=10).raise_for_status()
-        latencies.append(time.perf_counter() - started)
-    return {
-        "p50": statistics.median(latencies) * 1000,
-        "p95": percentile(latencies, 0.95) * 1000,
-        "mean": statistics.fmean(latencies) * 1000,
-        "n": len(latencies),
-    }
+
+    def get(client: int, index: int) -> int:
+        response = session.get(url, headers=headers, timeout=10)
+        response.raise_for_status()
+        return response.status_code
+
+    for index in range(20):  # warm-up: connections, caches, first-request imports
+        get(0, index)
+    return run_load(f"GET {url}", 1, requests_count, get)
 
 
 def render(results: dict[str, Any], args: argparse.Namespace) -> str:
     login, raw = results["login"], results["bcrypt"]
     me, health = results["me"], results["health"]
+    me_p50, health_p50 = me.median_ms, health.median_ms
     return "\n".join(
         [
-            "## Auth",
-            "",
-            f"Measured {results['date']} on {results['machine']} with `{COMMAND}` "
+            f"Measured {results['machine']} with `{COMMAND}` "
             f"(bcrypt cost {BENCH_COST}, {args.clients} concurrent clients, "
             f"functions-framework with THREADS={args.threads}, Firestore emulator, "
             "rate limiting off; login and raw bcrypt measured in 3 interleaved rounds). "
@@ -169,32 +124,20 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"| {login['p95']:.0f} | {login['n']:.0f} |",
             f"| raw bcrypt.checkpw (cost {BENCH_COST}) | {raw['rps']:.1f} | {raw['p50']:.0f} "
             f"| {raw['p95']:.0f} | {raw['n']:.0f} |",
-            f"| GET /health (no auth) | – | {health['p50']:.1f} | {health['p95']:.1f} "
-            f"| {health['n']:.0f} |",
-            f"| GET /me (token + user read) | – | {me['p50']:.1f} | {me['p95']:.1f} "
-            f"| {me['n']:.0f} |",
+            f"| GET /health (no auth) | – | {health_p50:.1f} | {health.p(0.95):.1f} "
+            f"| {health.count} |",
+            f"| GET /me (token + user read) | – | {me_p50:.1f} | {me.p(0.95):.1f} | {me.count} |",
             "",
             f"- Login throughput is **{login['rps'] / raw['rps']:.0%}** of raw bcrypt's at "
             "the same cost and concurrency: bcrypt dominates a login; the rest is Firestore "
             "(lockout check, user lookup, session transaction, audit write) and token "
             "signing, much of it overlapping other logins' bcrypt work.",
-            f"- Authentication costs **{me['p50'] - health['p50']:.1f} ms** at the median "
-            f"(GET /me / GET /health = {me['p50'] / health['p50']:.1f}×): one HS256 "
+            f"- Authentication costs **{me_p50 - health_p50:.1f} ms** at the median "
+            f"(GET /me / GET /health = {me_p50 / health_p50:.1f}×): one HS256 "
             "verification and one user-document read per request.",
             "",
         ]
     )
-
-
-def update_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Auth\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -240,7 +183,7 @@ def main() -> None:
         bench_login(base, emails, args.clients, 2.0)  # warm-up
         # Interleaved rounds: on a shared machine the load drifts; alternating puts login
         # and raw bcrypt under the same conditions, so their ratio is meaningful.
-        rounds: dict[str, list[dict[str, float]]] = {"login": [], "bcrypt": []}
+        rounds: dict[str, list[LoadResult]] = {"login": [], "bcrypt": []}
         slice_seconds = args.seconds / ROUNDS
         for number in range(1, ROUNDS + 1):
             print(
@@ -261,16 +204,13 @@ def main() -> None:
     finally:
         stack.stop()
         emulator.stop()
-    results["date"] = dt.date.today().isoformat()
-    results["machine"] = (
-        f"{platform.machine()} × {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    section = render(results, args)
+    results["machine"] = machine_line()
+    body = render(results, args)
     print()
-    print(section)
+    print(f"## Auth\n\n{body}")
     if not args.no_write:
-        update_docs(section)
-        print(f"updated {DOCS.relative_to(ROOT)}")
+        update_section("Auth", body)
+        print(f"updated {BENCHMARKS_DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -18,16 +18,11 @@ of docs/benchmarks.md. Usage: ``.venv/bin/python bench/bench_bookings.py``.
 from __future__ import annotations
 
 import os
-import re
-import statistics
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,9 +31,9 @@ from zoneinfo import ZoneInfo
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
+from benchlib import LoadResult, machine_line, run_load, update_section  # noqa: E402
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
@@ -67,51 +62,19 @@ FUNCTION_ENV = {
 ALL_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
-@dataclass
-class Result:
-    name: str
-    latencies: list[float]
-    wall_seconds: float
-    statuses: Counter[int]
-
-    @property
-    def throughput(self) -> float:
-        return len(self.latencies) / self.wall_seconds
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    def row(self, baseline: Result | None) -> str:
-        ratio = f"{baseline.throughput / self.throughput:.1f}×" if baseline else "—"
-        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
-        return (
-            f"| {self.name} | {len(self.latencies)} | {self.throughput:.0f} | "
-            f"{statistics.median(self.latencies) * 1000:.1f} | {self.pct(0.95):.1f} | "
-            f"{ratio} | {statuses} |"
-        )
+def row(result: LoadResult, baseline: LoadResult | None) -> str:
+    """One table row; ``baseline`` gives the "slower than bare txn" ratio."""
+    ratio = f"{baseline.per_second / result.per_second:.1f}×" if baseline else "—"
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+    return (
+        f"| {result.name} | {result.count} | {result.per_second:.0f} | "
+        f"{result.median_ms:.1f} | {result.p(0.95):.1f} | {ratio} | {statuses} |"
+    )
 
 
-def run_clients(name: str, per_client: int, call: Callable[[int, int], int]) -> Result:
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(CLIENTS)
-
-    def client(c: int) -> None:
-        barrier.wait()
-        for i in range(per_client):
-            started = time.perf_counter()
-            status = call(c, i)
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                statuses[status] += 1
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        list(pool.map(client, range(CLIENTS)))
-    return Result(name, latencies, time.perf_counter() - started, statuses)
+def run_clients(name: str, per_client: int, call: Callable[[int, int], int]) -> LoadResult:
+    """``per_client`` calls from each of CLIENTS clients, all starting together."""
+    return run_load(name, CLIENTS, per_client, call)
 
 
 def main() -> int:
@@ -143,7 +106,7 @@ def main() -> int:
     return 0 if overbooked == 0 else 1
 
 
-def measure(stack: Stack) -> tuple[list[Result], int]:
+def measure(stack: Stack) -> tuple[list[LoadResult], int]:
     from google.cloud import firestore
 
     from shared.auth import tokens
@@ -273,21 +236,20 @@ def count_overbooked(db: Any, bays: dict[str, int]) -> int:
     return bad
 
 
-def report(results: list[Result], overbooked: int, total_seconds: float) -> None:
+def report(results: list[LoadResult], overbooked: int, total_seconds: float) -> None:
     live, bare, distinct, hot = results
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU cores, "
-        f"{CLIENTS} concurrent clients, Firestore emulator, functions-framework server "
-        f"(THREADS={CLIENTS}). Whole run: {total_seconds:.0f} s.",
+        f"Measured {machine_line()}, {CLIENTS} concurrent clients, Firestore emulator, "
+        f"functions-framework server (THREADS={CLIENTS}). Whole run: {total_seconds:.0f} s.",
         "",
         f"Command: `{COMMAND}`",
         "",
         "| scenario | requests | req/s | p50 ms | p95 ms | slower than bare txn | statuses |",
         "|---|---|---|---|---|---|---|",
-        live.row(None),
-        bare.row(None),
-        distinct.row(bare),
-        hot.row(bare),
+        row(live, None),
+        row(bare, None),
+        row(distinct, bare),
+        row(hot, bare),
         "",
         f"**Overbooked slot cells: {overbooked}** (cells whose count exceeds the bays or "
         "differs from the active bookings holding them; must be 0).",
@@ -301,17 +263,9 @@ def report(results: list[Result], overbooked: int, total_seconds: float) -> None
         "(functions/bookings/booking_locks.py), so its requests queue instead of aborting "
         "one another in the emulator.",
     ]
-    section = "\n".join(lines)
-    print(section)
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = "## Bookings\n\n" + section + "\n"
-    pattern = re.compile(r"^## Bookings\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.write_text(text)
+    body = "\n".join(lines)
+    print(body)
+    update_section("Bookings", body)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ Prints a markdown table and writes the "## Vehicles" section of docs/benchmarks.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import statistics
 import sys
@@ -34,7 +33,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "functions" / "vehicles")]
+sys.path[:0] = [
+    str(ROOT),
+    str(ROOT / "scripts"),
+    str(ROOT / "bench"),
+    str(ROOT / "functions" / "vehicles"),
+]
 
 SIGNING_KEY = "bench-signing-key-0123456789abcdef-not-for-production"
 ENV = {
@@ -49,6 +53,7 @@ ENV = {
 os.environ.update(ENV)
 
 import requests  # noqa: E402
+from benchlib import BENCHMARKS_DOC, machine_line, update_section  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
 BATCH = 500  # the API's maximum batch
@@ -57,7 +62,6 @@ STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
 HEALTH_RUNS = 5
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
-DOC = ROOT / "docs" / "benchmarks.md"
 
 
 def reading_json(when: datetime, km: float, running: bool) -> dict[str, Any]:
@@ -214,17 +218,6 @@ def bench_health(
     }
 
 
-def write_doc(section: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Vehicles\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-vehicles-"))
     stack = Stack(
@@ -261,7 +254,6 @@ def main() -> None:
     finally:
         stack.stop()
 
-    date = datetime.now(UTC).date().isoformat()
     rows = [
         (
             "Ingest throughput, batches of 500 (API, end to end)",
@@ -296,10 +288,8 @@ def main() -> None:
     )
     print()
     print(table)
-    section = (
-        "## Vehicles\n\n"
-        f"Measured {date} on {platform.machine()} with {os.cpu_count()} CPUs "
-        f"(Python {platform.python_version()}, Google's Firestore emulator, the vehicles function "
+    body = (
+        f"Measured {machine_line()} (Google's Firestore emulator, the vehicles function "
         "under functions-framework with THREADS=4). Command:\n\n"
         f"    {COMMAND}\n\n"
         f"{table}\n\n"
@@ -315,8 +305,8 @@ def main() -> None:
         "instead of a map of 4–7 fields) to cut protobuf decoding, or a per-day rollup "
         "for the 30-90-day rules.\n"
     )
-    write_doc(section)
-    print(f"\nwrote the Vehicles section of {DOC.relative_to(ROOT)}")
+    update_section("Vehicles", body)
+    print(f"\nwrote the Vehicles section of {BENCHMARKS_DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

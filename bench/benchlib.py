@@ -61,15 +61,46 @@ def run_load(
     work: Callable[[int, int], int],
 ) -> LoadResult:
     """Run ``work(client, i) -> status`` from ``clients`` threads, timing each call."""
+    return _drive(name, clients, work, lambda index: index < requests_per_client)
+
+
+def run_for(
+    name: str,
+    clients: int,
+    seconds: float,
+    work: Callable[[int, int], int],
+) -> LoadResult:
+    """Like :func:`run_load`, but each thread calls ``work`` until ``seconds`` have passed.
+
+    For work as slow as a bcrypt check, where a fixed duration keeps interleaved runs
+    comparable and a fixed count would not.
+    """
+    deadline = time.perf_counter() + seconds
+    return _drive(name, clients, work, lambda _index: time.perf_counter() < deadline)
+
+
+def _drive(
+    name: str,
+    clients: int,
+    work: Callable[[int, int], int],
+    more: Callable[[int], bool],
+) -> LoadResult:
+    """Each of ``clients`` threads calls ``work(client, i)`` while ``more(i)`` holds."""
     result = LoadResult(name, 0.0)
     lock = threading.Lock()
+    # Every thread waits here, so the clients load the server at once instead of ramping up
+    # as threads are created (it matters when they race for the same resource).
+    start_line = threading.Barrier(clients)
 
     def client(number: int) -> None:
         latencies, statuses = [], Counter[int]()
-        for i in range(requests_per_client):
+        start_line.wait()
+        index = 0
+        while more(index):
             started = time.perf_counter()
-            statuses[work(number, i)] += 1
+            statuses[work(number, index)] += 1
             latencies.append(time.perf_counter() - started)
+            index += 1
         with lock:
             result.latencies.extend(latencies)
             result.statuses.update(statuses)
