@@ -86,6 +86,8 @@ class Route:
     handler: Handler
     access: AccessRule
     body: type[BaseModel] | None = None
+    # With a body model: an empty body (no bytes) means "all defaults" instead of a 400.
+    body_optional: bool = False
     query: type[BaseModel] | None = None
     rate_limit: RateLimitRule | None = None
     rate_limited: bool = True
@@ -217,12 +219,20 @@ class App:
         path: str,
         *,
         body: type[BaseModel] | None = None,
+        body_optional: bool = False,
         query: type[BaseModel] | None = None,
         rate_limit: RateLimitRule | None = None,
         rate_limited: bool = True,
         status: int = 200,
     ) -> Callable[[Handler], Handler]:
-        """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``)."""
+        """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``).
+
+        ``body_optional=True`` lets a caller send no body at all: the handler then gets
+        ``body`` built from ``{}`` (so every field of the model needs a default) and no
+        Content-Type is required. A body that has any bytes is checked as usual.
+        """
+        if body_optional and body is None:
+            raise ValueError(f"{method} {path}: body_optional needs a body model")
 
         def register(handler: Handler) -> Handler:
             route = Route(
@@ -231,6 +241,7 @@ class App:
                 handler=handler,
                 access=access_rule_of(handler),
                 body=body,
+                body_optional=body_optional,
                 query=query,
                 rate_limit=rate_limit,
                 rate_limited=rate_limited,
@@ -408,11 +419,18 @@ class App:
     ) -> BaseModel | None:
         if route.body is None:
             return None
+        raw: bytes | None = None
+        if route.body_optional:
+            # Only "nothing at all" means defaults; reading first is what tells them apart.
+            raw = self._read_body(request, settings.max_body_bytes)
+            if not raw:
+                return self._validate_body(route.body, {})
         if request.mimetype != "application/json":
             raise UnsupportedMediaType(
                 f"Send the body as application/json (got {request.mimetype or 'none'})."
             )
-        raw = self._read_body(request, settings.max_body_bytes)
+        if raw is None:
+            raw = self._read_body(request, settings.max_body_bytes)
         if not raw.strip():
             raise BadRequest("The request body is empty; send a JSON object.", code="empty_body")
         try:
@@ -433,8 +451,12 @@ class App:
                     }
                 ],
             )
+        return self._validate_body(route.body, payload)
+
+    @staticmethod
+    def _validate_body(model: type[BaseModel], payload: dict[str, Any]) -> BaseModel:
         try:
-            return route.body.model_validate(payload)
+            return model.model_validate(payload)
         except ValidationError as exc:
             raise ValidationFailed(
                 "Some fields are not valid.", details=validation_details(exc, "body")

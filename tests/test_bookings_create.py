@@ -249,3 +249,37 @@ def test_malformed_idempotency_key_is_400(world: World, center: dict[str, Any]) 
         headers={"Idempotency-Key": "x" * 300},
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("change", ["deleted", "handed_over"])
+def test_vehicle_gone_before_the_transaction_is_404_and_writes_nothing(
+    world: World, center: dict[str, Any], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """The ownership check passed, then the vehicle changed before the booking transaction."""
+    import booking_store
+
+    user, vehicle = world.customer()
+    vehicle_doc = world.db.collection("vehicles").document(vehicle)
+    real_create = booking_store.create_booking
+
+    def vehicle_changes_first(*args: Any, **kwargs: Any) -> Any:
+        # Runs after booking_requests checked the vehicle, before the transaction reads it.
+        if change == "deleted":
+            vehicle_doc.delete()
+        else:
+            vehicle_doc.update({"owner_id": "someone-else"})
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(booking_store, "create_booking", vehicle_changes_first)
+    key = {"Idempotency-Key": f"vehicle-{change}"}
+    response = world.book(
+        user, vehicle, center["id"], berlin_start(next_weekday(0), 9), headers=key
+    )
+    assert response.status_code == 404, response.get_json()
+    error = response.get_json()["error"]
+    assert (error["code"], error["message"]) == ("not_found", "The vehicle does not exist.")
+    assert world.db.collection("bookings").get() == []
+    assert world.slot_doc_counts(center["id"]) == {}
+    assert not world.db.collection("booking_holders").document(user.id).get().exists
+    # The failed request frees its Idempotency-Key, like any other refusal.
+    assert world.db.collection("booking_idempotency").get() == []

@@ -34,6 +34,7 @@ MAX_MECHANICS_PER_CENTER = 200
 # Free-text limits: long enough for a real note, short enough to keep documents small.
 MAX_NOTES_CHARS = 2000
 MAX_WORK_DONE_CHARS = 4000
+MAX_CANCEL_REASON_CHARS = 500
 # Firestore document ids are at most 1500 bytes; ours are far shorter, and a bound keeps a
 # hostile id from reaching the database at all.
 MAX_ID_CHARS = 128
@@ -160,6 +161,12 @@ class RescheduleBody(BodyModel):
     """``POST /{id}/reschedule``: the new start (same service, same center)."""
 
     start: str = Field(min_length=1, max_length=64)
+
+
+class CancelBody(BodyModel):
+    """POST /{id}/cancel, optional: why the booking is cancelled (kept in its history)."""
+
+    reason: str | None = Field(default=None, max_length=MAX_CANCEL_REASON_CHARS)
 
 
 class Money(BaseModel):

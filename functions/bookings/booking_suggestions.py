@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import booking_clock
-from booking_store import active_bookings_of
+from booking_views import active_bookings_of
 from centers import AvailableSlot, Center, all_centers, availability
 from scheduling import center_today
 
