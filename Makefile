@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt $(wildcard functions/*/requirements.txt)
 
-.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles clean
+.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
 	@echo "make test       install what is missing, then ruff, mypy and the whole test suite"
 	@echo "make lint       ruff;  make typecheck  mypy on shared/;  make bench  benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
+	@echo "make routes     regenerate docs/routes.md from the route tables"
 	@echo "make clean      remove the virtualenv, caches and local run state"
 
 # The virtualenv is rebuilt when any requirements file changes.
@@ -54,6 +55,9 @@ e2e: deps
 
 bench: deps
 	@for script in bench/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done
+
+routes: $(STAMP)
+	@$(PY) scripts/route_table.py
 
 bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py
