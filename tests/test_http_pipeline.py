@@ -307,3 +307,17 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k.startswith("PMI_")}
+
+
+def test_optional_body_may_be_absent(probe: Any) -> None:
+    response = probe.post("/api/probe/notes")
+    assert response.status_code == 200
+    assert response.get_json() == {"text": None}
+
+
+def test_optional_body_when_present_is_validated(probe: Any) -> None:
+    assert probe.post("/api/probe/notes", json={"text": "hi"}).get_json() == {"text": "hi"}
+    assert_envelope(probe.post("/api/probe/notes", json={"text": "x" * 21}), 422)
+    assert_envelope(probe.post("/api/probe/notes", json={"other": 1}), 422)
+    assert_envelope(probe.post("/api/probe/notes", data="hi", content_type="text/plain"), 415)
+    assert_envelope(probe.post("/api/probe/notes", data="{", content_type="application/json"), 400)
