@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import booking_clock
+from booking_documents import ALERTS, VEHICLES
 from booking_views import active_bookings_of
 from centers import AvailableSlot, Center, all_centers, availability
 from scheduling import center_today
@@ -36,9 +37,6 @@ from shared.auth.principal import Principal
 from shared.errors import NotFound
 from shared.firestore import get_client
 from shared.query_shapes import QueryShape, register
-
-ALERTS = "alerts"
-VEHICLES = "vehicles"
 
 OPEN_ALERTS_OF_OWNER, VEHICLES_OF_OWNER = register(
     QueryShape(ALERTS, equality=("owner_id", "status"), description="suggestions: open alerts"),
