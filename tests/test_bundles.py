@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from build_bundles import build  # noqa: E402
 from emulator import stop_process_group  # noqa: E402
 
+from shared.functions import FUNCTION_NAMES  # noqa: E402
+
 pytestmark = pytest.mark.slow
 # Only what Cloud Functions' runtime would set, plus the emulator and a test key.
 RUNTIME_ENV = ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")
@@ -113,7 +115,7 @@ def exercise(name: str, url: str) -> None:
         assert requests.get(f"{url}/", timeout=30).status_code == 401
 
 
-@pytest.mark.parametrize("name", ["auth", "vehicles", "bookings", "monitoring"])
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
 def test_bundle_runs_alone_in_a_clean_environment(
     name: str, db: Any, emulator: Any, tmp_path: Path
 ) -> None:
