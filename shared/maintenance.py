@@ -109,7 +109,7 @@ def intervals_for_vehicle(
     """Merge per-vehicle overrides over the defaults.
 
     ``overrides`` maps a service code to the fields to change, e.g.
-    ``{"oil_change": {"every_km": 30000}}``. A value of None removes the service (an electric
+    ``{codes.OIL_CHANGE: {"every_km": 30000}}``. A value of None removes the service (an electric
     car has no oil change). A code that is not a default adds a vehicle-specific service; it
     must then give at least one limit (its name defaults to the code). Raises ValueError for
     unknown fields or invalid values.

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import clock
 from shared.auth import tokens
 from shared.auth.principal import USERS_COLLECTION
 from shared.config import Settings
@@ -124,7 +123,7 @@ def open_session(
             raise Unauthorized("The account no longer exists.", code="invalid_token")
         user = snapshot.to_dict()
         session_id = uuid.uuid4().hex
-        now = int(clock.timestamp())
+        now = tokens.current_time()
         refresh = _issue_refresh(user_id, user["role"], session_id, now=now, settings=settings)
         live = [*(user.get("session_ids") or []), session_id]
         evicted, live = live[:-MAX_SESSIONS_PER_USER], live[-MAX_SESSIONS_PER_USER:]
@@ -194,7 +193,7 @@ def refresh(raw_token: str, *, settings: Settings, ip: str, user_agent: str) -> 
             return "revoked", None, {}
         if not user.get("is_active", False):
             return "disabled", None, {}
-        now = int(clock.timestamp())
+        now = tokens.current_time()
         if claims.token_id == session.get("refresh_jti"):
             issued = _issue_refresh(
                 claims.user_id, user["role"], claims.session_id, now=now, settings=settings

@@ -161,7 +161,7 @@ class OpeningHours(BaseModel):
 
 
 class ServiceOffering(BaseModel):
-    """One bookable service of a center, e.g. code "oil_change", 45 minutes."""
+    """One bookable service of a center, e.g. code ``oil_change``, 45 minutes."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
