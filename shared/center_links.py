@@ -21,7 +21,9 @@ from shared.alerts import of_vehicle
 from shared.vehicle_documents import vehicle_ref
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import DocumentSnapshot, Transaction
+    from google.cloud.firestore import Transaction
+
+    from shared.firestore import Snapshot
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class PendingLink:
 
     vehicle_id: str
     center_id: str
-    alerts: list[DocumentSnapshot]
+    alerts: list[Snapshot]
 
     def write(self, transaction: Transaction) -> None:
         """Add the center to the vehicle and to each of its alerts (no-op where present)."""

@@ -43,7 +43,9 @@ from shared.vehicle_documents import (
 )
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction
+    from google.cloud.firestore import DocumentReference, Transaction
+
+    from shared.firestore import Snapshot
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class PendingCompletion:
     service: CompletedService
     vehicle: dict[str, Any] | None
     record_exists: bool
-    open_alerts: list[DocumentSnapshot]
+    open_alerts: list[Snapshot]
 
     def write(self, transaction: Transaction, now: datetime) -> CompletionOutcome:
         """Stage every write of the completion (see the module docstring) in ``transaction``."""
@@ -144,7 +146,7 @@ def _record_ref(service: CompletedService) -> DocumentReference:
 
 def _read_two(
     transaction: Transaction, first: DocumentReference, second: DocumentReference
-) -> tuple[DocumentSnapshot, DocumentSnapshot]:
+) -> tuple[Snapshot, Snapshot]:
     found = {snapshot.reference.path: snapshot for snapshot in transaction.get_all([first, second])}
     return found[first.path], found[second.path]
 

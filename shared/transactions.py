@@ -94,7 +94,8 @@ def run_transaction(
         try:
             transaction = client.transaction(max_attempts=attempts)
             with locks.holding(keys):
-                return firestore.transactional(work)(transaction)
+                result: T = firestore.transactional(work)(transaction)
+                return result
         except ApiError:
             raise
         except Exception as exc:

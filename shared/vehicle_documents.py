@@ -29,7 +29,7 @@ def vehicle_ref(vehicle_id: str) -> DocumentReference:
 
 
 def service_records_of(vehicle_id: str) -> CollectionReference:
-    return vehicle_ref(vehicle_id).collection(SERVICE_RECORDS)
+    return get_client().collection(VEHICLES, vehicle_id, SERVICE_RECORDS)
 
 
 def due_service_entries(forecasts: Iterable[DueForecast]) -> list[dict[str, Any]]:

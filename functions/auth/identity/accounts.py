@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from identity import audit, brute_force, password_policy, sessions
 from shared import clock
@@ -26,6 +26,9 @@ from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, Validatio
 from shared.firestore import get_client
 from shared.pagination import PageQuery, page_of
 from shared.query_shapes import QueryShape, register
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import CollectionReference, Query
 
 EMAILS_COLLECTION = "user_emails"
 # Roles whose work is tied to one service center: they must name it.
@@ -149,7 +152,7 @@ def create_account(
 
 def get_user(user_id: str) -> dict[str, Any] | None:
     snapshot = get_client().collection(USERS_COLLECTION).document(user_id).get()
-    return {"id": user_id, **snapshot.to_dict()} if snapshot.exists else None
+    return {"id": user_id, **(snapshot.to_dict() or {})} if snapshot.exists else None
 
 
 def require_user(user_id: str) -> dict[str, Any]:
@@ -265,7 +268,7 @@ def list_users(
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     collection = get_client().collection(USERS_COLLECTION)
-    query = collection
+    query: CollectionReference | Query = collection
     if role is not None:
         query = query.where(filter=FieldFilter("role", "==", role.value))
     if active is not None:
@@ -275,7 +278,7 @@ def list_users(
         "__name__", direction=firestore.Query.DESCENDING
     )
     snapshots, cursor = page_of(collection, query, ["created_at"], page)
-    return [public_user({"id": s.id, **s.to_dict()}) for s in snapshots], cursor
+    return [public_user({"id": s.id, **(s.to_dict() or {})}) for s in snapshots], cursor
 
 
 def admin_update(

@@ -30,6 +30,7 @@ from shared.transactions import run_transaction
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
+    from google.cloud.firestore_v1.base_query import FieldFilter
 
 COLLECTION = "sessions"
 # Twenty live sessions covers a person's phones, tablets and browsers; past that the
@@ -121,7 +122,7 @@ def open_session(
         snapshot = user_ref.get(transaction=transaction)
         if not snapshot.exists:
             raise Unauthorized("The account no longer exists.", code="invalid_token")
-        user = snapshot.to_dict()
+        user = snapshot.to_dict() or {}
         session_id = uuid.uuid4().hex
         now = tokens.current_time()
         refresh = _issue_refresh(user_id, user["role"], session_id, now=now, settings=settings)
@@ -291,7 +292,7 @@ def close_all_sessions(user_id: str, *, keep: str | None = None, reason: str) ->
         batch.commit()
 
 
-def _field_filter(field: str, value: Any) -> Any:
+def _field_filter(field: str, value: Any) -> FieldFilter:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     return FieldFilter(field, "==", value)

@@ -55,7 +55,9 @@ from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import DocumentReference, DocumentSnapshot, Transaction
+    from google.cloud.firestore import DocumentReference, Transaction
+
+    from shared.firestore import Snapshot
 
 BOOKINGS = "bookings"
 
@@ -95,7 +97,7 @@ def booking_ref(booking_id: str) -> DocumentReference:
     return get_client().collection(BOOKINGS).document(booking_id)
 
 
-def _booking_of(snapshot: DocumentSnapshot) -> Booking | None:
+def _booking_of(snapshot: Snapshot) -> Booking | None:
     return Booking(snapshot.id, snapshot.to_dict() or {}) if snapshot.exists else None
 
 

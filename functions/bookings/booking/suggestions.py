@@ -76,7 +76,7 @@ class Need:
 
     @property
     def priority(self) -> int:
-        return min(r["priority"] for r in self.reasons)
+        return min(int(r["priority"]) for r in self.reasons)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.firestore import get_client
 from shared.pagination import page_of
-from shared.query_shapes import QueryShape, register
+from shared.query_shapes import Direction, QueryShape, register
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 from vehicle.health_rules import Finding, Severity
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 ALERT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 
-_ORDER = (("opened_at", "DESCENDING"),)
+_ORDER: tuple[tuple[str, Direction], ...] = (("opened_at", "DESCENDING"),)
 LIST_SHAPES = register(
     *(
         QueryShape(

@@ -43,7 +43,7 @@ from shared.vehicle_documents import (
 from vehicle.models import VehicleCreate, VehicleListQuery, VehiclePatch, overrides_as_data
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Query, Transaction
+    from google.cloud.firestore import CollectionReference, Query, Transaction
 
 VEHICLE_VINS = "vehicle_vins"
 # Longer ids are never ours; refusing them keeps a hostile id out of a document path.
@@ -175,7 +175,9 @@ def create_vehicle(owner_id: str, body: VehicleCreate) -> dict[str, Any]:
     return vehicle
 
 
-def scoped(query: Query, principal: Principal) -> Query | None:
+def scoped(
+    query: CollectionReference | Query, principal: Principal
+) -> CollectionReference | Query | None:
     """``query`` narrowed to the caller's scope, or None when nothing is in scope.
 
     Serves vehicles and alerts alike: an alert copies its vehicle's ``owner_id`` and

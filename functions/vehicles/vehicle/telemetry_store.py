@@ -57,7 +57,9 @@ from vehicle.telemetry_quality import (
 )
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import DocumentSnapshot, Transaction
+    from google.cloud.firestore import Transaction
+
+    from shared.firestore import Snapshot
 
 # See the module docstring: ~0.6 MB at the cap, below the 1 MiB document limit.
 MAX_READINGS_PER_DAY = 5000
@@ -251,7 +253,7 @@ def _vehicle_changes(
     return changes
 
 
-def iter_days(vehicle_id: str, first_day: date, last_day: date) -> Iterator[DocumentSnapshot]:
+def iter_days(vehicle_id: str, first_day: date, last_day: date) -> Iterator[Snapshot]:
     """Day document snapshots of one vehicle from ``first_day`` to ``last_day``, in order."""
     days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
     query = (
