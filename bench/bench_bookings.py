@@ -260,7 +260,7 @@ def report(results: list[LoadResult], overbooked: int, total_seconds: float) -> 
         "transaction over slot cells, holder and vehicle, so several emulator round trips; "
         "the ratio column compares its throughput with one bare read+write transaction. "
         "The hot slot is served one transaction at a time per instance "
-        "(functions/bookings/booking_locks.py), so its requests queue instead of aborting "
+        "(shared/locks.py), so its requests queue instead of aborting "
         "one another in the emulator.",
     ]
     body = "\n".join(lines)
