@@ -13,14 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from booking.scheduling import (
     DEFAULT_SLOT_STEP_MINUTES,
-    MAX_BAYS,
-    MAX_SLOT_STEP_MINUTES,
     MIN_BAYS,
-    MIN_SLOT_STEP_MINUTES,
+    Bays,
     CenterCalendar,
     OpeningHours,
     ServiceOffering,
     SlotError,
+    SlotStepMinutes,
 )
 from shared import service_codes
 from shared.errors import ValidationFailed
@@ -68,13 +67,8 @@ class CenterCreate(BodyModel):
     address: str = Field(min_length=1, max_length=300)
     time_zone: str = Field(min_length=1, max_length=64)
     opening_hours: OpeningHours
-    bays: int = Field(strict=True, ge=MIN_BAYS, le=MAX_BAYS)
-    slot_step_minutes: int = Field(
-        default=DEFAULT_SLOT_STEP_MINUTES,
-        strict=True,
-        ge=MIN_SLOT_STEP_MINUTES,
-        le=MAX_SLOT_STEP_MINUTES,
-    )
+    bays: Bays
+    slot_step_minutes: SlotStepMinutes = DEFAULT_SLOT_STEP_MINUTES
     services: list[ServiceOffering] = Field(min_length=1, max_length=MAX_SERVICES_PER_CENTER)
     mechanic_ids: list[str] = Field(default_factory=list, max_length=MAX_MECHANICS_PER_CENTER)
     location: Location | None = None
@@ -109,10 +103,8 @@ class CenterPatch(BodyModel):
     address: str | None = Field(default=None, min_length=1, max_length=300)
     time_zone: str | None = Field(default=None, min_length=1, max_length=64)
     opening_hours: OpeningHours | None = None
-    bays: int | None = Field(default=None, strict=True, ge=MIN_BAYS, le=MAX_BAYS)
-    slot_step_minutes: int | None = Field(
-        default=None, strict=True, ge=MIN_SLOT_STEP_MINUTES, le=MAX_SLOT_STEP_MINUTES
-    )
+    bays: Bays | None = None
+    slot_step_minutes: SlotStepMinutes | None = None
     services: list[ServiceOffering] | None = Field(
         default=None, min_length=1, max_length=MAX_SERVICES_PER_CENTER
     )

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 from itertools import pairwise
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -74,6 +75,14 @@ _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UTC_KEY_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+# The two numbers of a calendar, as every model that carries them validates them. strict: a
+# Firestore/JSON "3" string or True should be a data bug, not a silent cast.
+Bays = Annotated[int, Field(strict=True, ge=MIN_BAYS, le=MAX_BAYS)]
+SlotStepMinutes = Annotated[
+    int, Field(strict=True, ge=MIN_SLOT_STEP_MINUTES, le=MAX_SLOT_STEP_MINUTES)
+]
 
 
 class SlotErrorReason(StrEnum):
@@ -184,13 +193,8 @@ class CenterCalendar(BaseModel):
 
     time_zone: str
     opening_hours: OpeningHours
-    bays: int = Field(strict=True, ge=MIN_BAYS, le=MAX_BAYS)
-    slot_step_minutes: int = Field(
-        default=DEFAULT_SLOT_STEP_MINUTES,
-        strict=True,
-        ge=MIN_SLOT_STEP_MINUTES,
-        le=MAX_SLOT_STEP_MINUTES,
-    )
+    bays: Bays
+    slot_step_minutes: SlotStepMinutes = DEFAULT_SLOT_STEP_MINUTES
 
     @field_validator("time_zone")
     @classmethod
