@@ -174,7 +174,7 @@ def test_a_config_that_forgets_a_function_is_refused(tmp_path: Path) -> None:
     text = (ROOT / "deploy" / "config.toml").read_text()
     broken = tmp_path / "config.toml"
     broken.write_text(text.replace("[functions.monitoring]", "[not_a_function]"))
-    with pytest.raises(release_config.ConfigError, match="functions/\\*/main.py defines"):
+    with pytest.raises(release_config.ConfigError, match=r"functions/\*/main\.py defines"):
         release_config.load(broken)
 
 
@@ -190,7 +190,7 @@ def test_a_region_hosting_does_not_route_to_is_refused(tmp_path: Path) -> None:
     text = (ROOT / "deploy" / "config.toml").read_text()
     broken = tmp_path / "config.toml"
     broken.write_text(text.replace('region = "europe-west1"', 'region = "us-central1"', 1))
-    with pytest.raises(release_config.ConfigError, match="firebase.json sends /api/auth"):
+    with pytest.raises(release_config.ConfigError, match=r"firebase\.json sends /api/auth"):
         release_config.load(broken)
 
 

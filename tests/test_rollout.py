@@ -310,7 +310,7 @@ def stats(**per_function: tuple[int, int]) -> bytes:
     ).encode()
 
 
-def signal(http: FakeHttp, token: str | None = "t") -> MonitoringSignal:
+def signal(http: FakeHttp, token: str | None = "rollout-token") -> MonitoringSignal:  # noqa: S107
     return MonitoringSignal(http, "https://site.example", PATHS, THRESHOLDS, token=token)
 
 
