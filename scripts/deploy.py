@@ -4,12 +4,13 @@
     python3 scripts/deploy.py --env production --phase rollout --version "$SHORT_SHA"
     python3 scripts/deploy.py --env production --phase rollback     # back to 'previous'
 
-Phases, in order: test, bundles, indexes, migrations, functions, smoke, rollout,
-rules-hosting, post-deploy (scripts/release/plan.py says why in that order); `make
+Phases, in order: test, bundles, indexes, indexes-ready, migrations, functions, smoke,
+rollout, rules-hosting, post-deploy (scripts/release/plan.py says why in that order); `make
 deploy-plan ENV=...` prints every command they run. ``--project`` and ``--region`` take
 Cloud Build's substitutions; the region must be the one firebase.json's rewrites name.
-``PMI_ROLLOUT_TOKEN`` (a monitoring:read access token) lets the rollout read error rates
-from /api/monitoring/stats/performance; without it the checks use readiness and probes.
+The rollout reads error rates from /api/monitoring/stats/performance with a monitoring:read
+access token: ``PMI_ROLLOUT_TOKEN``, or one it signs in for with ``PMI_ROLLOUT_EMAIL`` and
+``PMI_ROLLOUT_PASSWORD`` (a viewer account); without them it uses readiness and probes.
 Exit status: 0 done, 1 a check failed (traffic was rolled back), 2 bad usage or state.
 """
 
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from release import config as release_config  # noqa: E402
 from release import rollout  # noqa: E402
 from release.plan import PHASES, Context, PostDeployFailed, real_sleep, run_phase  # noqa: E402
-from release.signals import UrllibHttp  # noqa: E402
+from release.signals import UrllibHttp, sign_in  # noqa: E402
 from release.traffic import CommandFailed, GcloudCloudRun, SubprocessRunner  # noqa: E402
 
 
@@ -44,6 +45,19 @@ def default_version() -> str:
         check=False,
     )
     return done.stdout.strip() or "unknown"
+
+
+def rollout_token(site_url: str) -> str | None:
+    if os.environ.get("PMI_ROLLOUT_TOKEN"):
+        return os.environ["PMI_ROLLOUT_TOKEN"]
+    email, password = os.environ.get("PMI_ROLLOUT_EMAIL"), os.environ.get("PMI_ROLLOUT_PASSWORD")
+    if not (email and password):
+        return None
+    try:
+        return sign_in(site_url, email, password)
+    except (OSError, ValueError, KeyError) as error:
+        log(f"note: the rollout account could not sign in ({error}); readiness only")
+        return None
 
 
 def log(message: str) -> None:
@@ -84,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         http=UrllibHttp(),
         sleep=real_sleep,
         log=log,
-        rollout_token=os.environ.get("PMI_ROLLOUT_TOKEN") or None,
+        rollout_token=rollout_token(environment.site_url) if args.phase == "rollout" else None,
     )
     log(f"{args.phase} · {args.env} · project {environment.project} · version {version}")
     try:

@@ -167,7 +167,7 @@ def test_make_deploy_plan_prints_the_plan_for_production() -> None:
     for name in FUNCTIONS:
         assert f"gcloud functions deploy {name} --gen2" in done.stdout
     assert "--project=pmi-production" in done.stdout
-    assert "## 9. post-deploy" in done.stdout
+    assert f"## {len(PHASES)}. post-deploy" in done.stdout
 
 
 def test_a_config_that_forgets_a_function_is_refused(tmp_path: Path) -> None:

@@ -400,3 +400,22 @@ def test_the_signal_reads_the_real_monitoring_function(monitoring_server: str) -
     # and refuses this token; either way the check falls back to readiness and says so.
     assert reading.source == "readiness"
     assert watcher.notes
+
+
+def test_indexes_ready_waits_until_every_composite_index_is_built() -> None:
+    building = json.dumps([{"name": "i1", "state": "READY"}, {"name": "i2", "state": "CREATING"}])
+    runner = CannedRunner([building, building, json.dumps([{"name": "i2", "state": "READY"}])])
+    slept: list[float] = []
+    ctx = release_plan.Context(
+        CONFIG,
+        STAGING,
+        "v",
+        runner=runner,
+        cloud=cloud(),
+        http=FakeHttp(),
+        sleep=slept.append,
+        log=lambda m: None,
+    )
+    release_plan.run_phase("indexes-ready", ctx)
+    assert slept == [release_plan.INDEX_POLL_SECONDS] * 2
+    assert all(argv[1:5] == ["firestore", "indexes", "composite", "list"] for argv in runner.argv)

@@ -9,20 +9,21 @@ Order, and why:
 
 1. ``test``          ruff, mypy, the whole suite against the Firestore emulator
 2. ``bundles``       the lock agrees with its inputs; build/functions/<name>/ from it
-3. ``indexes``       composite indexes first, and wait until they are built: the
-                     migrations and the new code query them (production Firestore refuses
-                     a query without its index, the emulator never does)
-4. ``migrations``    dry run, then apply (scripts/migrate.py): data in the shape the new
+3. ``indexes``       composite indexes first (firebase-tools) ...
+4. ``indexes-ready`` ... and wait until they are built (gcloud): the migrations and the
+                     new code query them (production Firestore refuses a query without its
+                     index, the emulator never does)
+5. ``migrations``    dry run, then apply (scripts/migrate.py): data in the shape the new
                      code expects before it serves. Migrations only add (backfill fields,
                      derived values) so the old revisions keep working during the rollout
                      and after a rollback
-5. ``functions``     pin traffic, deploy every function with no traffic, tag ``candidate``
-6. ``smoke``         each new revision answers by its tagged URL before any user sees it
-7. ``rollout``       10 → 50 → 100 % with a health and error-rate check between steps;
+6. ``functions``     pin traffic, deploy every function with no traffic, tag ``candidate``
+7. ``smoke``         each new revision answers by its tagged URL before any user sees it
+8. ``rollout``       10 → 50 → 100 % with a health and error-rate check between steps;
                      automatic rollback to the previous revisions when one fails
-8. ``rules-hosting`` firestore.rules and Hosting last: the dashboard and the mobile SDK's
+9. ``rules-hosting`` firestore.rules and Hosting last: the dashboard and the mobile SDK's
                      rules may rely on the new API, never the other way round
-9. ``post-deploy``   through the public site: the page, readiness and every rewrite;
+10. ``post-deploy``   through the public site: the page, readiness and every rewrite;
                      a failure rolls every function back to ``previous``
 """
 
@@ -44,6 +45,7 @@ PHASES = (
     "test",
     "bundles",
     "indexes",
+    "indexes-ready",
     "migrations",
     "functions",
     "smoke",
@@ -108,6 +110,9 @@ def _bundles(ctx: Context) -> None:
 
 def _indexes(ctx: Context) -> None:
     ctx.runner.run(commands.firebase(ctx.config, ctx.environment, "firestore:indexes", ctx.version))
+
+
+def _indexes_ready(ctx: Context) -> None:
     waited = 0.0
     while True:
         indexes = json.loads(ctx.runner.run(commands.list_indexes(ctx.environment)) or "[]")
@@ -183,6 +188,7 @@ PHASE_FUNCTIONS: Mapping[str, Callable[[Context], None]] = {
     "test": _test,
     "bundles": _bundles,
     "indexes": _indexes,
+    "indexes-ready": _indexes_ready,
     "migrations": _migrations,
     "functions": _functions,
     "smoke": _smoke,

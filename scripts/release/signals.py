@@ -7,7 +7,8 @@ A reading combines three sources, each optional except the probes:
 2. **Readiness** — ``/api/monitoring/health/ready`` through the Hosting site: Hosting, the
    rewrite and Firestore answer.
 3. **Error rate** — ``/api/monitoring/stats/performance?window=5m`` (the monitoring work's
-   cross-instance figures; it needs a ``monitoring:read`` token in ``PMI_ROLLOUT_TOKEN``).
+   cross-instance figures; it needs a ``monitoring:read`` token: ``PMI_ROLLOUT_TOKEN``, or
+   the pipeline signs in with ``PMI_ROLLOUT_EMAIL`` / ``PMI_ROLLOUT_PASSWORD``).
    Where the route does not exist yet (404) or no token is configured, the reading falls
    back to readiness and probes and says so; any other failure of that route is unhealthy.
 
@@ -55,6 +56,20 @@ class UrllibHttp:
             return HttpResult(error.code, error.read())
         except (urllib.error.URLError, OSError):
             return HttpResult(0)
+
+
+def sign_in(site_url: str, email: str, password: str, timeout_seconds: float = 30.0) -> str:
+    """An access token for the rollout's account (a ``viewer``: monitoring:read only).
+
+    Access tokens live 30 minutes, longer than a production rollout's checks take, so the
+    pipeline signs in at the start of the rollout phase instead of storing a token.
+    """
+    body = json.dumps({"email": email, "password": password}).encode()
+    request = urllib.request.Request(
+        site_url + "/api/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
+        return str(json.loads(response.read())["access_token"])
 
 
 @dataclass(frozen=True)
