@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, choices=release_config.ENVIRONMENTS)
     parser.add_argument("--version", default="<commit>", help="what PMI_VERSION reports")
+    parser.add_argument(
+        "--accounts",
+        action="store_true",
+        help="print 'function account role scope' lines (for scripts/bootstrap_project.sh)",
+    )
     args = parser.parse_args(argv)
     try:
         config = release_config.load()
@@ -44,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     environment = config.environment(args.env)
+    if args.accounts:
+        for spec in config.functions:
+            for binding in spec.roles:
+                account = spec.service_account(environment.project)
+                print(f"{spec.name}\t{account}\t{binding.role}\t{binding.scope}")
+        return 0
     print(
         f"# Release plan: {args.env} (project {environment.project}, region "
         f"{environment.region}); run from the repository root"
