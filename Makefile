@@ -10,7 +10,7 @@ REQUIREMENTS := requirements.lock requirements-dev.txt shared/requirements.in \
 ENV ?= staging
 
 .PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean
-.PHONY: lock lock-check deploy-plan
+.PHONY: lock lock-check deploy-plan venv
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
@@ -35,6 +35,9 @@ $(STAMP): $(REQUIREMENTS)
 	@touch $@
 
 deps: $(STAMP) tools
+
+# Only the virtualenv (no Java or emulator): what the release pipeline's migration step needs.
+venv: $(STAMP)
 
 tools:
 	@bash scripts/ensure_tools.sh
