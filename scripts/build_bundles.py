@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("auth", "vehicles", "bookings", "monitoring")
 BUILD_DIR = ROOT / "build" / "functions"
-# Never shipped: caches and editor droppings.
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "*.log")
+# Never shipped: caches and editor droppings, and the lock's inputs (requirements.in: the
+# bundle installs requirements.txt, derived from requirements.lock by `make lock`).
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "*.log", "*.in")
 
 
 def build(name: str, build_dir: Path = BUILD_DIR) -> Path:

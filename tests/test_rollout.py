@@ -419,3 +419,20 @@ def test_indexes_ready_waits_until_every_composite_index_is_built() -> None:
     release_plan.run_phase("indexes-ready", ctx)
     assert slept == [release_plan.INDEX_POLL_SECONDS] * 2
     assert all(argv[1:5] == ["firestore", "indexes", "composite", "list"] for argv in runner.argv)
+
+
+def test_the_subprocess_runner_returns_stdout_and_reports_stderr_on_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from release.traffic import SubprocessRunner
+
+    echoed: list[str] = []
+    runner = SubprocessRunner(echo=echoed.append)
+    assert runner.run([sys.executable, "-c", "print('{}')", "--format=json"]) == "{}\n"
+    assert echoed == [f"$ {sys.executable} -c 'print('\"'\"'{{}}'\"'\"')' --format=json"]
+    assert capsys.readouterr().out == ""  # JSON answers are data, not log
+    failing = [sys.executable, "-c", "import sys; print('deploying'); sys.exit('Build failed')"]
+    with pytest.raises(CommandFailed, match="exited 1: Build failed"):
+        runner.run(failing)
+    streamed = capsys.readouterr()
+    assert "deploying" in streamed.out and "Build failed" in streamed.err

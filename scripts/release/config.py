@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import lockfile
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG_PATH = ROOT / "deploy" / "config.toml"
 BUNDLE_DIR = "build/functions"
@@ -121,7 +123,8 @@ def firebase_rewrites(root: Path = ROOT) -> dict[str, set[str]]:
 
 
 def repository_functions(root: Path = ROOT) -> list[str]:
-    return sorted(path.parent.name for path in (root / "functions").glob("*/main.py"))
+    """Every deployable function: a folder of functions/ with a main.py."""
+    return lockfile.function_names(root)
 
 
 def load(path: Path = CONFIG_PATH, root: Path = ROOT) -> ReleaseConfig:

@@ -13,9 +13,10 @@ import json
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from . import commands
 from .commands import Argv
@@ -79,17 +80,37 @@ class Runner(Protocol):
 
 @dataclass
 class SubprocessRunner:
-    """Runs a command, echoing it first (the pipeline's log reads like the plan)."""
+    """Runs a command, echoing it first so the pipeline's log reads like the plan.
+
+    Progress (stderr, and stdout unless the command asks for JSON) streams to the log as it
+    comes — a function deploy takes minutes; stdout is also returned, stderr kept for errors.
+    """
 
     echo: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
     def run(self, argv: Argv) -> str:
         self.echo("$ " + shlex.join(argv))
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr)
-            raise CommandFailed(argv, done.returncode, done.stderr)
-        return done.stdout
+        show_stdout = "--format=json" not in argv
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        )
+        errors: list[str] = []
+        pump = threading.Thread(target=_tee, args=(process.stderr, sys.stderr, errors))
+        pump.start()
+        output: list[str] = []
+        _tee(process.stdout, sys.stdout if show_stdout else None, output)
+        pump.join()
+        if process.wait() != 0:
+            raise CommandFailed(argv, process.returncode, "".join(errors))
+        return "".join(output)
+
+
+def _tee(source: IO[str] | None, sink: IO[str] | None, kept: list[str]) -> None:
+    for line in source or ():
+        kept.append(line)
+        if sink is not None:
+            sink.write(line)
+            sink.flush()
 
 
 @dataclass
