@@ -354,6 +354,9 @@ def test_without_a_token_the_error_rate_is_not_read() -> None:
 def test_a_broken_stats_route_is_unhealthy_not_a_fallback() -> None:
     reading = signal(FakeHttp(answers={"stats/performance": 500})).read(CANDIDATES)
     assert not reading.healthy and reading.source == "stats/performance"
+    assert reading.details == ("/stats/performance answered 500",)
+    garbled = signal(FakeHttp(body=b"<html>")).read(CANDIDATES)
+    assert not garbled.healthy and "unreadable answer" in garbled.details[0]
 
 
 def test_a_failing_new_revision_is_unhealthy_even_when_the_site_is_fine() -> None:

@@ -122,7 +122,11 @@ class MonitoringSignal:
             healthy = False
             details.append(f"{READY_PATH} through Hosting answered {ready.status or 'nothing'}")
 
-        rates = self._stats_error_rates(details)
+        try:
+            rates = self._stats_error_rates()
+        except _StatsUnusable as problem:
+            details.append(str(problem))
+            return Reading(False, "stats/performance", None, tuple(details))
         if rates is None:
             return Reading(healthy, "readiness", probe_rate if total else None, tuple(details))
         worst = max(rates.values(), default=0.0)
@@ -132,7 +136,7 @@ class MonitoringSignal:
                 details.append(f"{name}: {rate:.1%} of requests failed (5xx) in the last 5 min")
         return Reading(healthy, "stats/performance", max(worst, probe_rate), tuple(details))
 
-    def _stats_error_rates(self, details: list[str]) -> dict[str, float] | None:
+    def _stats_error_rates(self) -> dict[str, float] | None:
         """Function → 5xx share; None when the route is absent or not usable (fallback)."""
         if not self.token:
             self._note("PMI_ROLLOUT_TOKEN is not set: error rates not read, readiness only")
@@ -147,13 +151,11 @@ class MonitoringSignal:
             self._note(f"/stats/performance refused the rollout token ({answer.status})")
             return None
         if answer.status != 200:
-            details.append(f"/stats/performance answered {answer.status or 'nothing'}")
-            return {"monitoring": 1.0}
+            raise _StatsUnusable(f"/stats/performance answered {answer.status or 'nothing'}")
         try:
             counts = error_counts(json.loads(answer.body))
         except (ValueError, TypeError) as error:
-            details.append(f"/stats/performance: unreadable answer ({error})")
-            return {"monitoring": 1.0}
+            raise _StatsUnusable(f"/stats/performance: unreadable answer ({error})") from error
         rates = {}
         for name, (requests, errors) in counts.items():
             if name in self.health_paths and requests >= self.thresholds.min_requests:
@@ -163,6 +165,10 @@ class MonitoringSignal:
     def _note(self, message: str) -> None:
         if message not in self.notes:
             self.notes.append(message)
+
+
+class _StatsUnusable(Exception):
+    """The stats route exists but its answer cannot be judged: the check fails."""
 
 
 def error_counts(document: Any) -> dict[str, tuple[int, int]]:
