@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt $(wildcard functions/*/requirements.txt)
 
-.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean
+.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean migrate
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint       ruff;  make typecheck  mypy on shared/;  make bench  benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
+	@echo "make migrate    data migrations: dry run (what would change); APPLY=1 applies them"
 	@echo "make clean      remove the virtualenv, caches and local run state"
 
 # The virtualenv is rebuilt when any requirements file changes.
@@ -24,7 +25,15 @@ $(STAMP): $(REQUIREMENTS)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-deps: $(STAMP) tools
+# Node tools (firebase-tools for the Auth emulator, the Firebase JS SDK for the mobile-path
+# tests), exactly as package-lock.json pins them; reinstalled when either file changes.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> installing Node packages into node_modules (npm ci; first run takes about a minute)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(STAMP) tools $(NODE_STAMP)
 
 tools:
 	@bash scripts/ensure_tools.sh
@@ -62,5 +71,10 @@ routes: $(STAMP)
 bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py
 
+# Against FIRESTORE_EMULATOR_HOST if set, else the project in GOOGLE_CLOUD_PROJECT
+# (docs/operations.md, "Data migrations"). Extra flags: make migrate ARGS="--project p".
+migrate: $(STAMP)
+	@$(PY) scripts/migrate.py $(if $(APPLY),--apply) $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build node_modules .artifacts

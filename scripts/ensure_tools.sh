@@ -37,6 +37,14 @@ fi
 if ! have_emulator; then
   apt_install google-cloud-cli-firestore-emulator || true
 fi
+
+# Node and npm run the Firebase CLI (Auth emulator) and the Firebase JS SDK tests.
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm || {
+    echo "Node.js 20+ with npm is required (the Auth emulator, the mobile SDK tests); install it and retry." >&2
+    exit 1
+  }
+fi
 if ! have_emulator; then
   if command -v npm >/dev/null 2>&1; then
     echo "==> the gcloud Firestore emulator is missing; installing the Firebase CLI as fallback"
