@@ -581,6 +581,7 @@ def test_a_session_signed_in_before_the_revocation_reads_nothing(
         assert world.get(stale, path) == 403, path
     assert world.query(stale, "vehicles", ("owner_id", "EQUAL", OWNER.uid)).status_code == 403
     assert world.query(stale, "bookings", ("customer_id", "EQUAL", OWNER.uid)).status_code == 403
+    assert world.query(stale, "centers").status_code == 403
 
 
 def test_signing_in_again_after_the_revocation_restores_access(world: RulesClient, db: Any) -> None:
