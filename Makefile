@@ -53,7 +53,7 @@ format: $(STAMP)
 	@$(VENV)/bin/ruff format .
 
 typecheck: $(STAMP)
-	@echo "==> mypy (shared/)"
+	@echo "==> mypy (shared/, migrations/)"
 	@$(VENV)/bin/mypy
 
 unit: deps
