@@ -13,9 +13,10 @@ What runs against it:
 - the Firebase JS SDK (``signInWithCustomToken`` after ``connectAuthEmulator``), as the
   mobile app signs in (tests/mobile/).
 
-Start-up takes about 3 s on an idle 2-core machine, most of it firebase-tools compiling
-its request validators; :meth:`AuthEmulator.launch` returns at once so a caller can do
-other work (start the Firestore emulator, collect tests) and :meth:`wait_ready` later.
+Start-up is CPU-bound (firebase-tools compiles its API request validators): 7-11 s on an
+idle 2-core machine, 15-20 s on a busy one. :meth:`AuthEmulator.launch` returns at once so
+a caller can do other work meanwhile (start the Firestore emulator and the functions, run
+other tests) and :meth:`AuthEmulator.wait_ready` later.
 """
 
 from __future__ import annotations
