@@ -68,7 +68,7 @@ def outcomes(node: dict[str, Any]) -> set[str]:
     return seen
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # the report is large (~10 MB): fetched and saved once
 def coverage(emulator: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
     ran = {Path(str(item.path)).name for item in request.session.items}
     missing = [name for name in RULES_TESTS if name not in ran]
