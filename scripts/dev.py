@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     except Stop:
         print("\nstopping ...", flush=True)
         return 0
+    except RuntimeError as exc:  # a tool missing or an emulator that would not start
+        print(f"could not start the platform: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
