@@ -67,10 +67,11 @@ class AuthEmulator:
     def launch(self) -> None:
         """Start the process without waiting for it to answer."""
         config = write_config(self.state_dir, {"auth": {"host": self.host, "port": self.port}})
+        argv = emulators_start_argv(config, "auth", self.project_id)  # raises if no CLI
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            emulators_start_argv(config, "auth", self.project_id),
+            argv,
             cwd=self.state_dir,  # firebase-debug.log lands here
             env=cli_env(self.state_dir),
             stdout=self._log,

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -184,15 +185,19 @@ def _launch_auth_emulator() -> AuthEmulator:
         import tempfile
 
         state_dir = Path(tempfile.mkdtemp(prefix="pmi-auth-emulator-"))
-        _AUTH_EMULATOR = AuthEmulator(AUTH_EMULATOR_PORT, state_dir=state_dir)
-        _AUTH_EMULATOR.launch()
+        instance = AuthEmulator(AUTH_EMULATOR_PORT, state_dir=state_dir)
+        instance.launch()  # raises when the Firebase CLI is missing ('make deps' installs it)
+        _AUTH_EMULATOR = instance
     return _AUTH_EMULATOR
 
 
 @pytest.hookimpl(trylast=True)  # after -k / -m deselection: only tests that will run count
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if any("auth_emulator" in getattr(item, "fixturenames", ()) for item in items):
-        _launch_auth_emulator()
+        # A failure here would stop the whole session; the fixture reports it to the tests
+        # that need the emulator instead.
+        with contextlib.suppress(RuntimeError):
+            _launch_auth_emulator()
 
 
 def pytest_sessionfinish() -> None:
