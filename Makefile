@@ -9,7 +9,7 @@ REQUIREMENTS := requirements.lock requirements-dev.txt shared/requirements.in \
 	$(wildcard functions/*/requirements.in) $(wildcard functions/*/requirements.txt)
 ENV ?= staging
 
-.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean
+.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean migrate
 .PHONY: lock lock-check deploy-plan venv
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make bench      benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
+	@echo "make migrate    data migrations: dry run (what would change); APPLY=1 applies them"
 	@echo "make clean      remove the virtualenv, caches and local run state"
 	@echo "make lock       re-resolve requirements.lock and the functions' requirements.txt"
 	@echo "                (UPGRADE=1: newest allowed versions); make lock-check only checks"
@@ -35,7 +36,15 @@ $(STAMP): $(REQUIREMENTS)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	@touch $@
 
-deps: $(STAMP) tools
+# Node tools (firebase-tools for the Auth emulator, the Firebase JS SDK for the mobile-path
+# tests), exactly as package-lock.json pins them; reinstalled when either file changes.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> installing Node packages into node_modules (npm ci; first run takes about a minute)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(STAMP) tools $(NODE_STAMP)
 
 # Only the virtualenv (no Java or emulator): what the release pipeline's migration step needs.
 venv: $(STAMP)
@@ -60,7 +69,7 @@ format: $(STAMP)
 # Each function folder is checked on its own: the four entry points are all called main.py,
 # so one run over every folder would see four modules named "main".
 typecheck: $(STAMP)
-	@echo "==> mypy strict: shared/, functions/*/ (one run each), scripts/"
+	@echo "==> mypy strict: shared/ and migrations/, functions/*/ (one run each), scripts/"
 	@$(VENV)/bin/mypy
 	@for folder in functions/*/; do $(VENV)/bin/mypy "$$folder" || exit 1; done
 	@$(VENV)/bin/mypy scripts
@@ -92,5 +101,10 @@ lock-check:
 deploy-plan:
 	@$(PYTHON) scripts/deploy_plan.py --env $(ENV)
 
+# Against FIRESTORE_EMULATOR_HOST if set, else the project in GOOGLE_CLOUD_PROJECT
+# (docs/operations.md, "Data migrations"). Extra flags: make migrate ARGS="--project p".
+migrate: $(STAMP)
+	@$(PY) scripts/migrate.py $(if $(APPLY),--apply) $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build node_modules .artifacts
