@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from accounts import email_key
 
+from identity.accounts import email_key
 from migrations.base import DocumentMigration, Page
 from migrations.runner import (
     RECORDS_COLLECTION,

@@ -138,7 +138,7 @@ def _misfire(customer: Api, vehicle_id: str, odometer: float) -> str:
 
 def _prepare_world(db: Any, gateway: str) -> dict[str, Any]:
     """Two customers with a vehicle, booking, alert and service record each, at two centers."""
-    import accounts
+    from identity import accounts
 
     api = Api(gateway)
     users: dict[str, dict[str, str]] = {}
@@ -146,7 +146,7 @@ def _prepare_world(db: Any, gateway: str) -> dict[str, Any]:
     def account(name: str, role: str, center: str | None = None) -> None:
         email = f"{name.replace('_', '-')}@mobile.test"
         user = accounts.create_account(
-            db, email=email, password=PASSWORD, full_name=name, role=role, service_center_id=center
+            email=email, password=PASSWORD, full_name=name, role=role, service_center_id=center
         )
         users[name] = {"email": email, "uid": str(user["id"])}
 
