@@ -233,10 +233,15 @@ def test_one_firebase_tools_version_everywhere() -> None:
 # ------------------------------------------------------------------ firestore.rules
 
 
+# Rules are compiled under a project of their own: loading rules into the session's project
+# would reset the emulator's coverage report, which tests/test_zz_rules_coverage.py reads.
+RULES_CHECK_PROJECT = "demo-pmi-rules-check"
+
+
 def load_rules(emulator: Any, text: str) -> tuple[int, str]:
     body = json.dumps({"rules": {"files": [{"name": "firestore.rules", "content": text}]}})
     request = urllib.request.Request(
-        f"{emulator.base_url}/emulator/v1/projects/{emulator.project_id}:securityRules",
+        f"{emulator.base_url}/emulator/v1/projects/{RULES_CHECK_PROJECT}:securityRules",
         data=body.encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
@@ -254,5 +259,5 @@ def test_rules_with_a_syntax_error_do_not_compile_and_ours_do(emulator: Any) -> 
     assert broken != rules
     status, answer = load_rules(emulator, broken)
     assert status == 400 and "Error compiling rules" in answer
-    status, answer = load_rules(emulator, rules)  # and the session emulator keeps ours
+    status, answer = load_rules(emulator, rules)
     assert status == 200, answer
