@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := requirements-dev.txt $(wildcard functions/*/requirements.txt)
 
-.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean
+.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean assets browser jscheck
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint       ruff;  make typecheck  mypy on shared/;  make bench  benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
+	@echo "make assets     npm ci + copy the dashboard libraries into hosting/vendor/ (part of deps)"
 	@echo "make clean      remove the virtualenv, caches and local run state"
 
 # The virtualenv is rebuilt when any requirements file changes.
@@ -24,7 +25,30 @@ $(STAMP): $(REQUIREMENTS)
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-deps: $(STAMP) tools
+deps: $(STAMP) tools assets
+
+# JavaScript: npm ci when the lock changes; the dashboard's libraries copied from
+# node_modules into hosting/vendor/ (git-ignored) — a Hosting deploy must run `make assets` too.
+NODE_STAMP := node_modules/.installed
+VENDOR_STAMP := hosting/vendor/manifest.json
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required (the dashboard and its SDK)" >&2; exit 1; }
+	@echo "==> installing JavaScript dependencies (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENDOR_STAMP): $(NODE_STAMP) scripts/vendor_assets.mjs
+	@node scripts/vendor_assets.mjs
+
+assets: $(VENDOR_STAMP)
+
+browser:
+	@bash scripts/ensure_browser.sh
+
+jscheck: $(NODE_STAMP)
+	@echo "==> tsc (JSDoc types of the SDK and dashboard)"
+	@node_modules/.bin/tsc -p jsconfig.json
 
 tools:
 	@bash scripts/ensure_tools.sh
@@ -32,7 +56,7 @@ tools:
 dev: deps
 	@$(PY) scripts/dev.py
 
-test: deps lint typecheck
+test: deps browser lint typecheck jscheck
 	@echo "==> pytest (one Firestore emulator for the session)"
 	@$(PY) -m pytest
 
@@ -50,7 +74,7 @@ typecheck: $(STAMP)
 unit: deps
 	@$(PY) -m pytest -m "not e2e and not slow"
 
-e2e: deps
+e2e: deps browser
 	@$(PY) -m pytest -m "e2e or slow"
 
 bench: deps
@@ -63,4 +87,4 @@ bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build node_modules hosting/vendor .artifacts
