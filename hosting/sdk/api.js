@@ -156,13 +156,17 @@ import { PmiClient } from "./client.js";
  */
 
 /**
- * @typedef {object} Suggestion
- * @property {string} id
+ * @typedef {object} Suggestion a free slot for an open alert or a due service
+ * @property {string} id pass it to `acceptSuggestion`
  * @property {string} vehicle_id
- * @property {string} center_id
- * @property {string} service_type
- * @property {string} start
- * @property {string} [reason]
+ * @property {string} service_code
+ * @property {string} service_name
+ * @property {{kind: "alert" | "due_service", title?: string, severity?: string, urgency?: string, due_date?: string | null}} reason the most urgent reason
+ * @property {{kind: string}[]} reasons
+ * @property {{id: string, name: string, address: string | null, distance_km: number | null}} center
+ * @property {string} start ISO 8601 in the center's zone
+ * @property {string} end
+ * @property {number} remaining bays still free
  */
 
 /**

@@ -81,7 +81,9 @@ export class PmiClient {
     assertStorage(this.storage);
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== "function") throw new TypeError("no fetch available: pass options.fetch");
-    this._fetch = fetchImpl;
+    // Called through a closure: browsers refuse `fetch` invoked as another object's method.
+    /** @type {typeof fetch} */
+    this._fetch = (input, init) => fetchImpl(input, init);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.network = options.network ?? alwaysOnline;

@@ -207,3 +207,16 @@ test("a non-JSON error page still gives a typed error with the response's reques
     return true;
   });
 });
+
+test("fetch is never called as a method of the client (browsers throw 'Illegal invocation')", async () => {
+  const { createClient } = await import("../../../hosting/sdk/index.js");
+  let receiver = "unset";
+  const client = createClient({
+    fetch: function strictFetch() {
+      receiver = this;
+      return Promise.resolve(json(200, { status: "ok" }));
+    },
+  });
+  await client.monitoring.live();
+  assert.equal(receiver, undefined);
+});
