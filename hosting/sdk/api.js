@@ -20,14 +20,14 @@ import { PmiClient } from "./client.js";
 /**
  * @typedef {object} Vehicle
  * @property {string} id
- * @property {string} [owner_id] absent for viewers
- * @property {string} [vin] absent for viewers
+ * @property {string} owner_id
+ * @property {string} [vin] absent for viewers (personal data)
  * @property {string} make
  * @property {string} model
  * @property {number} year
  * @property {number} mileage_km
- * @property {string | null} [plate]
- * @property {string | null} [nickname]
+ * @property {string | null} [plate] absent for viewers
+ * @property {string | null} [nickname] absent for viewers
  * @property {string | null} fuel_type
  * @property {string[]} center_ids
  * @property {number | null} odometer_km
