@@ -9,7 +9,20 @@
 import { SessionExpiredError } from "/sdk/index.js";
 import { useCallback, useEffect, useRef, useState } from "./html.js";
 
-export const REFRESH_INTERVAL_MS = 30_000;
+const DEFAULT_INTERVAL_MS = 30_000;
+
+/**
+ * 30 s; a different period can be set for a browser with
+ * `localStorage.setItem("pmi.refreshIntervalMs", "5000")` (at least 1 s): for tests and demos.
+ */
+export const REFRESH_INTERVAL_MS = (() => {
+  try {
+    const configured = Number(globalThis.localStorage?.getItem("pmi.refreshIntervalMs"));
+    return configured >= 1000 ? configured : DEFAULT_INTERVAL_MS;
+  } catch {
+    return DEFAULT_INTERVAL_MS;
+  }
+})();
 
 /** @type {Set<() => void>} */
 const subscribers = new Set();
