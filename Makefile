@@ -77,7 +77,7 @@ unit: deps
 e2e: deps browser
 	@$(PY) -m pytest -m "e2e or slow"
 
-bench: deps
+bench: deps browser
 	@for script in bench/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done
 
 routes: $(STAMP)

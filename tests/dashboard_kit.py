@@ -50,6 +50,7 @@ def launch_browser() -> Iterator[Any]:
         pytest.fail("hosting/vendor/ is missing: run `make assets`", pytrace=False)
     from playwright.sync_api import sync_playwright
 
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this run's screenshots only
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     try:

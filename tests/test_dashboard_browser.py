@@ -175,7 +175,9 @@ def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     _panel_status(ui, "confirmed")
 
     panel.get_by_role("button", name="Assign mechanic…").click()
-    ui.page.wait_for_selector("select[name=mechanic] option[value]:not([value=''])", state="attached")
+    ui.page.wait_for_selector(
+        "select[name=mechanic] option[value]:not([value=''])", state="attached"
+    )
     ui.page.get_by_role("button", name="Assign", exact=True).click()
     ui.page.wait_for_selector("dialog[open]", state="detached")
     assert (

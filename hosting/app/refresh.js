@@ -6,7 +6,7 @@
  * selection, because nothing is unmounted.
  */
 
-import { SessionExpiredError } from "/sdk/index.js";
+import { NetworkError, SessionExpiredError } from "/sdk/index.js";
 import { useCallback, useEffect, useRef, useState } from "./html.js";
 
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -60,6 +60,8 @@ export function startAutoRefresh() {
     if (document.visibilityState === "hidden" || !navigator.onLine) return;
     if (Date.now() - refreshStatus.lastRun >= REFRESH_INTERVAL_MS) refreshAll();
   }, 1000);
+  // Back online: what is on screen may be stale, so catch up at once.
+  window.addEventListener("online", () => refreshAll());
   document.addEventListener("visibilitychange", () => {
     refreshStatus.paused = document.visibilityState === "hidden";
     changed();
@@ -97,6 +99,8 @@ export function useData(loader, deps) {
       const data = await loaderRef.current();
       if (!mounted.current || mine !== sequence.current) return;
       setState({ data, error: null, loading: false });
+      // The first data on screen (bench/bench_dashboard.py measures time to it).
+      if (refreshStatus.lastSuccess === null) performance.mark("pmi:first-data");
       refreshStatus.lastSuccess = Date.now();
       refreshStatus.failed = null;
       changed();
@@ -105,7 +109,9 @@ export function useData(loader, deps) {
       // A signed-out session is the sign-in dialog's business, not this page's.
       const shown = error instanceof SessionExpiredError ? null : error;
       setState((previous) => ({ data: previous.data, loading: false, error: previous.data && background ? previous.error : shown }));
-      if (background && shown) {
+      // Offline is shown by the status line's own badge, not as a failed refresh.
+      const offline = error instanceof NetworkError && error.code === "offline";
+      if (background && shown && !offline) {
         refreshStatus.failed = shown;
         changed();
       }

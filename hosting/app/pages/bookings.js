@@ -257,7 +257,7 @@ function Suggestions({ vehicleById }) {
         (s) => html`<li key=${s.id}>
           <p><strong>${s.service_name}</strong> for ${vehicleName(vehicleById.get(s.vehicle_id))}</p>
           <p class="muted">${s.reason.kind === "alert" ? `Alert: ${s.reason.title}` : `Service ${label(s.reason.urgency ?? "due")}`} · ${s.center.name}${s.center.distance_km != null ? ` (${s.center.distance_km} km)` : ""}</p>
-          <p>${dateTime(s.start)} <button type="button" class="button button-small" disabled=${busy === s.id} onClick=${() => accept(s)}>${busy === s.id ? "Booking…" : "Accept"}</button></p>
+          <p>${s.start.slice(0, 16).replace("T", " ")} <span class="muted">(center time)</span> <button type="button" class="button button-small" disabled=${busy === s.id} onClick=${() => accept(s)}>${busy === s.id ? "Booking…" : "Accept"}</button></p>
         </li>`,
       )}
     </ul>

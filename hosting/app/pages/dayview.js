@@ -133,7 +133,7 @@ function BayGrid({ center, date, bookings, selected }) {
   }, [center, date, bookings]);
 
   const column = (/** @type {number} */ minutes) => Math.round((minutes - layout.open) / layout.step) + 2;
-  const gridStyle = { gridTemplateColumns: `7rem repeat(${layout.columns}, minmax(2.75rem, 1fr))` };
+  const gridStyle = { gridTemplateColumns: `7rem repeat(${layout.columns}, minmax(4rem, 1fr))` };
   const labelEvery = Math.max(1, Math.round(60 / layout.step));
   return html`<div class="baygrid-wrap">
     ${layout.closed ? html`<p class="banner">The center is closed on this day (${label(weekdayOf(date))}).</p>` : null}
