@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench"), str(ROOT / "tests")]
 
 from benchlib import machine_line, update_section  # noqa: E402
-from dashboard_kit import CHROMIUM_ARGS, DESKTOP  # noqa: E402
+from dashboard_kit import CHROMIUM_ARGS, DESKTOP, find_chromium  # noqa: E402
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
@@ -138,7 +137,7 @@ def signed_in_state(browser: Any, base_url: str) -> Any:
 def measure(base_url: str) -> dict[str, list[dict[str, Any]]]:
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
+    chromium = find_chromium()
     if chromium is None:
         raise SystemExit("chromium is missing: `make browser` installs it")
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "sign-in": [], "overview": []}

@@ -8,7 +8,6 @@ one PNG per page under docs/images/ (viewport-sized, so the files stay small). U
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
 
-from dashboard_kit import CHROMIUM_ARGS, TABLET  # noqa: E402
+from dashboard_kit import CHROMIUM_ARGS, TABLET, find_chromium  # noqa: E402
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
@@ -64,9 +63,7 @@ def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
 
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
 
         def page_for(role: str, viewport: dict[str, int] = VIEWPORT) -> Any:
             context = browser.new_context(viewport=viewport, base_url=base_url)

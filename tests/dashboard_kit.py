@@ -4,6 +4,7 @@ failed API calls and screenshots (test artefacts under .artifacts/screenshots/).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -38,9 +39,21 @@ ACCOUNTS = {
 }
 
 
+def find_chromium() -> str | None:
+    """PMI_CHROMIUM, else the first Chromium or Chrome on PATH (scripts/ensure_browser.sh)."""
+    configured = os.environ.get("PMI_CHROMIUM")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
 def launch_browser() -> Iterator[Any]:
     """One headless Chromium for the session (Playwright cannot download its own here)."""
-    chromium = shutil.which("chromium")
+    chromium = find_chromium()
     if chromium is None:
         pytest.fail(
             "Chromium is missing: `make browser` installs it (apt-get install chromium)",
