@@ -4,25 +4,37 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements-dev.txt $(wildcard functions/*/requirements.txt)
+# The lock is installed; its inputs are listed so that editing one re-checks the lock.
+REQUIREMENTS := requirements.lock requirements-dev.txt shared/requirements.in \
+	$(wildcard functions/*/requirements.in) $(wildcard functions/*/requirements.txt)
+ENV ?= staging
 
-.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean assets browser jscheck
+.PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean
+.PHONY: lock lock-check deploy-plan venv
+.PHONY: assets browser jscheck
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
 	@echo "make test       install what is missing, then ruff, mypy and the whole test suite"
-	@echo "make lint       ruff;  make typecheck  mypy on shared/;  make bench  benchmarks"
+	@echo "make lint       ruff;  make typecheck  mypy strict (shared/, each function, scripts/)"
+	@echo "make bench      benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
 	@echo "make assets     npm ci + copy the dashboard libraries into hosting/vendor/ (part of deps)"
 	@echo "make clean      remove the virtualenv, caches and local run state"
+	@echo "make lock       re-resolve requirements.lock and the functions' requirements.txt"
+	@echo "                (UPGRADE=1: newest allowed versions); make lock-check only checks"
+	@echo "make deploy-plan ENV=staging|production   print every command the release runs"
 
-# The virtualenv is rebuilt when any requirements file changes.
+# The virtualenv is rebuilt when any requirements file changes, always from the lock
+# (every package pinned and hash-checked); a lock that no longer matches its inputs stops
+# here with what differs and the command that fixes it (`make lock`).
 $(STAMP): $(REQUIREMENTS)
-	@echo "==> installing Python dependencies into $(VENV) (first run takes about a minute)"
+	@$(PYTHON) scripts/lock.py --check
+	@echo "==> installing Python dependencies into $(VENV) from requirements.lock (first run takes about a minute)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	@touch $@
 
 deps: $(STAMP) tools assets
@@ -50,6 +62,9 @@ jscheck: $(NODE_STAMP)
 	@echo "==> tsc (JSDoc types of the SDK and dashboard)"
 	@node_modules/.bin/tsc -p jsconfig.json
 
+# Only the virtualenv (no Java or emulator): what the release pipeline's migration step needs.
+venv: $(STAMP)
+
 tools:
 	@bash scripts/ensure_tools.sh
 
@@ -67,9 +82,13 @@ lint: $(STAMP)
 format: $(STAMP)
 	@$(VENV)/bin/ruff format .
 
+# Each function folder is checked on its own: the four entry points are all called main.py,
+# so one run over every folder would see four modules named "main".
 typecheck: $(STAMP)
-	@echo "==> mypy (shared/)"
+	@echo "==> mypy strict: shared/, functions/*/ (one run each), scripts/"
 	@$(VENV)/bin/mypy
+	@for folder in functions/*/; do $(VENV)/bin/mypy "$$folder" || exit 1; done
+	@$(VENV)/bin/mypy scripts
 
 unit: deps
 	@$(PY) -m pytest -m "not e2e and not slow"
@@ -85,6 +104,18 @@ routes: $(STAMP)
 
 bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py
+
+# Re-resolve the lock after changing an input (or merging a branch that did); commit
+# requirements.lock and functions/*/requirements.txt with it.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) scripts/lock.py $(if $(UPGRADE),--upgrade)
+
+lock-check:
+	@$(PYTHON) scripts/lock.py --check
+
+deploy-plan:
+	@$(PYTHON) scripts/deploy_plan.py --env $(ENV)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build node_modules hosting/vendor .artifacts

@@ -257,10 +257,11 @@ def report(results: list[LoadResult], overbooked: int, total_seconds: float) -> 
         f"{hot.statuses.get(409, 0)} × 409.",
         "",
         "Reading the figures: a booking is a principal read, vehicle and center reads and one "
-        "transaction over slot cells, holder and vehicle, so several emulator round trips; "
+        "transaction over slot cells, holder, vehicle and the vehicle's alerts (the center "
+        "link), so several emulator round trips; "
         "the ratio column compares its throughput with one bare read+write transaction. "
         "The hot slot is served one transaction at a time per instance "
-        "(functions/bookings/booking_locks.py), so its requests queue instead of aborting "
+        "(shared/locks.py), so its requests queue instead of aborting "
         "one another in the emulator.",
     ]
     body = "\n".join(lines)

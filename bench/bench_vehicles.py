@@ -107,7 +107,7 @@ def make_user(client: Any) -> dict[str, str]:
 
 
 def create_vehicle(base: str, headers: dict[str, str], serial: int) -> str:
-    from vin import CHECK_DIGIT_INDEX, compute_check_digit
+    from vehicle.vin import CHECK_DIGIT_INDEX, compute_check_digit
 
     draft = f"1HGCM82630A{serial:06d}"
     vin = draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
@@ -152,8 +152,8 @@ def bench_ingest(
 
 def bench_raw_writes(client: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> float:
     """Baseline: the same day documents written straight to the emulator, batch by batch."""
-    from telemetry_quality import Reading
-    from telemetry_store import day_of, pack, reading_key
+    from vehicle.codec import day_of, pack, reading_key
+    from vehicle.telemetry_quality import Reading
 
     days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
     parsed = [Reading.model_validate(r) for r in readings]  # not timed: the API parses too,
@@ -173,8 +173,8 @@ def bench_raw_writes(client: Any, vehicle_id: str, readings: list[dict[str, Any]
 
 def seed_days(client: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> None:
     """Store readings directly in the function's format (fast set-up for the health test)."""
-    from telemetry_quality import Reading
-    from telemetry_store import day_of, pack, reading_key
+    from vehicle.codec import day_of, pack, reading_key
+    from vehicle.telemetry_quality import Reading
 
     days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
     grouped: dict[str, dict[str, Any]] = {}

@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, firebase_ports, free_port, port_in_use  # noqa: E402
 
+from shared.functions import FUNCTION_NAMES  # noqa: E402
+
 DEV_DIR = ROOT / ".dev"
 
 
@@ -80,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(
         emulator_port=args.emulator_port,
         gateway_port=args.gateway_port,
-        function_ports={
-            name: free_port() for name in ("auth", "vehicles", "bookings", "monitoring")
-        },
+        function_ports={name: free_port() for name in FUNCTION_NAMES},
         reuse_emulator=reuse,
         log_dir=DEV_DIR / "logs",
         env={"PMI_ENVIRONMENT": "local"},

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import ViewportSize
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
 
@@ -29,7 +31,7 @@ ENV = {
     "PMI_LOG_LEVEL": "ERROR",
     "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 }
-VIEWPORT = {"width": 1280, "height": 820}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 820}
 
 
 def main() -> int:
@@ -65,7 +67,7 @@ def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
 
-        def page_for(role: str, viewport: dict[str, int] = VIEWPORT) -> Any:
+        def page_for(role: str, viewport: ViewportSize = VIEWPORT) -> Any:
             context = browser.new_context(viewport=viewport, base_url=base_url)
             page = context.new_page()
             page.goto("/")

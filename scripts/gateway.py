@@ -6,10 +6,13 @@ follows Hosting's documented order of priority: exact static files in ``public``
 ``cleanUrls`` and ``trailingSlash``), then ``rewrites`` in order (first match wins), then
 ``404.html``. Matching ``headers`` blocks are applied to every response.
 
-Globs follow minimatch, which Hosting and its emulator (superstatic) use: ``*`` is one path
-segment, ``**`` any number of segments, ``@(a|b)`` alternatives, and wildcards never match a
-segment starting with a dot. One consequence worth knowing: ``/api/auth/**`` matches
-``/api/auth/`` and ``/api/auth/x/y`` but NOT ``/api/auth`` itself, exactly as in minimatch.
+Globs: the gateway supports the part of Hosting's glob syntax (minimatch) that firebase.json
+uses — literal paths, ``*`` within one segment, and ``**`` for any number of segments — with
+minimatch's meaning, and refuses every other glob feature (``?``, ``[...]``, ``{a,b}``,
+``@(a|b)`` ...) with a message saying so; a ``regex`` rule covers anything else. Wildcards
+never match a segment starting with a dot. One consequence worth knowing: ``/api/auth/**``
+matches ``/api/auth/`` and ``/api/auth/x/y`` but NOT ``/api/auth`` itself, exactly as on
+Hosting, which is why firebase.json also has a ``/api/auth`` rewrite.
 
 Proxied requests keep their full path and query, as Hosting forwards them. Like Hosting, only
 the ``__session`` cookie reaches a function.
@@ -69,8 +72,8 @@ SESSION_COOKIE = "__session"
 PATH_SAFE_CHARS = "/!$&'()*+,;=:@-._~"
 # Static files answer only reads; other methods go on to rewrites, where functions live.
 STATIC_METHODS = frozenset({"GET", "HEAD"})
-# Extglob openers minimatch supports, mapped to the regex quantifier each one means.
-EXTGLOB_QUANTIFIERS = {"@": "", "?": "?", "+": "+", "*": "*"}
+# Glob syntax beyond literal text, "*" and "**": refused rather than half-supported.
+UNSUPPORTED_GLOB_CHARACTERS = frozenset("?[]{}()!+@\\")
 
 Matcher = Callable[[str], bool]
 
@@ -78,121 +81,30 @@ Matcher = Callable[[str], bool]
 # --------------------------------------------------------------------------- globs
 
 
-def _find_close(text: str, start: int, opener: str, closer: str) -> int:
-    """Index of the ``closer`` balancing ``text[start] == opener``, or -1."""
-    depth = 0
-    i = start
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == opener:
-            depth += 1
-        elif char == closer:
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _split_top_level(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` outside any (), [] or {} so nested alternatives survive."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            current.append(text[i : i + 2])
-            i += 2
-            continue
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        if char == separator and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return parts
-
-
-def _translate_segment(segment: str) -> tuple[str, bool]:
-    """Regex for one path segment, and whether it had any wildcard ("magic") in it."""
-    out: list[str] = []
-    magic = False
-    i = 0
-    while i < len(segment):
-        char = segment[i]
-        nxt = segment[i + 1] if i + 1 < len(segment) else ""
-        if char == "\\" and nxt:
-            out.append(re.escape(nxt))
-            i += 2
-            continue
-        if char in EXTGLOB_QUANTIFIERS and nxt == "(":
-            close = _find_close(segment, i + 1, "(", ")")
-            if close != -1:
-                alternatives = _split_top_level(segment[i + 2 : close], "|")
-                inner = "|".join(_translate_segment(alt)[0] for alt in alternatives)
-                out.append(f"(?:{inner}){EXTGLOB_QUANTIFIERS[char]}")
-                magic = True
-                i = close + 1
-                continue
-        if char == "{":
-            close = _find_close(segment, i, "{", "}")
-            options = _split_top_level(segment[i + 1 : close], ",") if close != -1 else []
-            if len(options) > 1:  # "{a}" has nothing to expand, so it stays literal
-                inner = "|".join(_translate_segment(opt)[0] for opt in options)
-                out.append(f"(?:{inner})")
-                magic = True
-                i = close + 1
-                continue
-        if char == "[":
-            # A "]" right after "[" or "[!" is a member, not the end (POSIX).
-            body_start = i + 2 if nxt and nxt in "!^" else i + 1
-            close = segment.find("]", body_start + 1)
-            if close != -1:
-                members = "".join(
-                    ch if ch == "-" else re.escape(ch) for ch in segment[body_start:close]
-                )
-                # A negated class must still never cross a "/".
-                out.append(f"[^/{members}]" if body_start == i + 2 else f"[{members}]")
-                magic = True
-                i = close + 1
-                continue
-        if char == "*":
-            while i + 1 < len(segment) and segment[i + 1] == "*":
-                i += 1  # "a**b" inside a segment is just a star
-            out.append("[^/]*")
-            magic = True
-        elif char == "?":
-            out.append("[^/]")
-            magic = True
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out), magic
+class UnsupportedGlob(ValueError):
+    """A glob uses syntax the dev gateway does not implement (see the module docstring)."""
 
 
 def glob_to_regex(glob: str, *, dot: bool = False) -> re.Pattern[str]:
     """Compile a Hosting glob to a regex meant for ``fullmatch`` against a path.
 
-    Mirrors minimatch's segment-by-segment matcher: a trailing ``**`` must consume at least
-    one segment (so ``/a/**`` matches ``/a/`` and ``/a/b`` but not ``/a``), a leading or inner
-    ``**`` may consume none, a path may carry one extra trailing slash, and unless ``dot`` is
-    set no wildcard matches a segment that starts with ``.``.
+    Segment by segment, as minimatch matches: ``**`` is any number of segments (at least one
+    when it ends the glob, so ``/a/**`` matches ``/a/`` and ``/a/b`` but not ``/a``), ``*`` is
+    any run of characters within one segment (never an empty segment), anything else is
+    literal, and a path may carry one extra trailing slash. Unless ``dot`` is set no
+    wildcard matches a segment that starts with ``.``; ``**`` never swallows ``.`` or ``..``.
     """
+    unsupported = sorted(set(glob) & UNSUPPORTED_GLOB_CHARACTERS)
+    if unsupported:
+        raise UnsupportedGlob(
+            f"glob {glob!r} uses {' '.join(unsupported)}: the dev gateway supports literal "
+            "paths, '*' within a segment and '**' (all that firebase.json needs); write the "
+            "rule with those, or as a 'regex' rule"
+        )
     parts: list[str] = []
     for part in glob.split("/"):
         if not (part == "**" and parts and parts[-1] == "**"):  # "**/**" means "**"
             parts.append(part)
-    # "." and ".." are never swallowed by "**", even with dot set (minimatch rule).
     any_segment = r"(?!\.\.?(?:/|\Z))[^/]*" if dot else r"(?!\.)[^/]*"
     pieces: list[str] = []
     last = len(parts) - 1
@@ -202,8 +114,8 @@ def glob_to_regex(glob: str, *, dot: bool = False) -> re.Pattern[str]:
                 f"{any_segment}(?:/{any_segment})*" if index == last else f"(?:{any_segment}/)*"
             )
             continue
-        body, magic = _translate_segment(part)
-        if magic:
+        body = "[^/]*".join(re.escape(literal) for literal in part.split("*"))
+        if "*" in part:
             guard = "" if dot or part.startswith(".") else r"(?!\.)"
             body = guard + r"(?=[^/])" + body  # a wildcard segment is never empty
         pieces.append(body if index == last else body + "/")

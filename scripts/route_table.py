@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("auth", "vehicles", "bookings", "monitoring")
+sys.path.insert(0, str(ROOT))  # for shared.functions, the one list of functions
+
+from shared.functions import FUNCTION_NAMES as FUNCTIONS  # noqa: E402
+
 DOC = ROOT / "docs" / "routes.md"
 
 

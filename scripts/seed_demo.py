@@ -76,16 +76,12 @@ class Api:
 
 def _create_accounts(center_id: str | None, only: tuple[str, ...]) -> dict[str, str]:
     sys.path.insert(0, str(ROOT / "functions" / "auth"))
-    import accounts
+    from identity import accounts
 
-    from shared.firestore import get_client
-
-    db = get_client()
     created = {}
     for account in only:
         role = ROLE_OF_ACCOUNT[account]
         user = accounts.create_account(
-            db,
             email=demo_email(account),
             password=demo_password(),
             full_name=f"Demo {account.title()}",

@@ -23,7 +23,10 @@ from pathlib import Path
 from emulator import FirestoreEmulator, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("auth", "vehicles", "bookings", "monitoring")
+sys.path.insert(0, str(ROOT))  # for shared.functions, the one list of functions
+
+from shared.functions import FUNCTION_NAMES as FUNCTIONS  # noqa: E402
+
 # Per-function threads, as THREADS sets concurrency on Cloud Functions 2nd gen.
 DEFAULT_THREADS = 8
 SERVER_START_TIMEOUT_SECONDS = 60.0

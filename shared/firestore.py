@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING
 from shared.config import get_settings
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client
+    from google.cloud.firestore import Client, DocumentReference
+    from google.cloud.firestore_v1.base_document import DocumentSnapshot
+
+    # What a read returns: the client types its snapshots by the reference class.
+    Snapshot = DocumentSnapshot[DocumentReference]
 
 _lock = threading.Lock()
 _client: Client | None = None

@@ -34,7 +34,7 @@ from werkzeug.routing import Map, Rule
 from shared import compression, cors, logs, request_context
 from shared.auth import tokens
 from shared.auth.principal import Principal, load_principal
-from shared.auth.rbac import AccessRule, access_rule_of
+from shared.auth.rbac import Access, AccessRule, as_access_rule
 from shared.config import Settings, get_settings
 from shared.errors import (
     ApiError,
@@ -218,6 +218,7 @@ class App:
         method: str,
         path: str,
         *,
+        access: Access,
         body: type[BaseModel] | None = None,
         body_optional: bool = False,
         query: type[BaseModel] | None = None,
@@ -227,19 +228,24 @@ class App:
     ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``).
 
+        ``access`` is required: who may call the route (a Permission, a Role, PUBLIC,
+        SIGNED_IN or ``roles(...)``, see shared.auth.rbac). Without it the declaration fails
+        when the function's module is imported, so no route exists without a decision.
+
         ``body_optional=True`` lets a caller send no body at all: the handler then gets
         ``body`` built from ``{}`` (so every field of the model needs a default) and no
         Content-Type is required. A body that has any bytes is checked as usual.
         """
         if body_optional and body is None:
             raise ValueError(f"{method} {path}: body_optional needs a body model")
+        rule = as_access_rule(access)
 
         def register(handler: Handler) -> Handler:
             route = Route(
                 method=method.upper(),
                 path=path,
                 handler=handler,
-                access=access_rule_of(handler),
+                access=rule,
                 body=body,
                 body_optional=body_optional,
                 query=query,
@@ -258,20 +264,20 @@ class App:
 
         return register
 
-    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
-        return self.route("GET", path, **options)
+    def get(self, path: str, *, access: Access, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, access=access, **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
-        return self.route("POST", path, **options)
+    def post(self, path: str, *, access: Access, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, access=access, **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
-        return self.route("PATCH", path, **options)
+    def patch(self, path: str, *, access: Access, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, access=access, **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
-        return self.route("PUT", path, **options)
+    def put(self, path: str, *, access: Access, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, access=access, **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
-        return self.route("DELETE", path, **options)
+    def delete(self, path: str, *, access: Access, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, access=access, **options)
 
     # --- serving --------------------------------------------------------------------------
 

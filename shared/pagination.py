@@ -12,12 +12,17 @@ import binascii
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from shared.errors import ValidationFailed
 from shared.http import QueryModel
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import CollectionReference, Query
+
+    from shared.firestore import Snapshot
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -70,11 +75,11 @@ def decode_cursor(cursor: str) -> tuple[list[Any], str]:
 
 
 def page_of(
-    collection: Any,
-    query: Any,
+    collection: CollectionReference,
+    query: CollectionReference | Query,
     order_fields: Sequence[str],
     page: PageQuery,
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[Snapshot], str | None]:
     """Run ``query`` (already ordered by ``order_fields`` then ``__name__``) for one page.
 
     ``collection`` is the CollectionReference the query was built from (the cursor's id

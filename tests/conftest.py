@@ -163,3 +163,18 @@ def stack(emulator: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory)
     instance.start(progress=lambda message: None)
     yield instance
     instance.stop()
+
+
+@pytest.fixture
+def pin_clock() -> Iterator[Any]:
+    """``pin_clock(moment)``: the platform's clock (shared.clock) reads ``moment`` until the
+    test ends."""
+    from datetime import datetime
+
+    from shared import clock
+
+    def pin(moment: datetime) -> None:
+        clock.set_clock(lambda: moment)
+
+    yield pin
+    clock.set_clock(None)

@@ -264,10 +264,9 @@ def test_password_change_applies_the_policy(call: Any) -> None:
 
 
 def test_create_account_for_the_seeder_refuses_duplicates(db: Any) -> None:
-    import accounts
+    from identity import accounts
 
     user = accounts.create_account(
-        db,
         email="Seed@Example.test",
         password=GOOD_PASSWORD,
         full_name="Seed",
@@ -279,7 +278,6 @@ def test_create_account_for_the_seeder_refuses_duplicates(db: Any) -> None:
     assert "password_hash" not in public and "session_ids" not in public
     with pytest.raises(accounts.EmailTaken):
         accounts.create_account(
-            db,
             email="seed@example.test",
             password=GOOD_PASSWORD,
             full_name="Seed",

@@ -6,9 +6,9 @@ import statistics
 import time
 from typing import Any
 
-import brute_force
 from auth_test_helpers import GOOD_PASSWORD, error_code, login, new_email, registered
 
+from identity import brute_force
 from shared.config import get_settings, reset_settings
 
 
@@ -60,9 +60,9 @@ def test_counters_expire_with_their_window(db: Any) -> None:
     target = brute_force.Subject("account", "window@example.test")
     start = time.time() - brute_force.WINDOW_SECONDS - 5
     for _ in range(brute_force.MAX_FAILURES):
-        brute_force.record_failure(db, target, now=start)
-    brute_force.ensure_not_locked(db, target)  # the window has passed: no exception
-    assert brute_force.record_failure(db, target) == 1
+        brute_force.record_failure(target, now=start)
+    brute_force.ensure_not_locked(target)  # the window has passed: no exception
+    assert brute_force.record_failure(target) == 1
 
 
 def test_unknown_email_and_wrong_password_look_the_same(call: Any, db: Any) -> None:

@@ -7,9 +7,9 @@ import contextlib
 import json
 from typing import Any
 
-import firebase_tokens
 import pytest
 
+from identity import firebase_tokens
 from shared.config import get_settings
 
 

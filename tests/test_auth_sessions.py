@@ -26,7 +26,7 @@ def test_refresh_rotates_both_tokens(call: Any) -> None:
 
 
 def test_refresh_token_reuse_revokes_the_session(call: Any, db: Any, monkeypatch: Any) -> None:
-    import sessions
+    from identity import sessions
 
     monkeypatch.setattr(sessions, "REUSE_GRACE_SECONDS", -1)  # no grace: any reuse is theft
     client = call("auth")
@@ -118,7 +118,7 @@ def test_logout_all_ends_every_session(call: Any, db: Any) -> None:
 
 
 def test_sessions_are_capped_and_the_oldest_is_evicted(call: Any, db: Any) -> None:
-    import sessions
+    from identity import sessions
 
     client = call("auth")
     account = registered(client)  # session 1

@@ -102,17 +102,11 @@ def test_unknown_center_is_404(world: World) -> None:
     assert world.client.get(f"{CENTERS}/nope", headers=world.admin.headers).status_code == 404
 
 
-def _pin_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
-    import booking_clock
-
-    monkeypatch.setattr(booking_clock, "utc_now", lambda: moment)
-
-
 def test_availability_on_berlin_spring_forward_day_has_real_offsets_and_counts(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, pin_clock: Any
 ) -> None:
     # 2026-03-29: Berlin jumps from 02:00 CET (+01:00) to 03:00 CEST (+02:00).
-    _pin_clock(monkeypatch, datetime(2026, 3, 20, tzinfo=UTC))
+    pin_clock(datetime(2026, 3, 20, tzinfo=UTC))
     center = world.create_center(opening_hours={"sun": [["01:00", "05:00"]]}, bays=3)
     user, vehicle = world.customer()
     # A 60-minute job from 01:30+01:00 lasts one real hour: until 03:30+02:00.

@@ -202,7 +202,7 @@ def test_keys_are_scoped_per_user(world: World, center: dict[str, Any]) -> None:
 def test_concurrent_duplicate_is_409_and_books_once(
     world: World, center: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import booking_store
+    from booking import store as booking_store
 
     entered, release = threading.Event(), threading.Event()
     real_create = booking_store.create_booking
@@ -256,14 +256,14 @@ def test_vehicle_gone_before_the_transaction_is_404_and_writes_nothing(
     world: World, center: dict[str, Any], monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
     """The ownership check passed, then the vehicle changed before the booking transaction."""
-    import booking_store
+    from booking import store as booking_store
 
     user, vehicle = world.customer()
     vehicle_doc = world.db.collection("vehicles").document(vehicle)
     real_create = booking_store.create_booking
 
     def vehicle_changes_first(*args: Any, **kwargs: Any) -> Any:
-        # Runs after booking_requests checked the vehicle, before the transaction reads it.
+        # Runs after booking.service checked the vehicle, before the transaction reads it.
         if change == "deleted":
             vehicle_doc.delete()
         else:

@@ -66,12 +66,11 @@ def weak_battery_readings(now: datetime) -> list[dict[str, Any]]:
 
 
 def test_weak_battery_becomes_a_completed_service(stack: Any, db: Any) -> None:
-    import accounts  # functions/auth: the only way to make the first admin
+    from identity import accounts  # functions/auth: the only way to make the first admin
 
     base = stack.gateway_url
     for email, role, center in (("admin@loop.test", "admin", None),):
         accounts.create_account(
-            db,
             email=email,
             password=PASSWORD,
             full_name="Loop Admin",
@@ -102,7 +101,6 @@ def test_weak_battery_becomes_a_completed_service(stack: Any, db: Any) -> None:
     assert center.status_code == 201, center.text
     center_id = center.json()["id"]
     accounts.create_account(
-        db,
         email="staff@loop.test",
         password=PASSWORD,
         full_name="Staff",

@@ -5,7 +5,7 @@ enforces them on its REST API. Fixtures are written with the ``db`` client, whic
 emulator treats as the owner (rules bypassed, as the Cloud Functions are in production).
 Every check then goes through REST with an unsigned Firebase ID token — the shape the
 emulator accepts as ``request.auth`` — carrying the claims the auth function puts in its
-custom token (functions/auth/firebase_tokens.py): ``role`` and ``service_center_id``.
+custom token (functions/auth/identity/firebase_tokens.py): ``role`` and ``service_center_id``.
 200 means the rules allowed the request, 403 that they denied it.
 """
 

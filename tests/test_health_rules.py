@@ -5,7 +5,9 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from health_rules import (
+
+from shared.maintenance import DueBasis, DueForecast, Urgency
+from vehicle.health_rules import (
     RULES,
     Finding,
     Severity,
@@ -14,8 +16,7 @@ from health_rules import (
     is_misfire_code,
     score_for,
 )
-from maintenance import DueBasis, DueForecast, Urgency
-from telemetry_quality import Reading
+from vehicle.telemetry_quality import Reading
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HEALTHY_REST_V = 12.6

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,19 @@ def test_dashboard_routes_still_get_the_page_with_the_csp(gateway: str, path: st
     assert response.status_code == 200
     assert "text/html" in response.headers["Content-Type"]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_release_copies_the_dashboard_libraries_before_deploying_hosting() -> None:
+    """hosting/vendor/ is git-ignored build output: a Hosting deploy without it breaks the page."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from release import config as release_config
+    from release.plan import plan
+
+    config = release_config.load()
+    environment = next(iter(config.environments.values()))
+    steps = [
+        " ".join(e) for e in plan(config, environment, "v")["rules-hosting"] if isinstance(e, list)
+    ]
+    vendor = steps.index("node scripts/vendor_assets.mjs")
+    hosting = next(i for i, step in enumerate(steps) if "--only=firestore:rules,hosting" in step)
+    assert steps.index("npm ci --no-audit --no-fund") < vendor < hosting

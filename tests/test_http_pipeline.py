@@ -260,7 +260,7 @@ def test_signed_in_user_reaches_signed_in_route(probe: Any, users: Any) -> None:
     assert response.get_json() == {"user_id": user.id, "role": "mechanic"}
 
 
-def test_role_outside_require_role_is_403(probe: Any, users: Any) -> None:
+def test_role_outside_a_role_rule_is_403(probe: Any, users: Any) -> None:
     assert_envelope(
         probe.get("/api/probe/admin-only", headers=users.create("viewer").headers), 403, "forbidden"
     )

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from conftest import function_app
 
+from shared.functions import FUNCTION_NAMES
 from shared.query_shapes import QueryShape, registered
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("auth", "vehicles", "bookings", "monitoring")
 
 
 def declared_indexes() -> list[dict[str, Any]]:
@@ -66,7 +66,7 @@ def covers(index: dict[str, Any], fields: list[dict[str, str]], scope: str) -> b
 def all_shapes() -> list[QueryShape]:
     import shared.mobile_queries  # noqa: F401 - registers the mobile SDK's direct queries
 
-    for name in FUNCTIONS:
+    for name in FUNCTION_NAMES:
         function_app(name)  # importing a function registers its store modules' shapes
     return registered()
 

@@ -3,7 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
-from maintenance import (
+
+from shared.maintenance import (
     DEFAULT_INTERVALS,
     DueBasis,
     ServiceInterval,

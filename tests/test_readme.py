@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.config import Settings
+from shared.functions import FUNCTION_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -25,7 +26,7 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_every_function_is_named_in_the_readme() -> None:
-    for name in ("auth", "vehicles", "bookings", "monitoring"):
+    for name in FUNCTION_NAMES:
         assert f"`{name}`" in README
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from shared.auth.rbac import Role
+from shared.functions import FUNCTION_NAMES
 from shared.http import App, Route
 
-FUNCTIONS = ("auth", "vehicles", "bookings", "monitoring")
+FUNCTIONS = FUNCTION_NAMES
 ROLES = tuple(Role)
 # Ids that exist nowhere: scoping must answer 404, never leak or crash.
 PLACEHOLDER_ID = "00000000000000000000000000000000"

@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-import scheduling
 from pydantic import ValidationError
-from scheduling import (
+
+from booking import scheduling
+from booking.scheduling import (
     MAX_BOOKING_HORIZON_DAYS,
     CenterCalendar,
     OpeningHours,
@@ -603,16 +604,6 @@ def test_slot_keys_held_across_the_spring_gap_are_real_half_hours() -> None:
         "c1_20260329T003000Z",
         "c1_20260329T010000Z",
     ]
-
-
-def test_slot_starting_at_rebuilds_a_stored_slot_without_booking_checks() -> None:
-    calendar = weekday_calendar()
-    past = scheduling.parse_start("2020-01-06T07:00:00Z")
-    slot = scheduling.slot_starting_at(calendar, past, 45)
-    assert slot.to_json() == {
-        "start": "2020-01-06T08:00:00+01:00",
-        "end": "2020-01-06T08:45:00+01:00",
-    }
 
 
 # --------------------------------------------------------------------------- parsing

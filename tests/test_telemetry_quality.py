@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from telemetry_quality import (
+
+from vehicle.telemetry_quality import (
     CLOCK_SKEW_ALLOWANCE,
     MAX_BATCH,
     QualityFlag,

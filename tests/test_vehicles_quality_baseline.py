@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from telemetry_quality import Reading, ReadingStatus, check_batch
+from vehicle.telemetry_quality import Reading, ReadingStatus, check_batch
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from telemetry_store import MAX_READINGS_PER_DAY
 from vehicles_testkit import (
     API,
     MINUTE,
@@ -16,6 +15,8 @@ from vehicles_testkit import (
     series,
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
 )
+
+from vehicle.telemetry_store import MAX_READINGS_PER_DAY
 
 
 def post(client: Any, user: Any, vehicle: dict[str, Any], readings: list[dict[str, Any]]) -> Any:

@@ -1,7 +1,8 @@
 """VIN validation: format rules, normalisation and the North American check digit."""
 
 import pytest
-from vin import (
+
+from vehicle.vin import (
     VinError,
     compute_check_digit,
     is_valid_vin,

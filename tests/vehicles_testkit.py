@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from vin import CHECK_DIGIT_INDEX, compute_check_digit
+
+from vehicle.vin import CHECK_DIGIT_INDEX, compute_check_digit
 
 API = "/api/vehicles"
 MINUTE = timedelta(minutes=1)

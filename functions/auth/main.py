@@ -1,28 +1,22 @@
 """Auth function: accounts, sessions (JWT with refresh rotation) and user administration.
 
-Routes only; the logic lives in accounts.py, sessions.py, brute_force.py, audit.py,
-common_passwords.py and firebase_tokens.py. docs/auth.md describes the endpoints, the
-token design and the error codes.
+Routes only: each declares who may call it, parses its input, makes one call into
+:mod:`identity.service` and returns. Where things live: docs/auth.md ("Where things live")
+and the package docstring of :mod:`identity`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import accounts
-import audit
-import auth_models as m
-import firebase_tokens
 import flask
 import functions_framework
-import sessions
 
-from shared.auth.rbac import Permission, public, require_permission
+from identity import models as m
+from identity import service
+from shared.auth.rbac import PUBLIC, SIGNED_IN, Permission
 from shared.config import get_settings
-from shared.errors import Unauthorized
-from shared.firestore import get_client
 from shared.http import App, Reply, RequestContext
-from shared.pagination import PageQuery
 from shared.ratelimit import RateLimitRule
 from shared.startup import check_configuration
 
@@ -51,207 +45,81 @@ REGISTER_LIMIT = _sensitive_rule("register", 12)
 REFRESH_LIMIT = _sensitive_rule("refresh", 2)
 
 
-def _token_reply(ctx: RequestContext, session: sessions.SessionTokens) -> dict[str, Any]:
-    return {
-        "user": accounts.public_user(session.user),
-        "access_token": session.access.token,
-        "refresh_token": session.refresh.token,
-        "token_type": "bearer",
-        "expires_in": session.access.expires_in,
-        "refresh_expires_in": session.refresh.expires_in,
-    }
-
-
-def _user_agent(ctx: RequestContext) -> str:
-    return ctx.request.headers.get("User-Agent", "")
-
-
-def _open_session(ctx: RequestContext, db: Any, user_id: str) -> sessions.SessionTokens:
-    """Sign the user in from this request: a new session, with last_login stamped in it."""
-    return sessions.open_session(
-        db,
-        user_id,
-        settings=ctx.settings,
-        ip=ctx.client_ip,
-        user_agent=_user_agent(ctx),
-        user_updates=accounts.touch_last_login(),
-    )
-
-
-def _audit(
-    ctx: RequestContext,
-    db: Any,
-    event: audit.AuditEvent,
-    *,
-    actor_id: str | None,
-    subject_id: str | None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Record ``event`` for this request; the client's IP goes into every audit entry."""
-    audit.record(
-        db, event, actor_id=actor_id, subject_id=subject_id, ip=ctx.client_ip, details=details
-    )
-
-
-@app.get("/health", rate_limited=False)
-@public
+@app.get("/health", access=PUBLIC, rate_limited=False)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}
 
 
-@app.post("/register", body=m.RegisterBody, rate_limit=REGISTER_LIMIT, status=201)
-@public
+@app.post("/register", access=PUBLIC, body=m.RegisterBody, rate_limit=REGISTER_LIMIT, status=201)
 def register(ctx: RequestContext) -> dict[str, Any]:
     """Create a customer account and sign it in."""
-    body = ctx.body_as(m.RegisterBody)
-    db = get_client()
-    user = accounts.create_account(
-        db,
-        email=body.email,
-        password=body.password,
-        full_name=body.full_name,
-        role="customer",
-        phone=body.phone,
-    )
-    _audit(ctx, db, audit.AuditEvent.REGISTERED, actor_id=user["id"], subject_id=user["id"])
-    return _token_reply(ctx, _open_session(ctx, db, user["id"]))
+    return service.register(ctx, ctx.body_as(m.RegisterBody))
 
 
-@app.post("/login", body=m.LoginBody, rate_limit=LOGIN_LIMIT)
-@public
+@app.post("/login", access=PUBLIC, body=m.LoginBody, rate_limit=LOGIN_LIMIT)
 def login(ctx: RequestContext) -> dict[str, Any]:
     """Exchange email and password for tokens (and a Firebase custom token)."""
-    body = ctx.body_as(m.LoginBody)
-    db = get_client()
-    user = accounts.sign_in(
-        db, email=body.email, password=body.password, ip=ctx.client_ip, settings=ctx.settings
-    )
-    session = _open_session(ctx, db, user["id"])
-    _audit(
-        ctx,
-        db,
-        audit.AuditEvent.LOGIN_SUCCEEDED,
-        actor_id=user["id"],
-        subject_id=user["id"],
-        details={"session_id": session.session_id},
-    )
-    reply = _token_reply(ctx, session)
-    reply["firebase_token"] = firebase_tokens.create_custom_token(
-        user["id"],
-        role=session.user["role"],
-        service_center_id=session.user.get("service_center_id"),
-        settings=ctx.settings,
-    )
-    return reply
+    return service.login(ctx, ctx.body_as(m.LoginBody))
 
 
-@app.post("/refresh", body=m.RefreshBody, rate_limit=REFRESH_LIMIT)
-@public
+@app.post("/refresh", access=PUBLIC, body=m.RefreshBody, rate_limit=REFRESH_LIMIT)
 def refresh(ctx: RequestContext) -> dict[str, Any]:
     """Rotate a refresh token: a new pair; reusing an old one revokes the session."""
-    body = ctx.body_as(m.RefreshBody)
-    db = get_client()
-    outcome = sessions.refresh(
-        db,
-        body.refresh_token,
-        settings=ctx.settings,
-        ip=ctx.client_ip,
-        user_agent=_user_agent(ctx),
-    )
-    if outcome.result == "reused":
-        _audit(ctx, db, audit.AuditEvent.REFRESH_REUSED, actor_id=None, subject_id=outcome.user_id)
-        raise Unauthorized(
-            "This refresh token was already used; the session has been revoked.",
-            code="refresh_reused",
-        )
-    if outcome.result == "disabled":
-        raise Unauthorized("The account is deactivated.", code="account_disabled")
-    if outcome.session is None:
-        raise Unauthorized("The session has ended; sign in again.", code="session_revoked")
-    return _token_reply(ctx, outcome.session)
+    return service.refresh(ctx, ctx.body_as(m.RefreshBody))
 
 
-@app.post("/logout", body=m.RefreshBody)
-@public
+@app.post("/logout", access=PUBLIC, body=m.RefreshBody)
 def logout(ctx: RequestContext) -> Reply:
     """End the session of this refresh token (no access token needed: it may have expired)."""
-    sessions.close_session(
-        get_client(), ctx.body_as(m.RefreshBody).refresh_token, settings=ctx.settings
-    )
+    service.logout(ctx, ctx.body_as(m.RefreshBody))
     return Reply(status=204)
 
 
-@app.post("/logout-all")
+@app.post("/logout-all", access=SIGNED_IN)
 def logout_all(ctx: RequestContext) -> Reply:
     """End every session of the caller, this one included."""
-    db = get_client()
-    sessions.close_all_sessions(db, ctx.user.user_id, reason="logout_all")
-    _audit(
-        ctx, db, audit.AuditEvent.LOGOUT_ALL, actor_id=ctx.user.user_id, subject_id=ctx.user.user_id
-    )
+    service.logout_all(ctx)
     return Reply(status=204)
 
 
-@app.get("/me")
-@require_permission(Permission.PROFILE_READ)
+@app.get("/me", access=Permission.PROFILE_READ)
 def me(ctx: RequestContext) -> dict[str, Any]:
     """The caller's own account."""
-    return accounts.public_user(accounts.require_user(get_client(), ctx.user.user_id))
+    return service.me(ctx)
 
 
-@app.patch("/me", body=m.ProfilePatch)
-@require_permission(Permission.PROFILE_WRITE)
+@app.patch("/me", access=Permission.PROFILE_WRITE, body=m.ProfilePatch)
 def update_me(ctx: RequestContext) -> dict[str, Any]:
     """Change the caller's full_name and/or phone (nothing else)."""
-    changes = ctx.body_as(m.ProfilePatch).model_dump(exclude_unset=True)
-    return accounts.public_user(accounts.update_profile(get_client(), ctx.user.user_id, changes))
+    return service.update_me(ctx, ctx.body_as(m.ProfilePatch))
 
 
-@app.post("/password", body=m.PasswordChangeBody, rate_limit=LOGIN_LIMIT)
-@require_permission(Permission.PROFILE_WRITE)
+@app.post(
+    "/password", access=Permission.PROFILE_WRITE, body=m.PasswordChangeBody, rate_limit=LOGIN_LIMIT
+)
 def change_password(ctx: RequestContext) -> Reply:
     """Change the caller's password; every other session ends."""
-    body = ctx.body_as(m.PasswordChangeBody)
-    accounts.change_password(
-        get_client(),
-        ctx.user,
-        current_password=body.current_password,
-        new_password=body.new_password,
-        ip=ctx.client_ip,
-        settings=ctx.settings,
-    )
+    service.change_password(ctx, ctx.body_as(m.PasswordChangeBody))
     return Reply(status=204)
 
 
-@app.get("/users", query=m.UserListQuery)
-@require_permission(Permission.USERS_READ)
+@app.get("/users", access=Permission.USERS_READ, query=m.UserListQuery)
 def list_users(ctx: RequestContext) -> dict[str, Any]:
     """Users, newest first, filtered by role and/or active, cursor-paginated."""
-    query = ctx.query_as(m.UserListQuery)
-    page = PageQuery(limit=query.limit, cursor=query.cursor)
-    items, cursor = accounts.list_users(
-        get_client(), role=query.role, active=query.active, page=page
-    )
-    return {"items": items, "next_cursor": cursor}
+    return service.list_users(ctx.query_as(m.UserListQuery))
 
 
-@app.get("/users/<user_id>")
-@require_permission(Permission.USERS_READ)
+@app.get("/users/<user_id>", access=Permission.USERS_READ)
 def get_user(ctx: RequestContext) -> dict[str, Any]:
     """One user's account."""
-    return accounts.public_user(accounts.require_user(get_client(), ctx.path_params["user_id"]))
+    return service.get_user(ctx.path_params["user_id"])
 
 
-@app.patch("/users/<user_id>", body=m.AdminUserPatch)
-@require_permission(Permission.USERS_MANAGE)
+@app.patch("/users/<user_id>", access=Permission.USERS_MANAGE, body=m.AdminUserPatch)
 def update_user(ctx: RequestContext) -> dict[str, Any]:
     """Change a user's role, active flag or service center; effective on their next request."""
-    changes = ctx.body_as(m.AdminUserPatch).model_dump(exclude_unset=True, mode="json")
-    user = accounts.admin_update(
-        get_client(), ctx.user, ctx.path_params["user_id"], changes, ip=ctx.client_ip
-    )
-    return accounts.public_user(user)
+    return service.update_user(ctx, ctx.path_params["user_id"], ctx.body_as(m.AdminUserPatch))
 
 
 @functions_framework.http

@@ -1,24 +1,20 @@
 """Bookings function: service centers, conflict-free bookings, lifecycle, suggestions.
 
-Routes only: each parses its input, calls one function beside this file, and returns.
-``booking_requests`` (checks that need no lock, Idempotency-Key), ``booking_store``
-(transactions), ``booking_views`` (JSON, scope, listings), ``centers`` (center storage,
-availability) and ``booking_suggestions`` (alerts → slots); docs/bookings.md lists the rest
-and describes the API and the capacity design.
+Routes only: each declares who may call it, parses its input, makes one call into
+:mod:`booking.service` and returns. Where things live: docs/bookings.md ("Where things
+live") and the package docstring of :mod:`booking`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import booking_requests
-import booking_store
-import booking_suggestions
-import booking_views
-import centers
 import flask
 import functions_framework
-from booking_models import (
+
+from booking import service
+from booking.lifecycle import BookingAction
+from booking.models import (
     AssignBody,
     AvailabilityQuery,
     BookingCreate,
@@ -29,12 +25,8 @@ from booking_models import (
     CompleteBody,
     RescheduleBody,
     SuggestionsQuery,
-    slot_error_to_422,
 )
-from lifecycle import BookingAction
-from scheduling import SlotError, parse_local_date
-
-from shared.auth.rbac import Permission, Role, public, require_permission, require_role
+from shared.auth.rbac import PUBLIC, Permission
 from shared.http import App, Reply, RequestContext
 from shared.pagination import PageQuery
 from shared.startup import check_configuration
@@ -43,8 +35,7 @@ check_configuration()  # a bad setting or signing key stops the instance here
 app = App("bookings")
 
 
-@app.get("/health", rate_limited=False)
-@public
+@app.get("/health", access=PUBLIC, rate_limited=False)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}
@@ -53,92 +44,68 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- centers
 
 
-@app.get("/centers", query=PageQuery)
-@require_permission(Permission.CENTERS_READ)
+@app.get("/centers", access=Permission.CENTERS_READ, query=PageQuery)
 def list_centers(ctx: RequestContext) -> dict[str, Any]:
     """Service centers, by name, one page at a time."""
-    items, cursor = centers.list_centers(ctx.query_as(PageQuery))
-    return {"items": [c.to_json() for c in items], "next_cursor": cursor}
+    return service.list_centers(ctx.query_as(PageQuery))
 
 
-@app.get("/centers/<center_id>")
-@require_permission(Permission.CENTERS_READ)
+@app.get("/centers/<center_id>", access=Permission.CENTERS_READ)
 def get_center(ctx: RequestContext) -> dict[str, Any]:
     """One service center."""
-    return centers.get_center(ctx.path_params["center_id"]).to_json()
+    return service.get_center(ctx.path_params["center_id"])
 
 
-@app.post("/centers", body=CenterCreate, status=201)
-@require_permission(Permission.CENTERS_MANAGE)
+@app.post("/centers", access=Permission.CENTERS_MANAGE, body=CenterCreate, status=201)
 def create_center(ctx: RequestContext) -> dict[str, Any]:
     """Create a service center (admin)."""
-    return centers.create_center(ctx.body_as(CenterCreate)).to_json()
+    return service.create_center(ctx.body_as(CenterCreate))
 
 
-@app.patch("/centers/<center_id>", body=CenterPatch)
-@require_permission(Permission.CENTERS_MANAGE)
+@app.patch("/centers/<center_id>", access=Permission.CENTERS_MANAGE, body=CenterPatch)
 def update_center(ctx: RequestContext) -> dict[str, Any]:
     """Change some fields of a service center (admin)."""
-    return centers.update_center(ctx.path_params["center_id"], ctx.body_as(CenterPatch)).to_json()
+    return service.update_center(ctx.path_params["center_id"], ctx.body_as(CenterPatch))
 
 
-@app.get("/centers/<center_id>/availability", query=AvailabilityQuery)
-@require_permission(Permission.CENTERS_READ)
+@app.get(
+    "/centers/<center_id>/availability",
+    access=Permission.CENTERS_READ,
+    query=AvailabilityQuery,
+)
 def availability(ctx: RequestContext) -> dict[str, Any]:
     """Slots of one day for one service, in the center's zone, with bays remaining."""
-    query = ctx.query_as(AvailabilityQuery)
-    center = centers.get_center(ctx.path_params["center_id"])
-    offering = booking_requests.offered_service(center, query.service, location="query")
-    try:
-        day = parse_local_date(query.date)
-    except SlotError as exc:
-        raise slot_error_to_422(exc, "date") from None
-    slots = centers.availability(center, day, offering.duration_minutes)
-    return {
-        "center_id": center.id,
-        "date": day.isoformat(),
-        "service": offering.code,
-        "time_zone": center.calendar.time_zone,
-        "slots": [s.to_json() for s in slots],
-    }
+    return service.availability(ctx.path_params["center_id"], ctx.query_as(AvailabilityQuery))
 
 
 # --------------------------------------------------------------------------- booking
 
 
-@app.post("/", body=BookingCreate, status=201)
-@require_permission(Permission.BOOKINGS_CREATE)
+@app.post("/", access=Permission.BOOKINGS_CREATE, body=BookingCreate, status=201)
 def create_booking(ctx: RequestContext) -> Reply:
     """Book a service for one of the caller's vehicles (honours Idempotency-Key)."""
-    return booking_requests.create_booking(
-        ctx, ctx.body_as(BookingCreate), location_prefix=app.prefix
-    )
+    return service.create_booking(ctx, ctx.body_as(BookingCreate), location_prefix=app.prefix)
 
 
-@app.get("/", query=BookingListQuery)
-@require_permission(Permission.BOOKINGS_READ)
+@app.get("/", access=Permission.BOOKINGS_READ, query=BookingListQuery)
 def list_bookings(ctx: RequestContext) -> dict[str, Any]:
     """Bookings in the caller's scope, by start; filters status, center_id, from, to."""
-    items, cursor = booking_views.list_bookings(ctx.user, ctx.query_as(BookingListQuery))
-    return {"items": items, "next_cursor": cursor}
+    return service.list_bookings(ctx.user, ctx.query_as(BookingListQuery))
 
 
 # --------------------------------------------------------------------------- suggestions
 
 
-@app.get("/suggestions", query=SuggestionsQuery)
-@require_permission(Permission.BOOKINGS_CREATE)
+@app.get("/suggestions", access=Permission.BOOKINGS_CREATE, query=SuggestionsQuery)
 def suggestions(ctx: RequestContext) -> dict[str, Any]:
     """Free slots for the caller's vehicles' open alerts and due services."""
-    location = booking_requests.suggestion_location(ctx.query_as(SuggestionsQuery))
-    return {"suggestions": booking_suggestions.suggestions(ctx.user, location)}
+    return service.suggest(ctx.user, ctx.query_as(SuggestionsQuery))
 
 
-@app.post("/suggestions/<suggestion_id>/accept", status=201)
-@require_permission(Permission.BOOKINGS_CREATE)
+@app.post("/suggestions/<suggestion_id>/accept", access=Permission.BOOKINGS_CREATE, status=201)
 def accept_suggestion(ctx: RequestContext) -> Reply:
     """Book a suggestion, re-checked as a fresh booking; a slot gone meanwhile is 409."""
-    return booking_requests.accept_suggestion(
+    return service.accept_suggestion(
         ctx, ctx.path_params["suggestion_id"], location_prefix=app.prefix
     )
 
@@ -146,78 +113,57 @@ def accept_suggestion(ctx: RequestContext) -> Reply:
 # --------------------------------------------------------------------------- one booking
 
 
-@app.get("/<booking_id>")
-@require_permission(Permission.BOOKINGS_READ)
+@app.get("/<booking_id>", access=Permission.BOOKINGS_READ)
 def get_booking(ctx: RequestContext) -> dict[str, Any]:
     """One booking in the caller's scope (another's is 404)."""
-    booking = booking_views.get_booking(ctx.path_params["booking_id"], ctx.user)
-    return booking_views.booking_to_json(booking, ctx.user)
+    return service.get_booking(ctx.path_params["booking_id"], ctx.user)
 
 
-@app.post("/<booking_id>/confirm")
-@require_permission(Permission.BOOKINGS_MANAGE)
+@app.post("/<booking_id>/confirm", access=Permission.BOOKINGS_MANAGE)
 def confirm(ctx: RequestContext) -> dict[str, Any]:
     """requested → confirmed (the center)."""
-    return booking_store.perform_action(
-        ctx.path_params["booking_id"], BookingAction.CONFIRM, ctx.user
-    )
+    return service.act(ctx.path_params["booking_id"], BookingAction.CONFIRM, ctx.user)
 
 
-@app.post("/<booking_id>/start")
-@require_permission(Permission.BOOKINGS_WORK)
+@app.post("/<booking_id>/start", access=Permission.BOOKINGS_WORK)
 def start(ctx: RequestContext) -> dict[str, Any]:
     """confirmed → in_progress (the center or the assigned mechanic)."""
-    return booking_store.perform_action(
-        ctx.path_params["booking_id"], BookingAction.START, ctx.user
-    )
+    return service.act(ctx.path_params["booking_id"], BookingAction.START, ctx.user)
 
 
-@app.post("/<booking_id>/complete", body=CompleteBody)
-@require_permission(Permission.BOOKINGS_WORK)
+@app.post("/<booking_id>/complete", access=Permission.BOOKINGS_WORK, body=CompleteBody)
 def complete(ctx: RequestContext) -> dict[str, Any]:
-    """in_progress → completed, writing the vehicle's service record."""
-    return booking_store.complete(
-        ctx.path_params["booking_id"], ctx.body_as(CompleteBody), ctx.user
-    )
+    """in_progress → completed, recording the work on the vehicle in the same transaction."""
+    return service.complete(ctx.path_params["booking_id"], ctx.body_as(CompleteBody), ctx.user)
 
 
-@app.post("/<booking_id>/cancel", body=CancelBody, body_optional=True)
-@require_permission(Permission.BOOKINGS_CANCEL)
+@app.post(
+    "/<booking_id>/cancel", access=Permission.BOOKINGS_CANCEL, body=CancelBody, body_optional=True
+)
 def cancel(ctx: RequestContext) -> dict[str, Any]:
     """requested/confirmed → cancelled (the customer or the center); frees the bay."""
-    return booking_store.perform_action(
-        ctx.path_params["booking_id"],
-        BookingAction.CANCEL,
-        ctx.user,
-        reason=ctx.body_as(CancelBody).reason,
-    )
+    reason = ctx.body_as(CancelBody).reason
+    return service.act(ctx.path_params["booking_id"], BookingAction.CANCEL, ctx.user, reason=reason)
 
 
-@app.post("/<booking_id>/no-show")
-@require_permission(Permission.BOOKINGS_MANAGE)
+@app.post("/<booking_id>/no-show", access=Permission.BOOKINGS_MANAGE)
 def no_show(ctx: RequestContext) -> dict[str, Any]:
     """confirmed → no_show (the center); frees the bay."""
-    return booking_store.perform_action(
-        ctx.path_params["booking_id"], BookingAction.NO_SHOW, ctx.user
-    )
+    return service.act(ctx.path_params["booking_id"], BookingAction.NO_SHOW, ctx.user)
 
 
-@app.post("/<booking_id>/assign", body=AssignBody)
-@require_permission(Permission.BOOKINGS_MANAGE)
+@app.post("/<booking_id>/assign", access=Permission.BOOKINGS_MANAGE, body=AssignBody)
 def assign(ctx: RequestContext) -> dict[str, Any]:
     """Give the booking to a mechanic of its center (center staff or admin)."""
-    return booking_requests.assign(
-        ctx.path_params["booking_id"], ctx.body_as(AssignBody).mechanic_id, ctx.user
-    )
+    mechanic_id = ctx.body_as(AssignBody).mechanic_id
+    return service.assign(ctx.path_params["booking_id"], mechanic_id, ctx.user)
 
 
-@app.post("/<booking_id>/reschedule", body=RescheduleBody)
-@require_role(Role.CUSTOMER, Role.SERVICE_CENTER, Role.ADMIN)
+@app.post("/<booking_id>/reschedule", access=Permission.BOOKINGS_RESCHEDULE, body=RescheduleBody)
 def reschedule(ctx: RequestContext) -> dict[str, Any]:
     """Move the booking to another start: new slot taken and old freed atomically."""
-    return booking_requests.reschedule(
-        ctx.path_params["booking_id"], ctx.body_as(RescheduleBody).start, ctx.user
-    )
+    start = ctx.body_as(RescheduleBody).start
+    return service.reschedule(ctx.path_params["booking_id"], start, ctx.user)
 
 
 @functions_framework.http

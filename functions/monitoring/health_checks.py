@@ -21,7 +21,8 @@ READY_DEADLINE_SECONDS = 1.0
 FIRST_CHECK_DEADLINE_SECONDS = 5.0
 HEALTH_COLLECTION = "_health"
 
-STARTED_AT = time.time()
+# Uptime is elapsed time, not a date: the monotonic clock, which no clock change can move.
+STARTED_AT = time.monotonic()
 _channel_open = False
 
 
@@ -62,7 +63,7 @@ def process_facts() -> dict[str, float | int]:
         "pid": process.pid,
         "rss_bytes": memory.rss,
         "threads": process.num_threads(),
-        "uptime_seconds": round(time.time() - STARTED_AT, 3),
+        "uptime_seconds": round(time.monotonic() - STARTED_AT, 3),
     }
 
 

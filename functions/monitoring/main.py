@@ -13,7 +13,7 @@ import functions_framework
 import health_checks
 
 from shared import __version__
-from shared.auth.rbac import public
+from shared.auth.rbac import PUBLIC
 from shared.errors import ServiceUnavailable
 from shared.http import App, RequestContext
 from shared.startup import check_configuration
@@ -22,15 +22,13 @@ check_configuration()  # a bad setting or signing key stops the instance here
 app = App("monitoring")
 
 
-@app.get("/health/live", rate_limited=False)
-@public
+@app.get("/health/live", access=PUBLIC, rate_limited=False)
 def live(ctx: RequestContext) -> dict[str, Any]:
     """The process is up and serving (no I/O)."""
     return {"status": "ok"}
 
 
-@app.get("/health/ready", rate_limited=False)
-@public
+@app.get("/health/ready", access=PUBLIC, rate_limited=False)
 def ready(ctx: RequestContext) -> dict[str, Any]:
     """Firestore answers within the readiness deadline, else 503."""
     firestore = health_checks.check_firestore()
@@ -43,8 +41,7 @@ def ready(ctx: RequestContext) -> dict[str, Any]:
     return {"status": "ready", "firestore_latency_ms": firestore.latency_ms}
 
 
-@app.get("/health", rate_limited=False)
-@public
+@app.get("/health", access=PUBLIC, rate_limited=False)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """Version, uptime and each dependency with its latency."""
     firestore = health_checks.check_firestore()

@@ -13,14 +13,15 @@ export const ROLE_PERMISSIONS = {
     "profile:read", "profile:write", "users:read", "users:manage", "vehicles:read", "vehicles:write",
     "telemetry:write", "telemetry:read", "service_records:write", "centers:read", "centers:manage",
     "bookings:read", "bookings:create", "bookings:manage", "bookings:work", "bookings:cancel",
-    "monitoring:read", "audit:read",
+    "bookings:reschedule", "monitoring:read", "audit:read",
   ],
   customer: [
     ...EVERYONE, "vehicles:write", "telemetry:write", "telemetry:read", "service_records:write",
-    "bookings:create", "bookings:cancel",
+    "bookings:create", "bookings:cancel", "bookings:reschedule",
   ],
   service_center: [
     ...EVERYONE, "telemetry:read", "service_records:write", "bookings:manage", "bookings:work", "bookings:cancel",
+    "bookings:reschedule",
   ],
   mechanic: [...EVERYONE, "telemetry:read", "bookings:work"],
   viewer: [...EVERYONE, "telemetry:read", "monitoring:read"],

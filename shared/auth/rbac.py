@@ -7,9 +7,7 @@ is printed in docs/rbac.md and drives the role x route test matrix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, TypeVar
 
 
 class Role(StrEnum):
@@ -37,6 +35,7 @@ class Permission(StrEnum):
     BOOKINGS_MANAGE = "bookings:manage"
     BOOKINGS_WORK = "bookings:work"
     BOOKINGS_CANCEL = "bookings:cancel"
+    BOOKINGS_RESCHEDULE = "bookings:reschedule"
     MONITORING_READ = "monitoring:read"
     AUDIT_READ = "audit:read"
 
@@ -60,6 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SERVICE_RECORDS_WRITE,
             Permission.BOOKINGS_CREATE,
             Permission.BOOKINGS_CANCEL,
+            Permission.BOOKINGS_RESCHEDULE,
         }
     ),
     Role.SERVICE_CENTER: frozenset(
@@ -70,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.BOOKINGS_MANAGE,
             Permission.BOOKINGS_WORK,
             Permission.BOOKINGS_CANCEL,
+            Permission.BOOKINGS_RESCHEDULE,
         }
     ),
     Role.MECHANIC: frozenset(_EVERYONE | {Permission.TELEMETRY_READ, Permission.BOOKINGS_WORK}),
@@ -87,11 +88,9 @@ def has_permission(role: Role | str, permission: Permission) -> bool:
 
 
 # --- Route access declarations -------------------------------------------------------------
-# Decorators attach an AccessRule to the handler; shared.http reads it when the route is
-# registered. A route without any declaration requires a signed-in user (secure default).
-
-F = TypeVar("F", bound=Callable[..., Any])
-ACCESS_ATTRIBUTE = "__pmi_access__"
+# Every route states who may call it as a required argument of its declaration
+# (``@app.get("/x", access=...)``, see shared.http.App.route): a route without one cannot be
+# registered, and the rule sits on the same line as the path it guards.
 
 
 class AccessRule:
@@ -127,33 +126,39 @@ class AccessRule:
             parts.append("permission: " + ", ".join(sorted(p.value for p in self.permissions)))
         return "; ".join(parts) or "signed in"
 
+    def __repr__(self) -> str:
+        return f"AccessRule({self.describe()})"
 
+
+# Anonymous callers allowed (health probes, sign-in).
+PUBLIC = AccessRule(public=True)
+# Any signed-in user, whatever the role (their own sessions, for instance).
 SIGNED_IN = AccessRule()
 
-
-def _attach(rule: AccessRule) -> Callable[[F], F]:
-    def decorate(handler: F) -> F:
-        setattr(handler, ACCESS_ATTRIBUTE, rule)
-        return handler
-
-    return decorate
+# What a route declaration accepts as ``access``: a permission (the usual case), a role
+# (``Role.ADMIN``: only that role), or a rule (PUBLIC, SIGNED_IN, roles(...)).
+Access = Permission | Role | AccessRule
 
 
-def public(handler: F) -> F:
-    """Mark a route as open to anonymous callers."""
-    return _attach(AccessRule(public=True))(handler)
+def roles(*allowed: Role) -> AccessRule:
+    """Only callers holding one of ``allowed`` (when a rule really is about the role)."""
+    if not allowed:
+        raise ValueError("roles() needs at least one role")
+    return AccessRule(roles=frozenset(allowed))
 
 
-def require_role(*roles: Role) -> Callable[[F], F]:
-    """Only callers holding one of ``roles`` may call the route (others get 403)."""
-    return _attach(AccessRule(roles=frozenset(roles)))
+def as_access_rule(access: Access) -> AccessRule:
+    """The rule a route declaration's ``access`` stands for; TypeError for anything else.
 
-
-def require_permission(*permissions: Permission) -> Callable[[F], F]:
-    """Only callers whose role grants every one of ``permissions`` (others get 403)."""
-    return _attach(AccessRule(permissions=frozenset(permissions)))
-
-
-def access_rule_of(handler: Callable[..., Any]) -> AccessRule:
-    rule = getattr(handler, ACCESS_ATTRIBUTE, None)
-    return rule if isinstance(rule, AccessRule) else SIGNED_IN
+    A missing or mistyped rule (``None``, a string, a handler) fails when the module that
+    declares the route is imported, so no route can be registered without a decision.
+    """
+    if isinstance(access, AccessRule):
+        return access
+    if isinstance(access, Permission):
+        return AccessRule(permissions=frozenset({access}))
+    if isinstance(access, Role):
+        return AccessRule(roles=frozenset({access}))
+    raise TypeError(
+        f"access must be a Permission, a Role, PUBLIC, SIGNED_IN or roles(...), got {access!r}"
+    )

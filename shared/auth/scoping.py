@@ -8,11 +8,14 @@ Anything out of scope is reported as *not found* (404), never 403, so ids cannot
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.errors import NotFound
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import CollectionReference, Query
 
 # Fields a viewer never sees, wherever they appear in a document.
 PERSONAL_FIELDS = frozenset(
@@ -64,13 +67,13 @@ def ensure_visible(
 
 
 def scope_query(
-    query: Any,
+    query: CollectionReference | Query,
     principal: Principal,
     *,
     owner_field: str,
     center_field: str,
     center_is_array: bool,
-) -> Any | None:
+) -> CollectionReference | Query | None:
     """``query`` narrowed to what ``principal`` may list, or None when nothing is in scope.
 
     Customers get ``owner_field == user_id``; center staff get their center, by

@@ -56,6 +56,15 @@ def audience_for(kind: TokenKind, settings: Settings) -> str:
     return f"{settings.jwt_audience}:refresh"
 
 
+def current_time() -> int:
+    """Now, in whole seconds since the epoch, as tokens count time.
+
+    Token times follow the system clock, not shared.clock: PyJWT checks ``exp`` against the
+    system clock, so a token minted at a pinned instant would be judged at the real one.
+    """
+    return int(time.time())
+
+
 def issue(
     kind: TokenKind,
     *,

@@ -1,0 +1,202 @@
+"""Request models of the bookings function and the conversion of SlotError to HTTP errors.
+
+Bodies and query strings subclass :class:`shared.http.BodyModel` / ``QueryModel`` so unknown
+fields are a 422, not silently dropped. Calendar rules themselves (hours, grid, zones) live in
+``booking.scheduling``; these models only shape the input and reuse its validators.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from booking.scheduling import (
+    DEFAULT_SLOT_STEP_MINUTES,
+    MIN_BAYS,
+    Bays,
+    CenterCalendar,
+    OpeningHours,
+    ServiceOffering,
+    SlotError,
+    SlotStepMinutes,
+)
+from shared import service_codes
+from shared.errors import ValidationFailed
+from shared.http import BodyModel, QueryModel
+from shared.pagination import PageQuery
+
+# A center offers a handful of services and employs a few dozen mechanics at most; the caps
+# keep one center document far below Firestore's 1 MiB limit and a suggestion scan bounded.
+MAX_SERVICES_PER_CENTER = 50
+MAX_MECHANICS_PER_CENTER = 200
+# Free-text limits: long enough for a real note, short enough to keep documents small.
+MAX_NOTES_CHARS = 2000
+MAX_WORK_DONE_CHARS = 4000
+MAX_CANCEL_REASON_CHARS = 500
+# Firestore document ids are at most 1500 bytes; ours are far shorter, and a bound keeps a
+# hostile id from reaching the database at all.
+MAX_ID_CHARS = 128
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+
+
+class Location(BaseModel):
+    """A point on Earth in degrees (WGS 84)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+def _known_codes(services: list[ServiceOffering]) -> list[ServiceOffering]:
+    codes = [service.code for service in services]
+    unknown = sorted({code for code in codes if not service_codes.is_known(code)})
+    if unknown:
+        known = ", ".join(sorted(service_codes.SERVICE_NAMES))
+        raise ValueError(f"unknown service codes {unknown}; use one of: {known}")
+    if len(set(codes)) != len(codes):
+        raise ValueError("each service code may appear once")
+    return services
+
+
+class CenterCreate(BodyModel):
+    """``POST /centers``: a full service-center description."""
+
+    name: str = Field(min_length=1, max_length=120)
+    address: str = Field(min_length=1, max_length=300)
+    time_zone: str = Field(min_length=1, max_length=64)
+    opening_hours: OpeningHours
+    bays: Bays
+    slot_step_minutes: SlotStepMinutes = DEFAULT_SLOT_STEP_MINUTES
+    services: list[ServiceOffering] = Field(min_length=1, max_length=MAX_SERVICES_PER_CENTER)
+    mechanic_ids: list[str] = Field(default_factory=list, max_length=MAX_MECHANICS_PER_CENTER)
+    location: Location | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone_is_iana(cls, name: str) -> str:
+        # Reuse the calendar's own check so the API and the scheduler agree on what is valid.
+        CenterCalendar.model_validate(
+            {"time_zone": name, "opening_hours": OpeningHours(), "bays": MIN_BAYS}
+        )
+        return name
+
+    @field_validator("services")
+    @classmethod
+    def _services_known(cls, services: list[ServiceOffering]) -> list[ServiceOffering]:
+        return _known_codes(services)
+
+    @field_validator("mechanic_ids")
+    @classmethod
+    def _mechanic_ids_unique(cls, ids: list[str]) -> list[str]:
+        for user_id in ids:
+            if not 1 <= len(user_id) <= MAX_ID_CHARS:
+                raise ValueError("mechanic ids must be 1..128 characters")
+        return list(dict.fromkeys(ids))
+
+
+class CenterPatch(BodyModel):
+    """``PATCH /centers/{id}``: any subset of the fields; the merged center is re-validated."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    address: str | None = Field(default=None, min_length=1, max_length=300)
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
+    opening_hours: OpeningHours | None = None
+    bays: Bays | None = None
+    slot_step_minutes: SlotStepMinutes | None = None
+    services: list[ServiceOffering] | None = Field(
+        default=None, min_length=1, max_length=MAX_SERVICES_PER_CENTER
+    )
+    mechanic_ids: list[str] | None = Field(default=None, max_length=MAX_MECHANICS_PER_CENTER)
+    location: Location | None = None
+
+
+class AvailabilityQuery(QueryModel):
+    """``GET /centers/{id}/availability?date=YYYY-MM-DD&service=<code>``."""
+
+    date: str = Field(min_length=10, max_length=10)
+    service: str = Field(min_length=1, max_length=64)
+
+
+class BookingCreate(BodyModel):
+    """``POST /``: book ``service_type`` for ``vehicle_id`` at ``center_id`` from ``start``."""
+
+    vehicle_id: str = Field(pattern=ID_PATTERN)
+    center_id: str = Field(pattern=ID_PATTERN)
+    service_type: str = Field(min_length=1, max_length=64)
+    # ISO 8601 with an offset; parsed by scheduling.parse_start for precise error reasons.
+    start: str = Field(min_length=1, max_length=64)
+    notes: str | None = Field(default=None, max_length=MAX_NOTES_CHARS)
+
+
+class BookingListQuery(PageQuery):
+    """``GET /``: filters on top of cursor pagination; dates are UTC calendar days."""
+
+    status: str | None = Field(
+        default=None,
+        pattern=r"^(requested|confirmed|in_progress|completed|cancelled|no_show)$",
+    )
+    center_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    # Inclusive first day and exclusive last day of the range of booking starts (UTC).
+    from_date: date | None = Field(default=None, alias="from")
+    to_date: date | None = Field(default=None, alias="to")
+
+
+class AssignBody(BodyModel):
+    """``POST /{id}/assign``: a mechanic of the booking's center."""
+
+    mechanic_id: str = Field(pattern=ID_PATTERN)
+
+
+class RescheduleBody(BodyModel):
+    """``POST /{id}/reschedule``: the new start (same service, same center)."""
+
+    start: str = Field(min_length=1, max_length=64)
+
+
+class CancelBody(BodyModel):
+    """POST /{id}/cancel, optional: why the booking is cancelled (kept in its history)."""
+
+    reason: str | None = Field(default=None, max_length=MAX_CANCEL_REASON_CHARS)
+
+
+class Money(BaseModel):
+    """An amount in a currency (ISO 4217); stored as given, never converted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: float = Field(ge=0, le=1_000_000)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class CompleteBody(BodyModel):
+    """``POST /{id}/complete``: what was done, at what mileage, for what cost."""
+
+    # 2 million km is beyond any road vehicle; it rejects typos with extra digits.
+    mileage_km: int = Field(strict=True, ge=0, le=2_000_000)
+    work_done: str = Field(min_length=1, max_length=MAX_WORK_DONE_CHARS)
+    cost: Money
+
+
+class SuggestionsQuery(QueryModel):
+    """``GET /suggestions``: optional caller location to sort centers nearest first."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+
+
+def slot_error_to_422(error: SlotError, field: str = "start") -> ValidationFailed:
+    """A calendar rule the request broke, as a 422 whose code names the rule."""
+    return ValidationFailed(
+        f"The requested {field} cannot be booked: {error.detail or error.reason.value}.",
+        code=error.reason.value,
+        details=[
+            {
+                "field": field,
+                "location": "body" if field == "start" else "query",
+                "message": error.detail or error.reason.value,
+                "type": error.reason.value,
+            }
+        ],
+    )

@@ -1,0 +1,489 @@
+"""Service-center calendars: which appointment slots exist, and whether a requested start is one.
+
+Pure domain logic for the bookings function: no HTTP, no Firestore. The HTTP layer parses
+requests into these models and maps `SlotError.reason` to a 4xx response; the Firestore layer
+uses `slot_key` / `slot_keys_held` as document ids so bay capacity can be checked in a
+transaction.
+
+Daylight-saving policy (decided here, relied on by the slot documents):
+
+* Opening hours are wall-clock times in the center's IANA zone ("08:00" means 08:00 local on
+  every date, summer or winter).
+* All arithmetic happens on UTC instants, then results are shown in the center's zone. Python
+  adds timedeltas to zone-aware datetimes on the *wall clock* and compares datetimes that share
+  a tzinfo by wall clock (ignoring `fold`), which is exactly wrong around DST changes.
+* Slot starts are stepped every `slot_step_minutes` of real elapsed time from the interval's
+  opening instant, and a slot lasts `duration_minutes` of real elapsed time. So a 60-minute slot
+  starting 01:30 on the spring-forward night ends at 03:30 local: one real hour, although the
+  wall clock moved two. A nonexistent local time is never produced because every slot time is
+  a real instant converted to local time. On a normal day this grid is identical to stepping
+  the wall clock.
+* In the autumn fold the repeated hour is a real hour of opening, so it yields slots twice
+  (e.g. 02:00+02:00 and 02:00+01:00). They are different instants with different `slot_key`s.
+* An opening or closing wall time that falls in the spring gap (e.g. "02:30" in Berlin on
+  2026-03-29) is moved to the instant the clocks jump (03:00 summer time); one that occurs twice
+  in the autumn fold means its first occurrence. Both rules keep the wall-to-instant mapping
+  monotonic, so intervals that do not overlap on the wall clock never overlap in real time.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from functools import lru_cache
+from itertools import pairwise
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Shortest and longest service we schedule: below 15 minutes nothing useful fits in a bay,
+# above 8 hours the job spans a full shift and is planned by hand, not through slots.
+MIN_SERVICE_MINUTES = 15
+MAX_SERVICE_MINUTES = 480
+
+# A center has at least one bay to be bookable; 50 is far above any real workshop and bounds
+# the number of concurrent bookings a single slot document has to count.
+MIN_BAYS = 1
+MAX_BAYS = 50
+
+# Slot starts every half hour unless a center says otherwise; 5..240 keeps the grid sensible
+# and bounds a day to at most 288 starts per interval.
+DEFAULT_SLOT_STEP_MINUTES = 30
+MIN_SLOT_STEP_MINUTES = 5
+MAX_SLOT_STEP_MINUTES = 240
+
+# Bookings further ahead than this (in center-local calendar days) are refused: centers do not
+# plan staff that far ahead, and it bounds the number of slot documents a client can create.
+MAX_BOOKING_HORIZON_DAYS = 90
+
+MINUTES_PER_DAY = 24 * 60
+
+# Names that load through zoneinfo but are not real IANA zones: "localtime" is whatever the
+# host is set to (UTC on Cloud Functions, something else on a laptop), "Factory" is a
+# placeholder with no meaningful offset.
+_HOST_DEPENDENT_ZONE_NAMES = frozenset({"localtime", "Factory", "posixrules"})
+
+# "HH:MM" on a 24-hour clock; "24:00" is allowed only as a closing time (open until midnight).
+_CLOCK_PATTERN = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
+_END_OF_DAY = "24:00"
+
+# Strict calendar date: date.fromisoformat alone would also take "20260329" or "2026-W13-7".
+_DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+_WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_UTC_KEY_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+# The two numbers of a calendar, as every model that carries them validates them. strict: a
+# Firestore/JSON "3" string or True should be a data bug, not a silent cast.
+Bays = Annotated[int, Field(strict=True, ge=MIN_BAYS, le=MAX_BAYS)]
+SlotStepMinutes = Annotated[
+    int, Field(strict=True, ge=MIN_SLOT_STEP_MINUTES, le=MAX_SLOT_STEP_MINUTES)
+]
+
+
+class SlotErrorReason(StrEnum):
+    """Why a slot request was refused; stable strings the HTTP layer can return to clients."""
+
+    INVALID_DURATION = "invalid_duration"
+    INVALID_DATE = "invalid_date"
+    INVALID_DATETIME = "invalid_datetime"
+    NAIVE_DATETIME = "naive_datetime"
+    NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"
+    IN_PAST = "in_past"
+    BEYOND_HORIZON = "beyond_horizon"
+    OUTSIDE_OPENING_HOURS = "outside_opening_hours"
+    ENDS_AFTER_CLOSING = "ends_after_closing"
+    NOT_A_SLOT_START = "not_a_slot_start"
+
+
+class SlotError(ValueError):
+    """A requested date, start or duration cannot be booked; `reason` says which rule failed."""
+
+    def __init__(self, reason: SlotErrorReason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _clock_to_minutes(text: str, *, may_be_end_of_day: bool) -> int:
+    """Minutes since local midnight for "HH:MM" (1440 for "24:00" when allowed)."""
+    if may_be_end_of_day and text == _END_OF_DAY:
+        return MINUTES_PER_DAY
+    match = _CLOCK_PATTERN.fullmatch(text)
+    if match is None:
+        allowed = '"HH:MM" (00:00..23:59, or "24:00" to close at midnight)'
+        raise ValueError(f"{text!r} is not a clock time; expected {allowed}")
+    return int(match["hour"]) * 60 + int(match["minute"])
+
+
+class OpeningHours(BaseModel):
+    """Weekly opening hours: per weekday, (open "HH:MM", close "HH:MM") pairs; empty = closed.
+
+    Intervals are stored sorted by opening time; they may touch but not overlap.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mon: tuple[tuple[str, str], ...] = ()
+    tue: tuple[tuple[str, str], ...] = ()
+    wed: tuple[tuple[str, str], ...] = ()
+    thu: tuple[tuple[str, str], ...] = ()
+    fri: tuple[tuple[str, str], ...] = ()
+    sat: tuple[tuple[str, str], ...] = ()
+    sun: tuple[tuple[str, str], ...] = ()
+
+    @field_validator(*_WEEKDAY_FIELDS)
+    @classmethod
+    def _intervals_are_ordered_and_disjoint(
+        cls, intervals: tuple[tuple[str, str], ...]
+    ) -> tuple[tuple[str, str], ...]:
+        as_minutes = []
+        for opens, closes in intervals:
+            open_minute = _clock_to_minutes(opens, may_be_end_of_day=False)
+            close_minute = _clock_to_minutes(closes, may_be_end_of_day=True)
+            if open_minute >= close_minute:
+                raise ValueError(f"opening {opens} must be before closing {closes}")
+            as_minutes.append((open_minute, close_minute, (opens, closes)))
+        as_minutes.sort()
+        for earlier, later in pairwise(as_minutes):
+            if later[0] < earlier[1]:
+                raise ValueError(f"intervals {earlier[2]} and {later[2]} overlap")
+        return tuple(pair for _, _, pair in as_minutes)
+
+    def minutes_on(self, day: date) -> tuple[tuple[int, int], ...]:
+        """The day's intervals as (open, close) minutes since local midnight, in order."""
+        intervals: tuple[tuple[str, str], ...] = getattr(self, _WEEKDAY_FIELDS[day.weekday()])
+        return tuple(
+            (
+                _clock_to_minutes(opens, may_be_end_of_day=False),
+                _clock_to_minutes(closes, may_be_end_of_day=True),
+            )
+            for opens, closes in intervals
+        )
+
+
+class ServiceOffering(BaseModel):
+    """One bookable service of a center, e.g. code ``oil_change``, 45 minutes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    # Lower-case slug: it ends up in URLs and booking documents, so keep it boring.
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=120)
+    # strict: a Firestore/JSON "45" string or True should be a data bug, not a silent cast.
+    duration_minutes: int = Field(strict=True, ge=MIN_SERVICE_MINUTES, le=MAX_SERVICE_MINUTES)
+
+
+@lru_cache(maxsize=256)
+def _load_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+class CenterCalendar(BaseModel):
+    """Everything needed to compute a center's slots: zone, weekly hours, bays, slot grid."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    time_zone: str
+    opening_hours: OpeningHours
+    bays: Bays
+    slot_step_minutes: SlotStepMinutes = DEFAULT_SLOT_STEP_MINUTES
+
+    @field_validator("time_zone")
+    @classmethod
+    def _is_iana_zone(cls, name: str) -> str:
+        if name in _HOST_DEPENDENT_ZONE_NAMES:
+            raise ValueError(f"{name!r} is not a fixed IANA time zone")
+        try:
+            _load_zone(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"unknown IANA time zone {name!r}") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return _load_zone(self.time_zone)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Slot:
+    """A bookable time range; start and end are aware, shown in the center's zone.
+
+    Equality and hashing use the UTC instants: the default would compare two datetimes that
+    share a tzinfo by wall clock, making 02:30+02:00 and 02:30+01:00 "equal" in the autumn fold.
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if not (_is_aware(self.start) and _is_aware(self.end)):
+            raise ValueError("slot start and end must be timezone-aware")
+        if self.end_utc <= self.start_utc:
+            raise ValueError("slot must end after it starts")
+
+    @property
+    def start_utc(self) -> datetime:
+        return self.start.astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.end.astimezone(UTC)
+
+    @property
+    def duration_minutes(self) -> int:
+        """Real elapsed minutes (subtracting same-zone datetimes would give wall-clock time)."""
+        return int((self.end_utc - self.start_utc).total_seconds()) // 60
+
+    def to_json(self) -> dict[str, str]:
+        """ISO 8601 with the local offset, e.g. {"start": "2026-03-29T08:00:00+02:00", ...}."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Slot):
+            return NotImplemented
+        return (self.start_utc, self.end_utc) == (other.start_utc, other.end_utc)
+
+    def __hash__(self) -> int:
+        return hash((self.start_utc, self.end_utc))
+
+
+# --------------------------------------------------------------------------- time helpers
+
+
+def _is_aware(moment: datetime) -> bool:
+    return moment.tzinfo is not None and moment.utcoffset() is not None
+
+
+def _require_aware(moment: datetime, what: str) -> None:
+    # A naive `now` is a programming error in the caller, not bad client input.
+    if not _is_aware(moment):
+        raise ValueError(f"{what} must be timezone-aware")
+
+
+def _is_nonexistent(moment: datetime) -> bool:
+    """True for a wall time inside a spring-forward gap of its own zone (e.g. 02:30 Berlin)."""
+    zone: tzinfo | None = moment.tzinfo
+    round_trip = moment.astimezone(UTC).astimezone(zone)
+    return round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None)
+
+
+def _instant_of_jump(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """The UTC instant between `before` and `after` where the zone's offset changes.
+
+    zoneinfo has no public transition list, so bisect on whole seconds (tzdata transitions are
+    whole seconds; a gap is at most a day, so this takes about 17 steps).
+    """
+    late_offset = after.astimezone(zone).utcoffset()
+    low, high = int(before.timestamp()), int(after.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == late_offset:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _wall_to_utc(day: date, minute_of_day: int, zone: ZoneInfo) -> datetime:
+    """The real instant of a local wall time on `day` (minute 1440 = next midnight).
+
+    Ambiguous (autumn) wall times mean their first occurrence; nonexistent (spring) ones mean
+    the instant the clocks jump. See the module docstring for why.
+    """
+    # Naive arithmetic is correct here: no zone is attached yet.
+    wall = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
+    first_reading = wall.replace(tzinfo=zone, fold=0)
+    if not _is_nonexistent(first_reading):
+        return first_reading.astimezone(UTC)
+    # In a gap, fold=0 applies the pre-jump offset (an instant after the jump) and fold=1 the
+    # post-jump offset (an instant before it), so the jump lies between the two readings.
+    return _instant_of_jump(
+        zone,
+        before=wall.replace(tzinfo=zone, fold=1).astimezone(UTC),
+        after=first_reading.astimezone(UTC),
+    )
+
+
+def _opening_instants(calendar: CenterCalendar, day: date) -> Iterator[tuple[datetime, datetime]]:
+    """The day's opening intervals as real UTC (open, close) instants, in order."""
+    zone = calendar.zone
+    for open_minute, close_minute in calendar.opening_hours.minutes_on(day):
+        opens = _wall_to_utc(day, open_minute, zone)
+        closes = _wall_to_utc(day, close_minute, zone)
+        # An interval entirely inside a spring gap (e.g. 02:10-02:50) has no real time.
+        if opens < closes:
+            yield opens, closes
+
+
+def _check_duration(duration_minutes: int) -> None:
+    if (
+        isinstance(duration_minutes, bool)
+        or not isinstance(duration_minutes, int)
+        or not MIN_SERVICE_MINUTES <= duration_minutes <= MAX_SERVICE_MINUTES
+    ):
+        raise SlotError(
+            SlotErrorReason.INVALID_DURATION,
+            f"duration must be {MIN_SERVICE_MINUTES}..{MAX_SERVICE_MINUTES} minutes, "
+            f"got {duration_minutes!r}",
+        )
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def parse_local_date(text: str) -> date:
+    """Parse a center-local calendar date "YYYY-MM-DD" (e.g. from a ?date= query)."""
+    if not isinstance(text, str) or _DATE_PATTERN.fullmatch(text) is None:
+        raise SlotError(SlotErrorReason.INVALID_DATE, f"expected YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise SlotError(SlotErrorReason.INVALID_DATE, f"no such date {text!r}") from exc
+
+
+def parse_start(text: str) -> datetime:
+    """Parse an ISO 8601 start with an explicit offset or "Z"; any offset is accepted."""
+    if not isinstance(text, str):
+        raise SlotError(SlotErrorReason.INVALID_DATETIME, f"expected a string, got {text!r}")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SlotError(SlotErrorReason.INVALID_DATETIME, f"not ISO 8601: {text!r}") from exc
+    if not _is_aware(moment):
+        raise SlotError(SlotErrorReason.NAIVE_DATETIME, f"{text!r} has no UTC offset")
+    return moment
+
+
+def center_today(calendar: CenterCalendar, now: datetime) -> date:
+    """Today's date on the center's wall clock."""
+    _require_aware(now, "now")
+    return now.astimezone(calendar.zone).date()
+
+
+def latest_bookable_day(calendar: CenterCalendar, now: datetime) -> date:
+    """The last center-local date that may be booked (today + MAX_BOOKING_HORIZON_DAYS)."""
+    return center_today(calendar, now) + timedelta(days=MAX_BOOKING_HORIZON_DAYS)
+
+
+def slots_for_day(calendar: CenterCalendar, day: date, duration_minutes: int) -> list[Slot]:
+    """Every slot of `duration_minutes` on center-local `day`, ignoring bookings, past and horizon.
+
+    Starts are every `slot_step_minutes` (real time) from each opening instant, as long as the
+    slot ends by closing; times are shown in the center's zone. Closed days give [].
+    """
+    _check_duration(duration_minutes)
+    zone = calendar.zone
+    step = timedelta(minutes=calendar.slot_step_minutes)
+    length = timedelta(minutes=duration_minutes)
+    slots = []
+    for opens, closes in _opening_instants(calendar, day):
+        start = opens
+        while start + length <= closes:
+            slots.append(Slot(start.astimezone(zone), (start + length).astimezone(zone)))
+            start += step
+    return slots
+
+
+def bookable_slots_for_day(
+    calendar: CenterCalendar, day: date, duration_minutes: int, *, now: datetime
+) -> list[Slot]:
+    """`slots_for_day` minus slots already started and days beyond the booking horizon.
+
+    Bay capacity is not considered here: that needs the slot documents (see `slot_keys_held`).
+    """
+    slots = slots_for_day(calendar, day, duration_minutes)
+    if not center_today(calendar, now) <= day <= latest_bookable_day(calendar, now):
+        return []
+    now_utc = now.astimezone(UTC)
+    return [slot for slot in slots if slot.start_utc >= now_utc]
+
+
+def validate_start(
+    calendar: CenterCalendar, start: datetime, duration_minutes: int, *, now: datetime
+) -> Slot:
+    """Return the slot beginning at `start`, or raise SlotError saying why it cannot be booked.
+
+    `start` may carry any UTC offset; it is judged as an instant and returned in the center's
+    zone. Checks, in order: duration, aware, real local time, not past, within horizon, inside
+    opening hours, ends by closing, on the slot grid.
+    """
+    _check_duration(duration_minutes)
+    _require_aware(now, "now")
+    if not _is_aware(start):
+        raise SlotError(SlotErrorReason.NAIVE_DATETIME, "start must carry a UTC offset")
+    if _is_nonexistent(start):
+        raise SlotError(
+            SlotErrorReason.NONEXISTENT_LOCAL_TIME,
+            f"{start.replace(tzinfo=None).isoformat()} does not exist in {start.tzinfo}",
+        )
+    start_utc = start.astimezone(UTC)
+    if start_utc < now.astimezone(UTC):
+        raise SlotError(SlotErrorReason.IN_PAST, f"{start.isoformat()} has already begun")
+
+    local_day = start.astimezone(calendar.zone).date()
+    latest = latest_bookable_day(calendar, now)
+    if local_day > latest:
+        raise SlotError(
+            SlotErrorReason.BEYOND_HORIZON,
+            f"bookings open at most {MAX_BOOKING_HORIZON_DAYS} days ahead (until {latest})",
+        )
+
+    for slot in slots_for_day(calendar, local_day, duration_minutes):
+        if slot.start_utc == start_utc:
+            return slot
+
+    # Not a slot: say which rule it broke so the client can correct the right thing.
+    length = timedelta(minutes=duration_minutes)
+    for opens, closes in _opening_instants(calendar, local_day):
+        if opens <= start_utc < closes:
+            if start_utc + length > closes:
+                raise SlotError(
+                    SlotErrorReason.ENDS_AFTER_CLOSING,
+                    f"a {duration_minutes}-minute service from {start.isoformat()} "
+                    "runs past closing",
+                )
+            raise SlotError(
+                SlotErrorReason.NOT_A_SLOT_START,
+                f"slots start every {calendar.slot_step_minutes} minutes from opening",
+            )
+    raise SlotError(
+        SlotErrorReason.OUTSIDE_OPENING_HOURS, f"the center is closed at {start.isoformat()}"
+    )
+
+
+def slot_key(center_id: str, start: datetime) -> str:
+    """Deterministic Firestore document id for a slot, e.g. "c123_20260329T060000Z".
+
+    Built from the UTC instant so the same slot gets the same id whatever offset the client
+    sent, and the two 02:30s of an autumn fold get different ids.
+    """
+    if not center_id or "/" in center_id:
+        # "/" would turn the id into a sub-path in Firestore.
+        raise ValueError(f"center_id must be non-empty and contain no '/': {center_id!r}")
+    _require_aware(start, "start")
+    return f"{center_id}_{start.astimezone(UTC).strftime(_UTC_KEY_FORMAT)}"
+
+
+def slot_keys_held(center_id: str, calendar: CenterCalendar, slot: Slot) -> list[str]:
+    """Ids of every slot-grid start a booking of `slot` occupies (its own start first).
+
+    A 60-minute booking on a 30-minute grid holds two grid cells. Counting bookings per cell,
+    and refusing when any held cell already has `bays` bookings, stops overlapping bookings of
+    different lengths from exceeding the bays. Since all starts lie on the grid, two bookings
+    overlap exactly when they share a held cell.
+    """
+    step = timedelta(minutes=calendar.slot_step_minutes)
+    keys = []
+    cell = slot.start_utc
+    while cell < slot.end_utc:
+        keys.append(slot_key(center_id, cell))
+        cell += step
+    return keys

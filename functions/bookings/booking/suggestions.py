@@ -1,0 +1,301 @@
+"""Prediction → booking: turn open alerts and due services into bookable slot suggestions.
+
+Sources (both written by the vehicles function, see docs/data-model.md):
+
+* ``alerts`` with ``owner_id`` = caller, ``status`` = open, severity high or critical;
+* each of the caller's ``vehicles``' ``due_services`` (overdue, due soon, upcoming).
+
+Each (vehicle, service code) need becomes up to :data:`SUGGESTIONS_PER_NEED` suggestions:
+with a caller location, the first free slot at each of the nearest centers offering the
+service; without one, the soonest free slots across those centers. The scan is bounded
+(:data:`SCAN_DAYS`, :data:`MAX_CENTERS_PER_NEED`) so one request costs a few dozen reads.
+
+A suggestion id is an encoding (not a secret) of vehicle, center, service and start.
+Accepting one re-checks everything as a fresh booking would, so a forged or stale id can
+never do more than a normal ``POST /``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from booking.centers import AvailableSlot, Center, all_centers, availability
+from booking.scheduling import center_today
+from booking.store import active_bookings_of
+from shared import clock, service_codes
+from shared.alerts import ALERTS, OPEN
+from shared.auth.principal import Principal
+from shared.errors import NotFound
+from shared.firestore import get_client
+from shared.query_shapes import QueryShape, register
+from shared.vehicle_documents import VEHICLES
+
+OPEN_ALERTS_OF_OWNER, VEHICLES_OF_OWNER = register(
+    QueryShape(ALERTS, equality=("owner_id", "status"), description="suggestions: open alerts"),
+    QueryShape(VEHICLES, equality=("owner_id",), description="suggestions: caller's vehicles"),
+)
+
+# Two weeks is as far as a health warning should wait; beyond that "no slot" is the answer.
+SCAN_DAYS = 14
+# A few options per need is what a user compares; more is noise and costs reads.
+SUGGESTIONS_PER_NEED = 3
+# Bounds the scan: only the nearest (or first) centers offering the service are looked at.
+MAX_CENTERS_PER_NEED = 5
+# Centers read per request; the network is small, and the bound keeps the request cheap.
+MAX_CENTERS_READ = 200
+# Needs listed per request: a fleet owner with many vehicles gets the most urgent first.
+MAX_NEEDS = 10
+MAX_VEHICLES_READ = 50
+EARTH_RADIUS_KM = 6371.0
+
+# Lower sorts first: critical findings before overdue maintenance before upcoming.
+_PRIORITY = {
+    ("alert", "critical"): 0,
+    ("alert", "high"): 1,
+    ("due_service", "overdue"): 2,
+    ("due_service", "due_soon"): 3,
+    ("due_service", "upcoming"): 4,
+}
+_ID_VERSION = 1
+
+
+@dataclass
+class Need:
+    """A vehicle needs a service, for one or more reasons."""
+
+    vehicle_id: str
+    service_code: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def priority(self) -> int:
+        return min(int(r["priority"]) for r in self.reasons)
+
+
+@dataclass(frozen=True)
+class SuggestionRef:
+    """What a suggestion id encodes."""
+
+    vehicle_id: str
+    center_id: str
+    service_code: str
+    start: datetime
+
+    def encode(self) -> str:
+        raw = json.dumps(
+            [
+                _ID_VERSION,
+                self.vehicle_id,
+                self.center_id,
+                self.service_code,
+                self.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ],
+            separators=(",", ":"),
+        )
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> SuggestionRef:
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            version, vehicle_id, center_id, code, start = json.loads(
+                base64.urlsafe_b64decode(padded.encode())
+            )
+            if version != _ID_VERSION or not all(
+                isinstance(v, str) and 0 < len(v) <= 128 for v in (vehicle_id, center_id, code)
+            ):
+                raise ValueError("shape")
+            moment = datetime.fromisoformat(start)
+            if moment.tzinfo is None:
+                raise ValueError("naive")
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise NotFound("The suggestion does not exist.") from None
+        return cls(vehicle_id, center_id, code, moment)
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two (lat, lng) points in degrees."""
+    lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+def _needs(principal: Principal) -> list[Need]:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    client = get_client()
+    needs: dict[tuple[str, str], Need] = {}
+
+    def add(vehicle_id: str, code: str, reason: dict[str, Any]) -> None:
+        if not code or not service_codes.is_known(code):
+            return
+        need = needs.setdefault((vehicle_id, code), Need(vehicle_id, code))
+        need.reasons.append(reason)
+
+    alerts = (
+        client.collection(ALERTS)
+        .where(filter=FieldFilter("owner_id", "==", principal.user_id))
+        .where(filter=FieldFilter("status", "==", OPEN))
+        .limit(MAX_VEHICLES_READ * 4)
+        .stream()
+    )
+    for alert in alerts:
+        data = alert.to_dict() or {}
+        severity = data.get("severity")
+        if severity not in ("high", "critical"):
+            continue
+        add(
+            str(data.get("vehicle_id")),
+            str(data.get("service_code") or ""),
+            {
+                "kind": "alert",
+                "alert_id": alert.id,
+                "severity": severity,
+                "title": data.get("title"),
+                "priority": _PRIORITY[("alert", severity)],
+            },
+        )
+    vehicles = (
+        client.collection(VEHICLES)
+        .where(filter=FieldFilter("owner_id", "==", principal.user_id))
+        .limit(MAX_VEHICLES_READ)
+        .stream()
+    )
+    owned = set()
+    for vehicle in vehicles:
+        owned.add(vehicle.id)
+        for due in (vehicle.to_dict() or {}).get("due_services") or []:
+            urgency = due.get("urgency")
+            if ("due_service", urgency) not in _PRIORITY:
+                continue
+            add(
+                vehicle.id,
+                str(due.get("code") or ""),
+                {
+                    "kind": "due_service",
+                    "urgency": urgency,
+                    "due_date": due.get("due_date"),
+                    "due_km": due.get("due_km"),
+                    "priority": _PRIORITY[("due_service", urgency)],
+                },
+            )
+    # A need that is already booked needs no suggestion; an alert of a vehicle the caller no
+    # longer owns is not theirs to act on.
+    booked = {
+        (b.data.get("vehicle_id"), b.data.get("service_type"))
+        for b in active_bookings_of(principal.user_id)
+    }
+    open_needs = [n for key, n in needs.items() if key not in booked and n.vehicle_id in owned]
+    open_needs.sort(key=lambda n: (n.priority, n.vehicle_id, n.service_code))
+    return open_needs[:MAX_NEEDS]
+
+
+class _AvailabilityCache:
+    """One request's availability reads, so needs sharing a center and day read it once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, date, int], list[AvailableSlot]] = {}
+
+    def free(self, center: Center, day: date, minutes: int) -> list[AvailableSlot]:
+        key = (center.id, day, minutes)
+        if key not in self._cache:
+            self._cache[key] = [s for s in availability(center, day, minutes) if s.remaining > 0]
+        return self._cache[key]
+
+
+def _days(center: Center) -> Iterable[date]:
+    today = center_today(center.calendar, clock.now())
+    return (today + timedelta(days=offset) for offset in range(SCAN_DAYS))
+
+
+def _first_free(center: Center, minutes: int, cache: _AvailabilityCache) -> AvailableSlot | None:
+    for day in _days(center):
+        free = cache.free(center, day, minutes)
+        if free:
+            return free[0]
+    return None
+
+
+def _soonest(
+    centers: list[Center], code: str, cache: _AvailabilityCache
+) -> list[tuple[Center, AvailableSlot]]:
+    found: list[tuple[Center, AvailableSlot]] = []
+    for offset in range(SCAN_DAYS):
+        for center in centers:
+            offering = center.service(code)
+            assert offering is not None
+            today = center_today(center.calendar, clock.now())
+            for slot in cache.free(
+                center, today + timedelta(days=offset), offering.duration_minutes
+            ):
+                found.append((center, slot))
+        if len(found) >= SUGGESTIONS_PER_NEED:
+            break  # later days cannot hold anything sooner than what this day gave
+    found.sort(key=lambda pair: pair[1].slot.start_utc)
+    return found[:SUGGESTIONS_PER_NEED]
+
+
+def suggestions(principal: Principal, location: tuple[float, float] | None) -> list[dict[str, Any]]:
+    """Suggestions for every open need of the caller's vehicles, most urgent first."""
+    needs = _needs(principal)
+    if not needs:
+        return []
+    centers = all_centers(MAX_CENTERS_READ)
+    cache = _AvailabilityCache()
+    result: list[dict[str, Any]] = []
+    for need in needs:
+        offering_centers = [c for c in centers if c.service(need.service_code) is not None]
+        distance: dict[str, float | None] = {}
+        for center in offering_centers:
+            at = center.location()
+            distance[center.id] = haversine_km(location, at) if location and at else None
+        picks: list[tuple[Center, AvailableSlot]] = []
+        if location is not None:
+            # Centers without a location sort after every located one.
+            offering_centers.sort(
+                key=lambda c: (distance[c.id] is None, distance[c.id] or 0.0, c.name)
+            )
+            for center in offering_centers[:MAX_CENTERS_PER_NEED]:
+                offering = center.service(need.service_code)
+                assert offering is not None
+                slot = _first_free(center, offering.duration_minutes, cache)
+                if slot is not None:
+                    picks.append((center, slot))
+                if len(picks) >= SUGGESTIONS_PER_NEED:
+                    break
+        else:
+            picks = _soonest(offering_centers[: MAX_CENTERS_PER_NEED * 2], need.service_code, cache)
+        reasons = sorted(need.reasons, key=lambda r: r["priority"])
+        for center, free in picks:
+            ref = SuggestionRef(need.vehicle_id, center.id, need.service_code, free.slot.start)
+            offering = center.service(need.service_code)
+            result.append(
+                {
+                    "id": ref.encode(),
+                    "vehicle_id": need.vehicle_id,
+                    "service_code": need.service_code,
+                    "service_name": offering.name if offering else need.service_code,
+                    "reason": {k: v for k, v in reasons[0].items() if k != "priority"},
+                    "reasons": [{k: v for k, v in r.items() if k != "priority"} for r in reasons],
+                    "center": {
+                        "id": center.id,
+                        "name": center.name,
+                        "address": center.data.get("address"),
+                        "distance_km": (
+                            round(d, 1) if (d := distance.get(center.id)) is not None else None
+                        ),
+                    },
+                    **free.to_json(),
+                }
+            )
+    return result

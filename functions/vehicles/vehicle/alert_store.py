@@ -1,0 +1,175 @@
+"""Alerts: the high and critical health findings of a vehicle, opened and resolved over time,
+published together with the rest of an evaluation.
+
+``alerts/{vehicle_id}_{alert_key}`` (deterministic id, so re-evaluating updates rather than
+duplicates). ``alert_key`` is the finding's rule id, qualified when one rule produces several
+findings at once: the fault code for ``dtc.*`` (two different codes are two problems) and
+the service code for ``maintenance.due``. ``rule_id`` keeps the plain rule id.
+
+Lifecycle (see docs/vehicles.md; the shared vocabulary is shared.alerts):
+
+* a high or critical finding opens the alert, or refreshes its evidence while it stays open;
+* an open alert whose finding is gone, or has dropped below high, resolves with
+  ``resolution = "evidence_cleared"``;
+* a completed service whose codes include the alert's ``service_code`` resolves it with
+  ``resolution = "service_completed"`` (shared.service_completion, for service records and
+  completed bookings alike); evidence gathered before that service no longer counts
+  (vehicle.health re-checks the rule on later telemetry only);
+* a resolved alert whose finding returns is reopened (new ``opened_at``).
+
+:func:`publish` writes an evaluation's alerts and the vehicle's health fields in one
+transaction that reads the vehicle, so an alert always carries the vehicle's current
+``owner_id`` and ``center_ids`` (a center linked by a concurrent booking is never lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from google.cloud import firestore
+
+from shared.alerts import ALERTS, OPEN, Resolution, of_vehicle, resolved_fields
+from shared.auth.principal import Principal
+from shared.auth.rbac import Role
+from shared.firestore import get_client
+from shared.pagination import page_of
+from shared.query_shapes import Direction, QueryShape, register
+from shared.transactions import run_transaction
+from shared.vehicle_documents import vehicle_ref
+from vehicle.health_rules import Finding, Severity
+from vehicle.models import AlertListQuery
+from vehicle.store import scoped
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Transaction
+
+ALERT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
+
+_ORDER: tuple[tuple[str, Direction], ...] = (("opened_at", "DESCENDING"),)
+LIST_SHAPES = register(
+    *(
+        QueryShape(
+            ALERTS,
+            equality=eq,
+            array_contains=contains,
+            order=_ORDER,
+            description="GET /api/vehicles/alerts, scoped by role",
+        )
+        for eq, contains in (
+            (("owner_id", "status"), None),
+            (("owner_id", "status", "severity"), None),
+            (("status",), "center_ids"),
+            (("status", "severity"), "center_ids"),
+            (("status",), None),
+            (("status", "severity"), None),
+        )
+    ),
+)
+
+
+def alert_key(finding: Finding) -> str:
+    """The finding's key among the vehicle's alerts (see the module docstring)."""
+    qualifier: Any = None
+    if finding.rule_id.startswith("dtc."):
+        qualifier = finding.evidence.get("code")
+    elif finding.rule_id == "maintenance.due":
+        qualifier = finding.service_code
+    return f"{finding.rule_id}.{qualifier}" if qualifier else finding.rule_id
+
+
+def alert_id(vehicle_id: str, key: str) -> str:
+    return f"{vehicle_id}_{key}"
+
+
+def publish(
+    vehicle_id: str,
+    findings: Sequence[Finding],
+    vehicle_fields: Mapping[str, Any],
+    now: datetime,
+) -> tuple[int, int]:
+    """Open/refresh/resolve the vehicle's alerts to match ``findings`` and set
+    ``vehicle_fields`` on the vehicle, in one transaction; (reads, writes).
+
+    A vehicle deleted meanwhile gets nothing written (0 writes).
+    """
+    collection = get_client().collection(ALERTS)
+    ref = vehicle_ref(vehicle_id)
+
+    def work(transaction: Transaction) -> tuple[int, int]:
+        snapshot = ref.get(transaction=transaction)
+        existing = {s.id: s.to_dict() or {} for s in transaction.get(of_vehicle(vehicle_id))}
+        if not snapshot.exists:
+            return 1 + len(existing), 0
+        vehicle = snapshot.to_dict() or {}
+        wanted = {
+            alert_id(vehicle_id, alert_key(f)): f
+            for f in findings
+            if f.severity in ALERT_SEVERITIES
+        }
+        writes = 0
+        for doc_id, finding in wanted.items():
+            current = existing.get(doc_id)
+            fields = {
+                "vehicle_id": vehicle_id,
+                "owner_id": vehicle.get("owner_id"),
+                "center_ids": list(vehicle.get("center_ids") or []),
+                "rule_id": finding.rule_id,
+                "alert_key": doc_id.split("_", 1)[1],
+                "severity": finding.severity.value,
+                "title": finding.title,
+                "evidence": finding.evidence,
+                "recommended_action": finding.recommended_action,
+                "service_code": finding.service_code,
+                "status": OPEN,
+                "resolution": None,
+                "resolved_at": None,
+                "service_record_id": None,
+            }
+            if current is not None and current.get("status") == OPEN:
+                if all(current.get(k) == v for k, v in fields.items()):
+                    continue  # nothing new: spare the write
+                transaction.update(collection.document(doc_id), {**fields, "updated_at": now})
+            else:
+                transaction.set(
+                    collection.document(doc_id), {**fields, "opened_at": now, "updated_at": now}
+                )
+            writes += 1
+        for doc_id, current in existing.items():
+            if current.get("status") == OPEN and doc_id not in wanted:
+                transaction.update(
+                    collection.document(doc_id),
+                    resolved_fields(Resolution.EVIDENCE_CLEARED, now),
+                )
+                writes += 1
+        transaction.update(ref, dict(vehicle_fields))
+        return 1 + len(existing), writes + 1
+
+    return run_transaction(work, what="publish health", lock_keys=[ref.path])
+
+
+def present(principal: Principal, doc_id: str, alert: Mapping[str, Any]) -> dict[str, Any]:
+    """The API view of an alert (viewers do not see whose vehicle it is)."""
+    view = {"id": doc_id, **alert}
+    if principal.role is Role.VIEWER:
+        view.pop("owner_id", None)  # the viewer reports on the fleet, not on people
+    return view
+
+
+def list_alerts(
+    principal: Principal, query: AlertListQuery
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the alerts the caller may see, newest first."""
+    collection = get_client().collection(ALERTS)
+    q = scoped(collection, principal)
+    if q is None:
+        return [], None
+    q = q.where(filter=firestore.FieldFilter("status", "==", query.status))
+    if query.severity is not None:
+        q = q.where(filter=firestore.FieldFilter("severity", "==", query.severity))
+    q = q.order_by("opened_at", direction=firestore.Query.DESCENDING).order_by(
+        "__name__", direction=firestore.Query.DESCENDING
+    )
+    snapshots, cursor = page_of(collection, q, ["opened_at"], query)
+    return [present(principal, s.id, s.to_dict() or {}) for s in snapshots], cursor

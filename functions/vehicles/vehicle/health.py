@@ -1,0 +1,185 @@
+"""Evaluate one vehicle's health from stored data and publish the outcome.
+
+Steps: read the last ``HEALTH_WINDOW`` (90 days) of telemetry day documents (at most 91
+reads) and the service records; forecast maintenance (intervals from the vehicle's
+overrides, average daily km from its own odometer history); run the rules of health_rules;
+then publish, in one transaction (vehicle.alert_store.publish), the alerts and the vehicle's
+``due_services``, ``last_services``, ``average_daily_km``, ``health_score`` and
+``health_evaluated_at`` (the inputs a completed service needs to re-forecast its own due
+services at once: shared.service_completion).
+
+**Evidence after a service.** A finding whose service code was performed at time S counts
+only on readings after S: the rules are re-run on that later telemetry alone. Otherwise a
+fresh battery would stay "weak" until 90 days of old readings aged out, and an alert
+resolved by the completed service would reopen at once.
+
+**After ingest** evaluation is throttled (:func:`should_evaluate_after_ingest`): each
+evaluation reads up to 91 day documents, more than the ingest itself, so it runs when the
+last evaluation is older than ``INGEST_REFRESH_INTERVAL``, when there is none (never
+evaluated, or cleared by a completed service), or when the batch carries an urgent signal
+(a fault code, an overheating or a low resting voltage), and then at most once per
+``URGENT_REFRESH_INTERVAL``. GET /health always evaluates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from shared.maintenance import DueForecast, average_daily_km, forecast_all, intervals_for_vehicle
+from shared.vehicle_documents import (
+    current_km,
+    due_service_entries,
+    first_seen,
+    last_service_entries,
+)
+from vehicle import alert_store, record_store, telemetry_store
+from vehicle.health_rules import (
+    COOLANT_HOT_C,
+    RESTING_WEAK_V,
+    RULES,
+    Finding,
+    HealthReport,
+    VehicleSnapshot,
+    evaluate_health,
+    maintenance_due,
+    score_for,
+)
+from vehicle.telemetry_quality import Reading
+
+HEALTH_WINDOW = timedelta(days=90)  # the longest look-back any rule needs, plus trend context
+INGEST_REFRESH_INTERVAL = timedelta(minutes=10)  # routine telemetry: fresh enough for alerts
+URGENT_REFRESH_INTERVAL = timedelta(minutes=1)  # urgent signals: quick, but not every batch
+
+_TELEMETRY_RULES = tuple(rule for rule in RULES if rule is not maintenance_due)
+
+
+@dataclass(frozen=True)
+class HealthOutcome:
+    report: HealthReport
+    forecasts: list[DueForecast]
+    readings_considered: int
+    evaluated_at: datetime
+    reads: int
+    writes: int
+
+    def as_json(self, vehicle_id: str) -> dict[str, Any]:
+        return {
+            "vehicle_id": vehicle_id,
+            "score": self.report.score,
+            "findings": [f.as_json() for f in self.report.findings],
+            "maintenance": [f.as_json() for f in self.forecasts],
+            "readings_considered": self.readings_considered,
+            "evaluated_at": self.evaluated_at.isoformat(),
+        }
+
+
+def _forecasts(
+    vehicle: Mapping[str, Any],
+    last_points: Mapping[str, tuple[date, float]],
+    average: float | None,
+    now: datetime,
+) -> list[DueForecast]:
+    try:
+        intervals = intervals_for_vehicle(vehicle.get("maintenance_overrides") or {})
+    except ValueError:  # stored overrides were validated on PATCH; never fail a read on them
+        intervals = intervals_for_vehicle()
+    return forecast_all(
+        intervals.values(),
+        last_points,
+        first_seen(vehicle, now.date()),
+        now.date(),
+        current_km(vehicle),
+        average,
+    )
+
+
+def _after_services(
+    report: HealthReport,
+    readings: Sequence[Reading],
+    serviced_at: Mapping[str, datetime],
+    now: datetime,
+) -> HealthReport:
+    """Drop telemetry evidence older than the last service that addresses the finding."""
+    findings = list(report.findings)
+    for code in {f.service_code for f in findings if f.rule_id != "maintenance.due"}:
+        if code is None or code not in serviced_at:
+            continue
+        since = serviced_at[code]
+        later = VehicleSnapshot([r for r in readings if r.timestamp > since], now)
+        rechecked = [
+            f for f in evaluate_health(later, _TELEMETRY_RULES).findings if f.service_code == code
+        ]
+        findings = [
+            f for f in findings if f.service_code != code or f.rule_id == "maintenance.due"
+        ] + rechecked
+    if findings == report.findings:
+        return report
+    # Findings hold dicts (unhashable), so order by identity: keep the report's order.
+    order = {id(f): i for i, f in enumerate(report.findings)}
+    findings.sort(key=lambda f: (_rank(f), order.get(id(f), len(order))))
+    return HealthReport(score=score_for(findings), findings=findings)
+
+
+def _rank(finding: Finding) -> int:
+    return ["critical", "high", "medium", "low"].index(finding.severity.value)
+
+
+def evaluate(vehicle: Mapping[str, Any], now: datetime) -> HealthOutcome:
+    """Evaluate, then publish alerts and the health fields (see the module docstring)."""
+    readings, odometer_points, day_reads = telemetry_store.recent_readings(
+        vehicle["id"], now - HEALTH_WINDOW, now
+    )
+    records = record_store.all_records(vehicle["id"])
+    serviced = record_store.last_service_points(records)
+    average = average_daily_km([first_seen(vehicle, now.date()), *odometer_points])
+    forecasts = _forecasts(vehicle, record_store.as_dated_km(serviced), average, now)
+    report = evaluate_health(VehicleSnapshot(readings, now, forecasts))
+    report = _after_services(report, readings, {c: at for c, (at, _) in serviced.items()}, now)
+
+    alert_reads, writes = alert_store.publish(
+        vehicle["id"],
+        report.findings,
+        {
+            "due_services": due_service_entries(forecasts),
+            "last_services": last_service_entries(serviced),
+            "average_daily_km": average,
+            "health_score": report.score,
+            "health_evaluated_at": now,
+        },
+        now,
+    )
+    return HealthOutcome(
+        report=report,
+        forecasts=forecasts,
+        readings_considered=len(readings),
+        evaluated_at=now,
+        reads=day_reads + len(records) + alert_reads,
+        writes=writes,
+    )
+
+
+def has_urgent_signal(readings: Sequence[Reading]) -> bool:
+    """A reading that may open a high or critical alert right away."""
+    return any(
+        r.dtc_codes
+        or (r.engine_running and r.coolant_temp_c is not None and r.coolant_temp_c > COOLANT_HOT_C)
+        or (not r.engine_running and r.battery_voltage < RESTING_WEAK_V)
+        for r in readings
+    )
+
+
+def should_evaluate_after_ingest(
+    vehicle: Mapping[str, Any], accepted: Sequence[Reading], now: datetime
+) -> bool:
+    if not accepted:
+        return False
+    last = vehicle.get("health_evaluated_at")
+    if not isinstance(last, datetime):
+        return True
+    age = now - last
+    if age >= INGEST_REFRESH_INTERVAL:
+        return True
+    return age >= URGENT_REFRESH_INTERVAL and has_urgent_signal(accepted)

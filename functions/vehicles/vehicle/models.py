@@ -1,0 +1,192 @@
+"""Request models of the vehicles API: every body and query string, validated by pydantic.
+
+Bodies subclass :class:`shared.http.BodyModel` and queries :class:`shared.http.QueryModel`,
+so an unknown field is a 422 rather than silently ignored. Domain rules that need no
+database (VIN format and check digit, year and mileage bounds, interval overrides) live
+here too, so they surface as per-field 422 details.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from shared import clock, service_codes
+from shared.http import BodyModel
+from shared.maintenance import intervals_for_vehicle
+from shared.pagination import PageQuery
+from vehicle.telemetry_quality import MAX_BATCH, Reading
+from vehicle.vin import vin_problem
+
+# 17-character VINs with a check digit exist since model year 1981 (ISO 3779 / FMVSS 115);
+# older vehicles cannot be registered with a valid VIN anyway.
+MIN_MODEL_YEAR = 1981
+# Manufacturers sell next year's models from mid-year; two years ahead is a typing error.
+MODEL_YEARS_AHEAD = 1
+# The highest-mileage cars on record are around 5 million km; 3 million leaves room for
+# long-lived commercial vehicles while catching unit or typing errors (an extra zero).
+MAX_MILEAGE_KM = 3_000_000.0
+# Interval limits: a km interval beyond 500,000 or a time interval beyond 20 years means
+# "never" in practice — say that with null instead.
+MAX_INTERVAL_KM = 500_000
+MAX_INTERVAL_MONTHS = 240
+
+FuelType = Literal[
+    "petrol", "diesel", "hybrid", "plug_in_hybrid", "electric", "lpg", "cng", "hydrogen", "other"
+]
+ServiceCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+ShortText = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+def _latest_model_year() -> int:
+    return clock.now().year + MODEL_YEARS_AHEAD
+
+
+class VehicleCreate(BodyModel):
+    """POST /api/vehicles."""
+
+    vin: str = Field(max_length=40)
+    make: ShortText
+    model: ShortText
+    year: int = Field(ge=MIN_MODEL_YEAR)
+    mileage_km: float = Field(ge=0, le=MAX_MILEAGE_KM, allow_inf_nan=False)
+    plate: str | None = Field(default=None, min_length=1, max_length=15)
+    nickname: str | None = Field(default=None, min_length=1, max_length=40)
+    fuel_type: FuelType | None = None
+
+    @field_validator("vin")
+    @classmethod
+    def _valid_vin(cls, value: str) -> str:
+        problem = vin_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value.strip().upper()
+
+    @field_validator("year")
+    @classmethod
+    def _not_far_future(cls, value: int) -> int:
+        latest = _latest_model_year()
+        if value > latest:
+            raise ValueError(f"model year must be at most {latest}")
+        return value
+
+
+class IntervalOverride(BodyModel):
+    """One service's changed limits; null for a limit removes it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+    every_km: int | None = Field(default=None, ge=1, le=MAX_INTERVAL_KM)
+    every_months: int | None = Field(default=None, ge=1, le=MAX_INTERVAL_MONTHS)
+
+
+def overrides_as_data(
+    overrides: dict[str, IntervalOverride | None] | None,
+) -> dict[str, dict[str, Any] | None]:
+    """The stored form: only the fields the client set (absent ≠ null for intervals)."""
+    return {
+        code: (None if change is None else change.model_dump(exclude_unset=True))
+        for code, change in (overrides or {}).items()
+    }
+
+
+class VehiclePatch(BodyModel):
+    """PATCH /api/vehicles/{id}: only these fields change; vin and owner are immutable."""
+
+    plate: str | None = Field(default=None, min_length=1, max_length=15)
+    nickname: str | None = Field(default=None, min_length=1, max_length=40)
+    fuel_type: FuelType | None = None
+    mileage_km: float | None = Field(default=None, ge=0, le=MAX_MILEAGE_KM, allow_inf_nan=False)
+    # Replaces the vehicle's whole override map ({} restores the defaults).
+    maintenance_overrides: dict[ServiceCode, IntervalOverride | None] | None = Field(
+        default=None, max_length=30
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> VehiclePatch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        if "mileage_km" in self.model_fields_set and self.mileage_km is None:
+            raise ValueError("mileage_km cannot be cleared")
+        if self.maintenance_overrides is not None:
+            # The maintenance module is the judge of a consistent schedule (e.g. a new
+            # service needs at least one limit).
+            intervals_for_vehicle(overrides_as_data(self.maintenance_overrides))
+        return self
+
+
+class VehicleListQuery(PageQuery):
+    """GET /api/vehicles: exact-match filters (each combination has its index)."""
+
+    make: str | None = Field(default=None, min_length=1, max_length=60)
+    fuel_type: FuelType | None = None
+
+
+# A page of telemetry may be bigger than a page of vehicles: readings are small and a day
+# at one per 5 minutes is 288 of them.
+MAX_TELEMETRY_PAGE = 500
+DEFAULT_TELEMETRY_PAGE = 100
+# Without ``from``, a telemetry listing starts this long before ``to``.
+DEFAULT_TELEMETRY_SPAN_DAYS = 7
+
+
+class TelemetryQuery(PageQuery):
+    """GET /api/vehicles/{id}/telemetry?from&to: ISO 8601 with an offset (or Z)."""
+
+    limit: int = Field(default=DEFAULT_TELEMETRY_PAGE, ge=1, le=MAX_TELEMETRY_PAGE)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TelemetryQuery:
+        if self.from_ is not None and self.to is not None and self.from_ > self.to:
+            raise ValueError("'from' must not be after 'to'")
+        return self
+
+
+class TelemetryBatch(BodyModel):
+    """POST /api/vehicles/{id}/telemetry: 1 to 500 readings.
+
+    Each reading is validated on its own (types, physical ranges, DTC format): a malformed
+    reading makes the whole batch a 422 with per-field details, because retrying it cannot
+    help. Quality checks that need context (odometer order, future time, duplicates) are
+    judged per reading and reported with a 207.
+    """
+
+    readings: list[Reading] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ServiceRecordCreate(BodyModel):
+    """POST /api/vehicles/{id}/service-records."""
+
+    performed_at: AwareDatetime
+    mileage_km: float = Field(ge=0, le=MAX_MILEAGE_KM, allow_inf_nan=False)
+    service_codes: list[str] = Field(min_length=1, max_length=10)
+    work_done: str = Field(default="", max_length=2000)
+    cost: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+    center_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @field_validator("service_codes")
+    @classmethod
+    def _known_codes(cls, codes: list[str]) -> list[str]:
+        unknown = [code for code in codes if not service_codes.is_known(code)]
+        if unknown:
+            raise ValueError(
+                f"unknown service codes {unknown}; use one of {sorted(service_codes.SERVICE_NAMES)}"
+            )
+        return list(dict.fromkeys(codes))
+
+    @field_validator("performed_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime) -> datetime:
+        if value > clock.now():
+            raise ValueError("performed_at is in the future")
+        return value.astimezone(UTC)
+
+
+class AlertListQuery(PageQuery):
+    """GET /api/vehicles/alerts."""
+
+    status: Literal["open", "resolved"] = "open"
+    severity: Literal["critical", "high"] | None = None

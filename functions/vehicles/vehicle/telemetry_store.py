@@ -1,0 +1,319 @@
+"""Telemetry storage: one Firestore document per vehicle and UTC day, readings in a map.
+
+``vehicles/{id}/telemetry_days/{YYYY-MM-DD}`` holds ``readings``: a map from the reading's
+key to its packed string (both defined in :mod:`vehicle.codec`). Why this shape:
+
+* **Cost does not grow with each reading.** A batch of 500 readings touches only the day
+  documents it spans (usually 1–2): per batch, 1 read of the vehicle + 1 read per day
+  document, and 1 write per day document + 1 write of the vehicle, in one transaction.
+  Per 1,000 readings at one per 5 minutes (2 batches over ~3.5 days) that is about 7 reads
+  and 7 writes, against 1,000 writes for one document per reading.
+* **Retries are idempotent.** A reading is identified by vehicle and timestamp: its map key.
+  A re-sent reading finds its key already stored and is reported as a duplicate, not added.
+* **Bounded documents.** Firestore's limit is 1 MiB per document; a stored reading is at
+  most about 120 bytes (key included, every field and flag set), so ``MAX_READINGS_PER_DAY``
+  (5,000, one per ~17 s all day) stays far below it. Readings beyond the cap are rejected
+  with a per-reading reason (devices sampling faster should aggregate).
+  ``firestore.indexes.json`` exempts ``readings`` from indexing: otherwise every map entry
+  would count against the 40,000 index entries per document and slow every write.
+
+The vehicle document carries the quality baseline: ``last_good_reading`` (the latest
+unflagged stored reading, what new readings are compared with) and ``last_flagged_reading``
+(a later flagged one awaiting confirmation), so a glitchy high odometer never becomes the
+baseline that makes true readings look backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from google.api_core import exceptions as google_exceptions
+from google.cloud import firestore
+
+from shared.errors import NotFound
+from shared.query_shapes import QueryShape, register
+from shared.transactions import run_transaction
+from shared.vehicle_documents import TELEMETRY_DAYS, vehicle_ref
+from vehicle.codec import (
+    as_json,
+    baseline,
+    day_of,
+    from_baseline,
+    key_time,
+    pack,
+    reading_key,
+    to_reading,
+    unpack,
+)
+from vehicle.telemetry_quality import (
+    BatchVerdict,
+    Reading,
+    ReadingStatus,
+    ReadingVerdict,
+    check_batch,
+)
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Transaction
+
+    from shared.firestore import Snapshot
+
+# See the module docstring: ~0.6 MB at the cap, below the 1 MiB document limit.
+MAX_READINGS_PER_DAY = 5000
+
+(DAY_RANGE_SHAPE,) = register(
+    QueryShape(
+        TELEMETRY_DAYS,
+        order=(("day", "ASCENDING"),),
+        description="telemetry day documents of one vehicle in a day range",
+    )
+)
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch, and what it cost in Firestore operations."""
+
+    verdicts: list[ReadingVerdict]
+    reads: int = 0
+    writes: int = 0
+    days: list[str] = field(default_factory=list)
+    accepted_readings: list[Reading] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return sum(v.status is ReadingStatus.ACCEPTED for v in self.verdicts)
+
+    @property
+    def rejected(self) -> list[ReadingVerdict]:
+        return [v for v in self.verdicts if v.status is ReadingStatus.REJECTED]
+
+    @property
+    def http_status(self) -> int:
+        """207 if any reading was refused, 201 if some were stored, 200 if all were known."""
+        if self.rejected:
+            return 207
+        return 201 if self.accepted else 200
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "received": len(self.verdicts),
+            "accepted": self.accepted,
+            "flagged": [
+                {
+                    "index": v.index,
+                    "flags": [str(f) for f in v.flags],
+                    "details": list(v.flag_details),
+                }
+                for v in self.verdicts
+                if v.accepted and v.flags
+            ],
+            "rejected": [{"index": v.index, "reason": v.reason} for v in self.rejected],
+            "duplicates": [
+                {"index": v.index, "reason": v.reason}
+                for v in self.verdicts
+                if v.status is ReadingStatus.DUPLICATE
+            ],
+            "days": self.days,
+        }
+
+
+def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> IngestResult:
+    """Judge and store one batch in one transaction (see the module docstring)."""
+    vehicle_doc = vehicle_ref(vehicle_id)
+    days_ref = vehicle_doc.collection(TELEMETRY_DAYS)
+    keys = [reading_key(r.timestamp) for r in readings]
+    days = sorted({day_of(r.timestamp) for r in readings})
+    day_refs = {day: days_ref.document(day) for day in days}
+
+    def store(transaction: Transaction) -> IngestResult:
+        snapshots = list(transaction.get_all([vehicle_doc, *day_refs.values()]))
+        by_path = {s.reference.path: s for s in snapshots}
+        vehicle_snapshot = by_path.get(vehicle_doc.path)
+        if vehicle_snapshot is None or not vehicle_snapshot.exists:
+            raise NotFound("The vehicle does not exist.")
+        vehicle = vehicle_snapshot.to_dict() or {}
+        stored: dict[str, Mapping[str, Any]] = {}
+        counts: dict[str, int] = {}
+        for day, ref in day_refs.items():
+            snapshot = by_path.get(ref.path)
+            data = (snapshot.to_dict() or {}) if snapshot is not None and snapshot.exists else {}
+            stored[day] = data.get("readings") or {}
+            counts[day] = int(data.get("count") or len(stored[day]))
+
+        verdicts = _judge(readings, keys, stored, vehicle, now)
+        result = IngestResult(verdicts=verdicts, reads=len(snapshots))
+
+        # The day cap, in time order so the earliest readings of a full day are the ones kept.
+        additions: dict[str, dict[str, Any]] = {}
+        for index in sorted(
+            (v.index for v in verdicts if v.accepted), key=lambda i: readings[i].timestamp
+        ):
+            day = day_of(readings[index].timestamp)
+            if counts[day] >= MAX_READINGS_PER_DAY:
+                verdicts[index] = ReadingVerdict(
+                    index,
+                    ReadingStatus.REJECTED,
+                    f"the day {day} already holds {MAX_READINGS_PER_DAY} readings, the most "
+                    "stored per vehicle and day; aggregate readings on the device",
+                )
+                continue
+            counts[day] += 1
+            additions.setdefault(day, {})[keys[index]] = pack(
+                readings[index], verdicts[index].flags
+            )
+            result.accepted_readings.append(readings[index])
+
+        for day, entries in additions.items():
+            transaction.set(
+                day_refs[day],
+                {"day": day, "readings": entries, "count": counts[day], "updated_at": now},
+                merge=True,
+            )
+            result.writes += 1
+            result.days.append(day)
+        if additions:
+            transaction.update(vehicle_doc, _vehicle_changes(readings, verdicts, vehicle))
+            result.writes += 1
+        return result
+
+    return run_transaction(
+        store,
+        what="ingest telemetry",
+        lock_keys=[vehicle_doc.path, *(r.path for r in day_refs.values())],
+    )
+
+
+def _judge(
+    readings: Sequence[Reading],
+    keys: Sequence[str],
+    stored: Mapping[str, Mapping[str, Any]],
+    vehicle: Mapping[str, Any],
+    now: datetime,
+) -> list[ReadingVerdict]:
+    """Verdict per batch index: stored duplicates first, then the quality checks."""
+    verdicts: dict[int, ReadingVerdict] = {}
+    fresh: list[int] = []
+    for index, reading in enumerate(readings):
+        if keys[index] in stored[day_of(reading.timestamp)]:
+            verdicts[index] = ReadingVerdict(
+                index, ReadingStatus.DUPLICATE, "a reading with this timestamp is already stored"
+            )
+        else:
+            fresh.append(index)
+    batch: BatchVerdict = check_batch(
+        [readings[i] for i in fresh],
+        from_baseline(vehicle.get("last_good_reading")),
+        now,
+        last_flagged=from_baseline(vehicle.get("last_flagged_reading")),
+    )
+    for position, verdict in enumerate(batch.verdicts):
+        index = fresh[position]
+        verdicts[index] = ReadingVerdict(
+            index, verdict.status, verdict.reason, verdict.flags, verdict.flag_details
+        )
+    return [verdicts[i] for i in range(len(readings))]
+
+
+def _vehicle_changes(
+    readings: Sequence[Reading],
+    verdicts: Sequence[ReadingVerdict],
+    vehicle: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The vehicle document's new baseline, odometer and last reading time."""
+    accepted = sorted(
+        (v for v in verdicts if v.accepted), key=lambda v: readings[v.index].timestamp
+    )
+    good = from_baseline(vehicle.get("last_good_reading"))
+    flagged = from_baseline(vehicle.get("last_flagged_reading"))
+    changes: dict[str, Any] = {}
+    for verdict in accepted:
+        reading = readings[verdict.index]
+        stored_form = baseline(reading, verdict.flags)
+        if verdict.flags:
+            if flagged is None or reading.timestamp > flagged.timestamp:
+                flagged = reading
+                changes["last_flagged_reading"] = stored_form
+        elif good is None or reading.timestamp > good.timestamp:
+            good = reading
+            changes["last_good_reading"] = stored_form
+    if flagged is not None and good is not None and flagged.timestamp <= good.timestamp:
+        changes["last_flagged_reading"] = None  # superseded by a trusted later reading
+    if "last_good_reading" in changes and good is not None:
+        changes["odometer_km"] = good.odometer_km
+        if good.odometer_km > float(vehicle.get("mileage_km") or 0):
+            changes["mileage_km"] = good.odometer_km
+    latest = readings[accepted[-1].index].timestamp if accepted else None
+    previous_latest = vehicle.get("last_reading_at")
+    if latest is not None and (previous_latest is None or latest > previous_latest):
+        changes["last_reading_at"] = latest
+    return changes
+
+
+def iter_days(vehicle_id: str, first_day: date, last_day: date) -> Iterator[Snapshot]:
+    """Day document snapshots of one vehicle from ``first_day`` to ``last_day``, in order."""
+    days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
+    query = (
+        days_ref.where(filter=firestore.FieldFilter("day", ">=", first_day.isoformat()))
+        .where(filter=firestore.FieldFilter("day", "<=", last_day.isoformat()))
+        .order_by("day")
+    )
+    try:
+        yield from query.stream()
+    except google_exceptions.NotFound:  # pragma: no cover - vehicle deleted meanwhile
+        return
+
+
+def readings_between(
+    vehicle_id: str, start: datetime, end: datetime, after_key: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """Up to ``limit`` readings in [start, end] after ``after_key``, the next key, docs read."""
+    first_day = start.date() if after_key is None else max(start.date(), key_time(after_key).date())
+    low = reading_key(start)
+    high = reading_key(end)
+    items: list[dict[str, Any]] = []
+    docs = 0
+    for snapshot in iter_days(vehicle_id, first_day, end.astimezone(UTC).date()):
+        docs += 1
+        stored: Mapping[str, Any] = (snapshot.to_dict() or {}).get("readings") or {}
+        for key in sorted(stored, key=int):
+            if int(key) < int(low) or int(key) > int(high):
+                continue
+            if after_key is not None and int(key) <= int(after_key):
+                continue
+            if len(items) == limit:
+                return items, items[-1]["_key"], docs
+            items.append({"_key": key, **as_json(key, stored[key])})
+    return items, None, docs
+
+
+def recent_readings(
+    vehicle_id: str, since: datetime, now: datetime
+) -> tuple[list[Reading], list[tuple[date, float]], int]:
+    """Readings since ``since`` (oldest first), per-day odometer points, and docs read.
+
+    The odometer points (day, highest unflagged odometer) feed the average daily distance.
+    Readings up to a day after ``now`` are included (devices' clocks may run a little ahead).
+    """
+    readings: list[Reading] = []
+    points: list[tuple[date, float]] = []
+    docs = 0
+    last_day = now.astimezone(UTC).date() + timedelta(days=1)
+    for snapshot in iter_days(vehicle_id, since.astimezone(UTC).date(), last_day):
+        docs += 1
+        data = snapshot.to_dict() or {}
+        stored: Mapping[str, Any] = data.get("readings") or {}
+        best: float | None = None
+        for key in sorted(stored, key=int):
+            fields = unpack(stored[key])
+            timestamp = key_time(key)
+            if timestamp >= since:
+                readings.append(to_reading(timestamp, fields))
+            if not fields.flags:
+                best = fields.odometer_km if best is None else max(best, fields.odometer_km)
+        if best is not None:
+            points.append((date.fromisoformat(str(data.get("day", snapshot.id))), best))
+    return readings, points, docs
