@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from dashboard_kit import ROOT, TABLET, Api, Ui, launch_browser, open_ui, seed_world
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -92,13 +93,10 @@ def test_viewer_sees_no_action_buttons(ui: Ui, world: dict[str, Any]) -> None:
 def test_admin_changes_a_role_and_deactivates_with_confirmation(
     ui: Ui, stack: Any, world: dict[str, Any]
 ) -> None:
-    import accounts
-
-    from shared.firestore import get_client
+    from identity import accounts
 
     email = f"promote-{uuid.uuid4().hex[:8]}@example.test"
     target = accounts.create_account(
-        get_client(),
         email=email,
         password="a-long-test-password-1",
         full_name="Pat Promote",
@@ -260,8 +258,12 @@ def test_offline_booking_waits_in_the_queue_and_is_sent_when_the_network_returns
     ui.sign_in("customer")
     ui.page.goto("/bookings")
     form = ui.page.locator("[data-testid=new-booking]")
-    form.locator("#nb-service").select_option("brake_inspection")
+    # The form settles (vehicle, center, first service, its free times) before it is changed.
     ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")
+    form.locator("#nb-service").select_option("brake_inspection")
+    expect(form.locator("#nb-slot")).to_be_enabled()
+    ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")
+    expect(form.locator("#nb-service")).to_have_value("brake_inspection")
     form.locator("#nb-notes").fill("Booked while offline")
     ui.page.context.set_offline(True)
     form.get_by_role("button", name="Book").click()

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+from shared.functions import FUNCTION_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 HOSTING = ROOT / "hosting"
 
@@ -30,7 +32,7 @@ def _csp() -> dict[str, list[str]]:
     values = [
         header["value"]
         for rule in _config()["headers"]
-        if rule["source"] == "**"
+        if rule.get("source") == "**"
         for header in rule["headers"]
         if header["key"] == "Content-Security-Policy"
     ]
@@ -114,8 +116,7 @@ def test_api_catch_all_comes_after_every_function_and_before_the_spa_fallback() 
     ]
     assert sources[-1] == ("**", None)
     assert sources[-3:-1] == [("/api", "monitoring"), ("/api/**", "monitoring")]
-    functions = {"auth", "vehicles", "bookings", "monitoring"}
-    for name in functions:
+    for name in FUNCTION_NAMES:
         assert sources.index((f"/api/{name}/**", name)) < sources.index(("/api/**", "monitoring"))
 
 
