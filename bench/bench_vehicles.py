@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,19 +172,30 @@ def bench_raw_writes(client: Any, vehicle_id: str, readings: list[dict[str, Any]
 
 
 def seed_days(client: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> None:
-    """Store readings directly in the function's format (fast set-up for the health test)."""
+    """Store readings directly in the function's format, rollups included, as ingest does
+    (fast set-up for the health test)."""
+    from vehicle import rollups
     from vehicle.codec import day_of, pack, reading_key
     from vehicle.telemetry_quality import Reading
 
     days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
-    grouped: dict[str, dict[str, Any]] = {}
+    grouped: dict[str, list[Reading]] = {}
     for raw in readings:
         reading = Reading.model_validate(raw)
-        grouped.setdefault(day_of(reading.timestamp), {})[reading_key(reading.timestamp)] = pack(
-            reading
+        grouped.setdefault(day_of(reading.timestamp), []).append(reading)
+    for day, day_readings in grouped.items():
+        entries = {reading_key(r.timestamp): pack(r) for r in day_readings}
+        summary = rollups.summarize_day(
+            date.fromisoformat(day), day_readings, [False] * len(day_readings)
         )
-    for day, entries in grouped.items():
-        days_ref.document(day).set({"day": day, "readings": entries, "count": len(entries)})
+        days_ref.document(day).set(
+            {
+                "day": day,
+                "readings": entries,
+                "count": len(entries),
+                "rollup": rollups.encode(summary),
+            }
+        )
     last = readings[-1]
     client.collection("vehicles").document(vehicle_id).update(
         {"odometer_km": last["odometer_km"], "mileage_km": last["odometer_km"]}

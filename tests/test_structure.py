@@ -46,7 +46,11 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
         {
             "codec": 0,
             "telemetry_quality": 0,
+            "signals": 0,
+            "rollups": 0,
+            "trends": 0,
             "health_rules": 0,
+            "trend_rules": 0,
             "vin": 0,
             "models": 0,
             "store": 1,
