@@ -57,6 +57,10 @@ ALERT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 # code: a few dozen); older data with more (one alert per fault code, before they were
 # grouped) is resolved this many at a time, one evaluation after another.
 MAX_OPEN_ALERTS_READ = 100
+# Alerts one evaluation may open or refresh, the most severe first. The rules cannot want
+# more (4 threshold and 4 trend rules, at most 6 fault-code groups, one per maintenance
+# interval: 6 by default and at most 30 overridden); the cap makes that a guarantee.
+MAX_ALERTS_PER_EVALUATION = 50
 
 _ORDER: tuple[tuple[str, Direction], ...] = (("opened_at", "DESCENDING"),)
 LIST_SHAPES = register(
@@ -106,9 +110,9 @@ def publish(
     collection = get_client().collection(ALERTS)
     ref = vehicle_ref(vehicle_id)
 
-    wanted = {
-        alert_id(vehicle_id, alert_key(f)): f for f in findings if f.severity in ALERT_SEVERITIES
-    }
+    alerting = [f for f in findings if f.severity in ALERT_SEVERITIES]
+    alerting.sort(key=lambda f: f.severity is not Severity.CRITICAL)  # stable: keeps order
+    wanted = {alert_id(vehicle_id, alert_key(f)): f for f in alerting[:MAX_ALERTS_PER_EVALUATION]}
     open_alerts = open_of_vehicle(vehicle_id).limit(MAX_OPEN_ALERTS_READ)
 
     def work(transaction: Transaction) -> tuple[int, int]:

@@ -5,11 +5,16 @@ Pure (no Firestore). Each rule reads one daily point per day from the per-day ro
 the evaluation window (vehicle.rollups, ``VehicleSnapshot.days``) and assesses it the same
 way (:func:`assess`):
 
-1. **Window**: the last ``WINDOW_DAYS`` (30) days with a point, fewer when the series was
-   reset since: by a service for the finding's code (vehicle.health re-runs the rules on
-   the days after it) or by a **recovery jump** (a day this much better than the median of
-   the three before it: a battery charged or replaced, a part repaired), after which only
-   the days from the jump on count.
+1. **Windows**: the last 30 days and the last 14 days (``WINDOWS``) are each assessed: the
+   long one is steadier, the short one follows a decline that accelerates or began
+   recently but, being noisier, may only speak of a near crossing (a shorter horizon);
+   either may raise the finding, which names the earlier predicted date. Coolant peaks use
+   the long window only: they vary by degrees from day to day with traffic and weather, and
+   a hot fortnight is not a failing cooling system. A window
+   holds fewer days when the series was reset: by a service for the finding's code
+   (vehicle.health re-runs the rules on the days after it) or by a **recovery jump** (a day
+   this much better than the median of the three before it: a battery charged or replaced,
+   a part repaired), after which only the days from the jump on count.
 2. **Enough days**: at least ``MIN_POINTS`` (10) daily points spanning ``MIN_SPAN_DAYS``.
 3. **Robust line**: Theil–Sen over the points with its 90 % confidence interval
    (vehicle.trends); x is days relative to now, so the line's value at 0 is today's level.
@@ -17,11 +22,14 @@ way (:func:`assess`):
    ``max_scatter``; the whole confidence interval must lie on the failing side of zero; and
    the decline must already show in the first two thirds of the window (a fit of those
    points must point the same way), so a single cold snap or a few bad last days cannot
-   make a trend.
+   make a trend; and the last days must still follow it (the median residual of the last
+   five points may not lie on the healthy side by more than the scatter), so a decline that
+   stopped or reversed raises nothing.
 5. **A crossing within the horizon**: today's level must still be on the healthy side, and
-   even the *slowest* slope of the interval must reach the threshold within ``HORIZON_DAYS``
-   (60). The finding names the crossing predicted by the median slope
-   (``predicted_failure_date``) with the range the interval gives, and a ``book_by`` date:
+   even the *slowest* slope of the interval must reach the threshold within the window's
+   horizon (60 days for the 30-day window, 30 for the 14-day one). The finding names the
+   crossing predicted by the median slope (``predicted_failure_date``) with the range the
+   interval gives, and a ``book_by`` date:
    the booking lead time before the predicted crossing, no later than its earliest plausible
    date, and not before today.
 
@@ -67,13 +75,19 @@ from vehicle.health_rules import (
 from vehicle.rollups import DayRollup
 from vehicle.trends import CONFIDENCE, TrendFit, theil_sen, time_to_cross
 
-WINDOW_DAYS = 30  # battery and cooling wear show over weeks; older days describe another state
+# (window days, horizon days). Battery and cooling wear show over weeks; older days
+# describe another state, and beyond two months a straight line is a guess. The short
+# window catches an acceleration the long one would average away, but its slope is
+# noisier: it may only forecast a near crossing.
+WINDOWS: tuple[tuple[int, int], ...] = ((30, 60), (14, 30))
+WINDOW_DAYS = max(days for days, _ in WINDOWS)
+HORIZON_DAYS = max(horizon for _, horizon in WINDOWS)
 MIN_POINTS = 10  # fewer daily points make a slope's interval too wide to act on
 MIN_SPAN_DAYS = 9.0
-HORIZON_DAYS = 60  # forecast no further: beyond two months a straight line is a guess
 RECOVERY_BASELINE_DAYS = 3  # a jump is judged against the median of this many days before
 PERSISTENCE_FRACTION = 2 / 3  # the decline must show in this first part of the window
 MIN_PERSISTENCE_POINTS = 5
+RECENT_POINTS = 5  # the last days that must still follow the line
 
 # Lead-acid open-circuit voltage falls ~4.3 mV per °C (0.024 V per 10 °F) below 26.7 °C.
 OCV_V_PER_C = 0.0043
@@ -99,6 +113,7 @@ class Signal:
     service_code: str
     title: str  # "{direction}" and "{threshold}" are filled in
     service_name: str  # what to book
+    windows: tuple[tuple[int, int], ...] = ()  # (days, horizon days); () = WINDOWS
 
     def threshold(self, direction: Direction) -> float | None:
         return self.threshold_falling if direction is Direction.FALLING else self.threshold_rising
@@ -123,7 +138,7 @@ CRANKING = Signal(
     threshold_falling=CRANK_MIN_HEALTHY_V,
     threshold_rising=None,
     max_scatter=0.35,
-    recovery_jump=0.5,
+    recovery_jump=0.35,
     service_code=SERVICE_BATTERY,
     title="Cranking voltage is {direction} toward {threshold} V",
     service_name="a battery test",
@@ -151,6 +166,7 @@ COOLANT = Signal(
     service_code=SERVICE_COOLING,
     title="Coolant peaks are {direction} toward {threshold} °C",
     service_name="a cooling-system check",
+    windows=(WINDOWS[0],),
 )
 
 
@@ -191,8 +207,20 @@ def _after_last_recovery(points: list[Point], signal: Signal, healthy_up: bool) 
 
 
 def assess(points: Sequence[Point], signal: Signal, now: datetime) -> Assessment | None:
-    """Judge one signal's daily points (oldest first); see the module docstring."""
-    first_day = (now - timedelta(days=WINDOW_DAYS)).date()
+    """Judge one signal's daily points (oldest first) over each window; see the module
+    docstring. The assessment predicting the earliest crossing, if any raises."""
+    found = [
+        assessment
+        for days, horizon in signal.windows or WINDOWS
+        if (assessment := _assess_window(points, signal, now, days, horizon))
+    ]
+    return min(found, key=lambda a: a.days_to_cross) if found else None
+
+
+def _assess_window(
+    points: Sequence[Point], signal: Signal, now: datetime, window_days: int, horizon_days: int
+) -> Assessment | None:
+    first_day = (now - timedelta(days=window_days)).date()
     window = [p for p in points if first_day < p.day <= now.date()]
     # Which way is "better" decides what a recovery jump is: up for voltages that fail low,
     # down for temperatures; the charging band fails both ways, so judge its jumps both ways.
@@ -224,10 +252,17 @@ def assess(points: Sequence[Point], signal: Signal, now: datetime) -> Assessment
     early_fit = theil_sen([x for x, _ in early], [v for _, v in early])
     if early_fit is None or (early_fit.slope < 0) != (direction is Direction.FALLING):
         return None  # the decline is carried by the last days alone
+    towards_healthy = 1.0 if direction is Direction.FALLING else -1.0
+    last_gains = [
+        (p.value - fit.value_at(x)) * towards_healthy
+        for x, p in list(zip(xs, recent, strict=True))[-RECENT_POINTS:]
+    ]
+    if statistics.median(last_gains) > fit.scatter:
+        return None  # the last days no longer follow the decline: it stopped or reversed
     latest = time_to_cross(fit.level_now, nearest_zero, threshold)
     predicted = time_to_cross(fit.level_now, fit.slope, threshold)
     earliest = time_to_cross(fit.level_now, steepest, threshold)
-    if latest is None or predicted is None or earliest is None or latest > HORIZON_DAYS:
+    if latest is None or predicted is None or earliest is None or latest > horizon_days:
         return None
     return Assessment(
         fit=fit,
@@ -275,7 +310,10 @@ def _finding(
             "days_with_data": len(assessment.points),
             "reset_by_recovery": assessment.reset_by_recovery,
         },
-        "points": [[p.day.isoformat(), round(p.value, digits)] for p in assessment.points],
+        # Objects, not pairs: Firestore stores no array inside an array (alert evidence).
+        "points": [
+            {"day": p.day.isoformat(), "value": round(p.value, digits)} for p in assessment.points
+        ],
         **extra,
     }
     return Finding(
