@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
