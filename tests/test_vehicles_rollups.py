@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +183,12 @@ def test_old_days_as_rollups_give_the_threshold_rules_the_same_findings() -> Non
     )
     assert "dtc.powertrain" in rules_found
     assert from_rollups.as_json() == from_raw.as_json()
+
+
+def test_rollups_and_alert_evidence_are_exempt_from_indexing() -> None:
+    """Nothing queries them; indexed, a rollup string and an evidence map (a trend's points,
+    a fault-code group's codes) would cost index entries on every write."""
+    path = Path(__file__).resolve().parent.parent / "firestore.indexes.json"
+    overrides = json.loads(path.read_text())["fieldOverrides"]
+    for group, field in (("telemetry_days", "rollup"), ("alerts", "evidence")):
+        assert {"collectionGroup": group, "fieldPath": field, "indexes": []} in overrides

@@ -27,7 +27,7 @@ way (:func:`assess`):
    stopped or reversed raises nothing.
 5. **A crossing within the horizon**: today's level must still be on the healthy side, and
    even the *slowest* slope of the interval must reach the threshold within the window's
-   horizon (60 days for the 30-day window, 30 for the 14-day one). The finding names the
+   horizon (60 days for the 30-day window, 45 for the 14-day one). The finding names the
    crossing predicted by the median slope (``predicted_failure_date``) with the range the
    interval gives, and a ``book_by`` date:
    the booking lead time before the predicted crossing, no later than its earliest plausible
@@ -79,7 +79,7 @@ from vehicle.trends import CONFIDENCE, TrendFit, theil_sen, time_to_cross
 # describe another state, and beyond two months a straight line is a guess. The short
 # window catches an acceleration the long one would average away, but its slope is
 # noisier: it may only forecast a near crossing.
-WINDOWS: tuple[tuple[int, int], ...] = ((30, 60), (14, 30))
+WINDOWS: tuple[tuple[int, int], ...] = ((30, 60), (14, 45))
 WINDOW_DAYS = max(days for days, _ in WINDOWS)
 HORIZON_DAYS = max(horizon for _, horizon in WINDOWS)
 MIN_POINTS = 10  # fewer daily points make a slope's interval too wide to act on
