@@ -26,6 +26,7 @@ evaluated, or cleared by a completed service), or when the batch carries an urge
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -109,8 +110,13 @@ def raw_window_start(now: datetime) -> datetime:
 def evaluate(vehicle: Mapping[str, Any], now: datetime) -> HealthOutcome:
     """Evaluate, then publish alerts and the health fields (see the module docstring)."""
     raw_from = raw_window_start(now)
-    window = telemetry_store.evaluation_window(vehicle["id"], now - HEALTH_WINDOW, raw_from, now)
-    records = record_store.all_records(vehicle["id"])
+    # The service records and the telemetry are independent reads: run them side by side.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="service-records") as pool:
+        pending_records = pool.submit(record_store.all_records, vehicle["id"])
+        window = telemetry_store.evaluation_window(
+            vehicle["id"], now - HEALTH_WINDOW, raw_from, now
+        )
+        records = pending_records.result()
     serviced = record_store.last_service_points(records)
     odometer_points = [(d.day, d.odometer_km) for d in window.days if d.odometer_km is not None]
     average = average_daily_km([first_seen(vehicle, now.date()), *odometer_points])

@@ -36,6 +36,7 @@ baseline that makes true readings look backwards.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -339,17 +340,27 @@ def evaluation_window(
 ) -> EvaluationWindow:
     """Rollups of the days from ``since`` and raw readings from ``raw_from`` (a UTC midnight).
 
-    Two queries: the days before ``raw_from`` projected to their rollup (their readings are
-    not transferred), the days from ``raw_from`` in full. Readings up to a day after ``now``
-    are included (devices' clocks may run a little ahead).
+    Two queries, run at the same time: the days before ``raw_from`` projected to their rollup
+    (their readings are not transferred), the days from ``raw_from`` in full. Readings up to
+    a day after ``now`` are included (devices' clocks may run a little ahead).
     """
     days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
     first_raw_day = raw_from.astimezone(UTC).date()
+    last_day = now.astimezone(UTC).date() + timedelta(days=1)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recent-days") as pool:
+        recent = pool.submit(lambda: list(_day_range(days_ref, first_raw_day, last_day, None)))
+        older = list(
+            _day_range(
+                days_ref,
+                since.astimezone(UTC).date(),
+                first_raw_day - timedelta(days=1),
+                ROLLUP_FIELDS,
+            )
+        )
+        recent_days = recent.result()
     window = EvaluationWindow(readings=[], days=[])
     missing: list[Snapshot] = []
-    for snapshot in _day_range(
-        days_ref, since.astimezone(UTC).date(), first_raw_day - timedelta(days=1), ROLLUP_FIELDS
-    ):
+    for snapshot in older:
         window.reads += 1
         data = snapshot.to_dict() or {}
         rollup = rollups.decode(_day_id(snapshot, data), data.get("rollup"))
@@ -364,8 +375,7 @@ def evaluation_window(
         window.writes += writes
         window.days.sort(key=lambda d: d.day)
 
-    last_day = now.astimezone(UTC).date() + timedelta(days=1)
-    for snapshot in _day_range(days_ref, first_raw_day, last_day, None):
+    for snapshot in recent_days:
         window.reads += 1
         data = snapshot.to_dict() or {}
         day = _day_id(snapshot, data)
