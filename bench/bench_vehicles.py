@@ -66,7 +66,7 @@ INGEST_BATCHES = 16  # 8,000 readings (~28 days: inside the 30-day ingest horizo
 STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
 HEALTH_RUNS = 7
-ROUNDS = 3
+ROUNDS = 5
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
 
 
