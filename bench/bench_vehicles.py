@@ -65,7 +65,7 @@ BATCH = 500  # the API's maximum batch
 INGEST_BATCHES = 16  # 8,000 readings (~28 days: inside the 30-day ingest horizon)
 STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
-HEALTH_RUNS = 7
+HEALTH_RUNS = 15
 ROUNDS = 5
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
 
@@ -322,16 +322,19 @@ def main() -> None:
     finally:
         stack.stop()
 
-    ratio = ingest["readings_per_s"] / raw_rate
-    rounds_text = ", ".join(
-        f"{i['readings_per_s'] / r:.2f}x" for i, r in zip(ingests, raw_rates, strict=True)
-    )
+    # Each round pairs an API run with a baseline run made right after it, under the same
+    # load; the median of the rounds' ratios is the figure (a ratio of medians would pair
+    # rounds made under different load).
+    round_ratios = [i["readings_per_s"] / r for i, r in zip(ingests, raw_rates, strict=True)]
+    ratio = statistics.median(round_ratios)
+    rounds_text = ", ".join(f"{r:.2f}x" for r in round_ratios)
     health_ratio = health["health_ms"] / health["raw_read_ms"]
     rows = [
         (
             f"Ingest throughput, batches of {BATCH} (API, end to end; median of {ROUNDS} rounds)",
             f"{ingest['readings_per_s']:,.0f} readings/s",
-            f"API at **{ratio:.2f}x** the baseline (rounds: {rounds_text}; goal ≥ 0.5x)",
+            f"API at **{ratio:.2f}x** the baseline (median of the rounds: {rounds_text}; "
+            "goal ≥ 0.5x)",
         ),
         (
             "Bare baseline: same day documents, batched writes to the emulator",
@@ -369,6 +372,12 @@ def main() -> None:
     table = "| measure | value | comparison |\n|---|---|---|\n" + "\n".join(
         f"| {a} | {b} | {c} |" for a, b, c in rows
     )
+    goals = (
+        f"Goals (issue: the hot path): health over 90 days ≤ 1.5x a bare read of the same "
+        f"documents — {health_ratio:.2f}x, {'met' if health_ratio <= 1.5 else '**not met**'}; "
+        f"telemetry ingest ≥ 0.5x raw batched writes — {ratio:.2f}x, "
+        f"{'met' if ratio >= 0.5 else '**not met**'}."
+    )
     print()
     print(table)
     body = (
@@ -376,6 +385,7 @@ def main() -> None:
         "under functions-framework with THREADS=4). Command:\n\n"
         f"    {COMMAND}\n\n"
         f"{table}\n\n"
+        f"{goals}\n\n"
         f"Ingest: {INGEST_BATCHES} sequential batches of {BATCH} readings one per 5 minutes "
         "(~1.7 days per batch, so each batch touches 2–3 day documents; ~28 days in all, "
         "inside the 30-day ingest horizon), on a fresh vehicle per round, alternating with the "
@@ -390,10 +400,18 @@ def main() -> None:
         "readings are not transferred), so it now costs about what a bare read of the 91 day "
         "documents costs. Before rollups the same measure was 905 ms against a 206 ms bare "
         "read (4.4x, 2026-11-26), and 944 ms against 105 ms (9.0x) when re-run on 2026-11-29 "
-        "on this loaded machine just before the change. The emulator still loads whole "
-        "documents to project them, which is why the projected read is not much cheaper than "
-        "the full one here; Firestore bills a projection as one read per document either "
-        "way.\n"
+        "on this loaded machine just before the change. How much the projected read saves "
+        "varies from run to run here (the emulator loads whole documents to project them); "
+        "Firestore bills a projection as one read per document either way.\n\n"
+        "Ingest did not reach its goal. The transaction must read the day documents it "
+        "writes (duplicates are reported, and each touched day's rollup is recomputed from "
+        "all its readings), the request authenticates and checks scope (two more reads), and "
+        "the first batch runs a health evaluation; the bare baseline only writes. Rollups add "
+        "~5 ms of CPU per batch of 500 (decoding and summarising the touched days: measured "
+        "with `time.process_time()` around in-process requests, ~25 ms against ~20 ms before "
+        "rollups). On this 2-core machine, shared with other test runs (load average 7–14 "
+        "during these runs), the rounds' ratios spread widely; the code before this change "
+        "measured 0.30–0.72x per round with this same benchmark on 2026-11-29.\n"
     )
     update_section("Vehicles", body)
     print(f"\nwrote the Vehicles section of {BENCHMARKS_DOC.relative_to(ROOT)}")
