@@ -1,7 +1,7 @@
 """Lead time of the health evaluation: days of warning before a known failure, and false
 alarms on healthy look-alikes.
 
-Run: ``.venv/bin/python bench/bench_lead_time.py`` (about five minutes on 2 cores;
+Run: ``.venv/bin/python bench/bench_lead_time.py`` (one to two minutes on 2 cores;
 ``--only NAME`` runs the scenarios whose name contains NAME, ``--no-write`` leaves
 docs/benchmarks.md alone).
 

@@ -409,9 +409,12 @@ def main() -> None:
         "the first batch runs a health evaluation; the bare baseline only writes. Rollups add "
         "~5 ms of CPU per batch of 500 (decoding and summarising the touched days: measured "
         "with `time.process_time()` around in-process requests, ~25 ms against ~20 ms before "
-        "rollups). On this 2-core machine, shared with other test runs (load average 7–14 "
+        "rollups). On this 2-core machine, shared with other test runs (load average 7–15 "
         "during these runs), the rounds' ratios spread widely; the code before this change "
-        "measured 0.30–0.72x per round with this same benchmark on 2026-11-29.\n"
+        "measured 0.30–0.72x per round with this same benchmark on 2026-11-29.\n\n"
+        "Spread on 2026-11-29 (five runs of this benchmark with rollups, load average 7–15): "
+        "health 0.61–1.59x the bare read (above 1.5x in one run), ingest 0.31–0.44x; the "
+        "table above is the last of them.\n"
     )
     update_section("Vehicles", body)
     print(f"\nwrote the Vehicles section of {BENCHMARKS_DOC.relative_to(ROOT)}")
