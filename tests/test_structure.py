@@ -46,7 +46,11 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
         {
             "codec": 0,
             "telemetry_quality": 0,
+            "signals": 0,
+            "rollups": 0,
+            "trends": 0,
             "health_rules": 0,
+            "trend_rules": 0,
             "vin": 0,
             "models": 0,
             "store": 1,
@@ -54,6 +58,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "record_store": 1,
             "alert_store": 2,  # scopes its listing like store does
             "health": 3,
+            "limits": 3,  # derives its figures from the stores' bounds
             "service": 4,
         },
     ),
