@@ -41,6 +41,9 @@ TEST_ENV = {
     "PMI_RATE_LIMIT_PER_MINUTE": "100000",
     "PMI_RATE_LIMIT_BURST": "100000",
     "PMI_LOG_LEVEL": "WARNING",
+    # Tests change users straight in Firestore (as another instance would) and expect the
+    # next request to see it; the principal cache has its own tests (test_principal_cache.py).
+    "PMI_PRINCIPAL_CACHE_SECONDS": "0",
     # firebase-admin mints unsigned custom tokens under the Auth emulator (no call is made).
     "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 }

@@ -22,7 +22,7 @@ import brute_force
 import common_passwords
 
 from shared.auth import passwords
-from shared.auth.principal import USERS_COLLECTION, Principal
+from shared.auth.principal import USERS_COLLECTION, Principal, forget_user
 from shared.auth.rbac import Role
 from shared.config import Settings, get_settings
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -318,6 +318,7 @@ def admin_update(
     if "service_center_id" in changes:
         updates["service_center_id"] = changes["service_center_id"]
     db.collection(USERS_COLLECTION).document(user_id).update(updates)
+    forget_user(user_id)  # effective at once on this instance (principal cache)
 
     def record(event: audit.AuditEvent, details: dict[str, Any] | None = None) -> None:
         audit.record(db, event, actor_id=actor.user_id, subject_id=user_id, ip=ip, details=details)

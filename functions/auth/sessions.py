@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth import tokens
-from shared.auth.principal import USERS_COLLECTION
+from shared.auth.principal import USERS_COLLECTION, forget_user
 from shared.config import Settings
 from shared.errors import ServiceUnavailable, Unauthorized
 from shared.query_shapes import QueryShape, register
@@ -166,6 +166,7 @@ def open_session(
         return session_id, refresh, {**user, **updates}
 
     session_id, refresh, user = _run(start, db)
+    forget_user(user_id)  # a session evicted here ends at once on this instance
     return _with_access_token(session_id, user_id, refresh, user, settings)
 
 
@@ -246,6 +247,8 @@ def refresh(
         return "reused", None, user
 
     result, issued, user = _run(rotate, db)
+    if result == "reused":
+        forget_user(claims.user_id)  # the revoked session ends at once on this instance
     if issued is None:
         return RefreshOutcome(result, claims.user_id)
     session = _with_access_token(claims.session_id, claims.user_id, issued, user, settings)
@@ -272,6 +275,8 @@ def close_session(db: Any, raw_token: str, *, settings: Settings) -> None:
         batch.commit()
     except NotFound:  # the user was deleted meanwhile: nothing left to end
         return
+    finally:
+        forget_user(claims.user_id)  # the logout takes effect at once on this instance
 
 
 def close_all_sessions(db: Any, user_id: str, *, keep: str | None = None, reason: str) -> None:
@@ -279,6 +284,7 @@ def close_all_sessions(db: Any, user_id: str, *, keep: str | None = None, reason
     user_ref = db.collection(USERS_COLLECTION).document(user_id)
     # The user document is what every request checks: clearing it first revokes at once.
     user_ref.update({"session_ids": [keep] if keep else []})
+    forget_user(user_id)  # effective at once on this instance (principal cache)
     live = (
         db.collection(COLLECTION)
         .where(filter=_field_filter("user_id", user_id))
