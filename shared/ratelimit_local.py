@@ -65,8 +65,10 @@ MAX_WRITES_PER_BATCH = 500
 # again from its peers' level). An instance that regularly serves more distinct clients
 # than this within a minute should use a shared store (Redis) instead.
 MAX_BUCKETS = 20_000
-# A storm of new clients would otherwise run a priming pass per request.
-MIN_PASS_GAP_SECONDS = 0.05
+# A woken thread waits this long before its pass: the request that woke it keeps the CPU
+# (the GIL) for its own work, and clients arriving meanwhile share the pass (a storm of new
+# clients costs a query per this interval, not one per request).
+COALESCE_SECONDS = 0.02
 # A pass must not hang on a slow Firestore; what it could not publish goes out next time.
 RPC_TIMEOUT_SECONDS = 5.0
 # A shard Firestore may delete (TTL policy on expires_at, docs/operations.md): by then no
@@ -132,11 +134,13 @@ class FirestoreShards:
             batch.commit(timeout=RPC_TIMEOUT_SECONDS)
 
     def read(self, buckets: Sequence[str], since: float) -> list[Shard]:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         from shared.firestore import get_client
 
+        # The client first: get_client imports the library under its lock. This thread
+        # importing parts of it on its own while a request imports it (the first request of
+        # an instance) can meet a partially initialised module.
         collection = get_client().collection(SHARDS_COLLECTION)
+        from google.cloud.firestore_v1.base_query import FieldFilter
         found: list[Shard] = []
         for start in range(0, len(buckets), MAX_BUCKETS_PER_QUERY):
             group = list(buckets[start : start + MAX_BUCKETS_PER_QUERY])
@@ -222,7 +226,8 @@ class LocalFirstBackend:
         self._lock = threading.Lock()
         self._pass_lock = threading.Lock()  # one pass at a time (thread, exit, tests)
         self._wake = threading.Event()
-        self._last_full_pass = float("-inf")
+        # The first full pass is due one interval after start, not during the first request.
+        self._last_full_pass = clock()
         self._unprimed = False
         self._worker: threading.Thread | None = None
         self._worker_pid = 0
@@ -423,7 +428,8 @@ def _run_passes(ref: weakref.ReferenceType[LocalFirstBackend]) -> None:
             return
         wake, interval = backend._wake, backend.interval
         del backend  # hold no reference while waiting, so an unused backend can be freed
-        wake.wait(timeout=interval)
+        if wake.wait(timeout=interval):
+            time.sleep(COALESCE_SECONDS)
         wake.clear()
         backend = ref()
         if backend is None:
@@ -433,7 +439,6 @@ def _run_passes(ref: weakref.ReferenceType[LocalFirstBackend]) -> None:
         except Exception as exc:  # Firestore down or slow: keep counting, retry next pass
             logs.warning("rate limit sync failed", error=f"{type(exc).__name__}: {exc}")
         del backend
-        time.sleep(MIN_PASS_GAP_SECONDS)
 
 
 def _publish_at_exit(ref: weakref.ReferenceType[LocalFirstBackend]) -> None:
