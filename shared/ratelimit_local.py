@@ -12,21 +12,22 @@ Cloudflare's asynchronously incremented counters, Figma's and Stripe's shared bu
 - in the same pass it *reads* the shards other instances published for the clients active
   here (one query per 30 clients) and takes their new admissions out of the local bucket.
 
-So an admission anywhere reaches every other instance's bucket within two intervals (one to
+So an admission anywhere reaches every other instance's bucket within two passes (one to
 be published, one to be read), and the whole fleet admits at most
 
-    b + r·W + (N − 1)·(b + 2·r·T)
+    b + r·W + (N − 1)·(b + r·D),   D = 2·(T + δ)
 
 requests of one client in any window of W seconds (N instances serving that client, rule
-rate r per second and burst b, reconcile interval T; docs/operations.md, "Rate limiting",
-gives the argument). A bucket an instance sees for the first time starts from the most
-pessimistic level its peers published, refilled to now, so a client cannot reset its
-budget by reaching a fresh instance once the first pass (at once, off the request path) ran.
+rate r per second and burst b, reconcile interval T, δ the duration of a pass;
+docs/operations.md, "Rate limiting", gives the argument). A bucket an instance sees for the
+first time starts from the most pessimistic level published for it, refilled to now, so a
+client cannot reset its budget by reaching a fresh instance or by pausing.
 
-When CPU is allocated only during requests (Cloud Run's default), the thread gets no CPU
-between requests; a request that finds the pass overdue wakes the thread, which then runs
-alongside that request's own work instead of after the response. An idle instance admits
-nothing, so what it has not published yet can only be the admissions of its last requests.
+When CPU is allocated only during requests (Cloud Run's default), the thread gets little or
+no CPU between requests; a request that finds a pass due wakes the thread, which then runs
+alongside that request's own work. An idle instance admits nothing, so what it has not
+published yet can only be the admissions of its last requests; it publishes them at its
+next request, or when it shuts down.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ SHARDS_COLLECTION = "rate_limit_shards"
 # Firestore allows 30 values in an ``in`` filter and 500 writes in one batch.
 MAX_BUCKETS_PER_QUERY = 30
 MAX_WRITES_PER_BATCH = 500
-# Buckets kept per instance (about 1 KB each). Idle ones are forgotten once full and
-# published; past this many the least recently used go at once (a forgotten client starts
-# again from its peers' level). An instance that regularly serves more distinct clients
-# than this within a minute should use a shared store (Redis) instead.
+# Buckets kept per instance (about 1 KB each). Idle ones are forgotten once published;
+# past this many the least recently used go at once (a forgotten client starts again from
+# its published level). An instance that regularly serves more distinct clients than this
+# within a minute should use a shared store (Redis) instead.
 MAX_BUCKETS = 20_000
 # A woken thread waits this long before its pass: the request that woke it keeps the CPU
 # (the GIL) for its own work, and clients arriving meanwhile share the pass (a storm of new

@@ -161,7 +161,7 @@ def stack(emulator: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory)
         gateway_port=free_port(),
         reuse_emulator=emulator,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "firestore", "THREADS": "4"},
+        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "local-first", "THREADS": "4"},
     )
     instance.start(progress=lambda message: None)
     yield instance
