@@ -13,8 +13,11 @@ Measured in one run, on one Firestore emulator:
 - Firestore operations per request for each configuration, counted in process at the
   client library's RPC layer, for 1,000 requests of one busy client.
 
-Run: ``.venv/bin/python bench/bench_hot_path.py`` (about 4 minutes; writes the "Hot path"
-section of docs/benchmarks.md). ``--quick`` runs shorter loads and fewer cold starts.
+Run: ``.venv/bin/python bench/bench_hot_path.py`` (about 7 minutes; writes the "Hot path"
+section of docs/benchmarks.md). ``--quick`` runs shorter loads and fewer cold starts;
+``--skip-other-paths`` leaves out today's figures of the other hot paths
+(vehicle health, telemetry ingest, bookings), which come from bench_vehicles.py and
+bench_bookings.py run into a scratch file.
 """
 
 from __future__ import annotations
@@ -516,6 +519,52 @@ def count_operations(
     return result
 
 
+# --- the other hot paths: today's figures, for the next round -------------------------------
+
+BASELINES = (
+    # (script, what, pattern of the ratio in its section, goal)
+    (
+        "bench_vehicles.py",
+        "vehicle health over 90 days vs a bare read of the same documents",
+        r"health at ([\d.]+)x the bare read",
+        "≤ 1.5×",
+    ),
+    (
+        "bench_vehicles.py",
+        "telemetry ingest vs raw batched writes (throughput)",
+        r"API at ([\d.]+)x the baseline",
+        "≥ 0.5×",
+    ),
+    (
+        "bench_bookings.py",
+        "booking on distinct slots vs one bare transaction (time)",
+        r"\| POST /bookings, distinct slots \|[^\n]*?\| ([\d.]+)× \|",
+        "≤ 1.5×",
+    ),
+)
+
+
+def other_hot_paths(log_dir: Path) -> list[tuple[str, str, str, str]]:
+    """Run the vehicles and bookings benchmarks into a scratch file; quote their ratios."""
+    import re
+
+    scratch = log_dir / "baselines.md"
+    for script in sorted({entry[0] for entry in BASELINES}):
+        print(f"==> {script} (its figures only; its own section is left as it is)", flush=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / script)],
+            env={**os.environ, "BENCH_DOC": str(scratch)},
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
+    text = scratch.read_text()
+    rows = []
+    for script, what, pattern, goal in BASELINES:
+        found = re.search(pattern, text)
+        rows.append((what, f"{found.group(1)}×" if found else "not found", goal, script))
+    return rows
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -531,6 +580,7 @@ def report(
     cold: dict[str, ColdStart],
     ops: dict[str, dict[str, Any]],
     floor_ops: dict[str, Any] | None,
+    baselines: list[tuple[str, str, str, str]],
 ) -> str:
     lines = [
         f"Measured {machine_line()}, client, servers and Firestore emulator on the same machine "
@@ -636,13 +686,25 @@ def report(
     ]
     lines += [
         "",
-        "Goals of the hot path (issue #10), for the default configuration:",
+        "The hot path's goals, for the default configuration:",
         "",
         "| goal | target | measured | met |",
         "|---|---|---|---|",
     ]
     for name, target, measured, met in goals:
         lines.append(f"| {name} | {target} | {measured} | {'yes' if met else '**no**'} |")
+    if baselines:
+        lines += [
+            "",
+            "The other hot paths are the next round's work; their figures today, from "
+            "the same scripts as their own sections, run in this run:",
+            "",
+            "| hot path | today | goal | from |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {what} | {value} | {goal} | `bench/{src}` |" for what, value, goal, src in baselines
+        ]
     return "\n".join(lines)
 
 
@@ -660,6 +722,11 @@ def main() -> int:
     parser.add_argument("--ops-requests", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="4 s runs, 1 round, 3 cold starts")
     parser.add_argument("--no-doc", action="store_true", help="print only")
+    parser.add_argument(
+        "--skip-other-paths",
+        action="store_true",
+        help="do not run bench_vehicles.py and bench_bookings.py for the other hot paths",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.cold_rounds = 4.0, 1, 3
@@ -723,9 +790,10 @@ def main() -> int:
         for config in CONFIGS:
             ops[config.label] = count_operations(emulator, config, world, args.ops_requests)
             print(f"    {config.label}: {ops[config.label]}", flush=True)
+        baselines = [] if args.skip_other_paths else other_hot_paths(log_dir)
         # The floor's code does one get() per request and writes nothing.
         floor_ops = {"counts": {"reads": 1}, "statuses": {"200": 1}}
-        body = report(args, loader, floor, loads, cold, ops, floor_ops)
+        body = report(args, loader, floor, loads, cold, ops, floor_ops, baselines)
     finally:
         for process in processes:
             stop_process_group(process)

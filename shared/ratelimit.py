@@ -68,6 +68,9 @@ class Decision:
 
 
 class RateLimitBackend(Protocol):
+    """Where buckets live. A backend that answers from instance memory also sets a class
+    attribute ``answers_locally = True`` (RateLimiter then skips its empty-bucket cache)."""
+
     def take(self, key: str, rule: RateLimitRule, now: float) -> Decision:
         """Take one token from the bucket ``key`` if there is one."""
         ...

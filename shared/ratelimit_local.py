@@ -142,6 +142,7 @@ class FirestoreShards:
         # an instance) can meet a partially initialised module.
         collection = get_client().collection(SHARDS_COLLECTION)
         from google.cloud.firestore_v1.base_query import FieldFilter
+
         found: list[Shard] = []
         for start in range(0, len(buckets), MAX_BUCKETS_PER_QUERY):
             group = list(buckets[start : start + MAX_BUCKETS_PER_QUERY])
