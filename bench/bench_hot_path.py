@@ -308,6 +308,43 @@ def cold_starts(
     return found
 
 
+IMPORT_STEPS = """
+import sys, time
+import functions_framework
+from google.cloud import firestore  # what the floor imports too
+steps = []
+for label, names in (
+    ("pydantic", ("pydantic.main", "pydantic.fields", "pydantic.types", "pydantic.networks")),
+    ("shared", ("shared.http", "shared.pagination", "shared.startup")),
+    ("function", ("main",)),
+):
+    started = time.process_time()
+    for name in names:
+        __import__(name)
+    steps.append(time.process_time() - started)
+print(*steps)
+"""
+
+
+def import_costs(emulator: FirestoreEmulator, repeats: int = 5) -> dict[str, list[float]]:
+    """CPU milliseconds each function's imports add on top of the floor's (the least of runs)."""
+    costs: dict[str, list[float]] = {}
+    for target in COLD_TARGETS[1:]:
+        runs = []
+        for _ in range(repeats):
+            done = subprocess.run(
+                [sys.executable, "-c", IMPORT_STEPS],
+                cwd=target.source.parent,
+                env={**server_env(emulator), "PYTHONPATH": f"{ROOT}:{target.source.parent}"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs.append([float(x) * 1000 for x in done.stdout.split()])
+        costs[target.target] = [min(run[i] for run in runs) for i in range(3)]
+    return costs
+
+
 def byte_compile() -> None:
     """Compile the sources once, as a deploy bundle ships them (scripts/build_bundles.py).
 
@@ -581,6 +618,7 @@ def report(
     ops: dict[str, dict[str, Any]],
     floor_ops: dict[str, Any] | None,
     baselines: list[tuple[str, str, str, str]],
+    imports: dict[str, list[float]],
 ) -> str:
     lines = [
         f"Measured {machine_line()}, client, servers and Firestore emulator on the same machine "
@@ -640,6 +678,21 @@ def report(
         lines.append(
             f"| {target.name} | {median:.2f} | {min(values.wall):.2f}–{max(values.wall):.2f} "
             f"| {fmt_ratio(median / floor_cold)} | {cpu:.2f} | {fmt_ratio(cpu / floor_cpu)} |"
+        )
+
+    lines += [
+        "",
+        "Where a function's cold start goes beyond the floor's: CPU milliseconds its imports "
+        "add on top of the floor's own (functions-framework and the Firestore client), the "
+        "least of 5 runs:",
+        "",
+        "| function | pydantic | shared pipeline | the function's modules | total |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (pydantic_ms, shared_ms, own_ms) in imports.items():
+        lines.append(
+            f"| {name} | {pydantic_ms:.0f} | {shared_ms:.0f} | {own_ms:.0f} "
+            f"| {pydantic_ms + shared_ms + own_ms:.0f} |"
         )
 
     default = loads[CONFIGS[0].label]
@@ -746,6 +799,8 @@ def main() -> int:
                 f"CPU {statistics.median(values.cpu):.2f} s",
                 flush=True,
             )
+        imports = import_costs(emulator)
+        print(f"    import CPU ms (pydantic, shared, function): {imports}", flush=True)
 
         wrk = ensure_wrk()
         loader = "wrk" if wrk else "Python threads (wrk not found)"
@@ -793,7 +848,7 @@ def main() -> int:
         baselines = [] if args.skip_other_paths else other_hot_paths(log_dir)
         # The floor's code does one get() per request and writes nothing.
         floor_ops = {"counts": {"reads": 1}, "statuses": {"200": 1}}
-        body = report(args, loader, floor, loads, cold, ops, floor_ops, baselines)
+        body = report(args, loader, floor, loads, cold, ops, floor_ops, baselines, imports)
     finally:
         for process in processes:
             stop_process_group(process)
