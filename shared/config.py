@@ -44,8 +44,17 @@ class Settings(BaseModel):
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:5000", "http://localhost:5000")
     rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
     rate_limit_burst: int = Field(default=30, ge=1, le=100_000)
-    rate_limit_backend: Literal["firestore", "memory", "off"] = "firestore"
+    # local-first: admit from instance memory, reconcile through Firestore off the request
+    # path (docs/operations.md, "Rate limiting"); firestore: every request takes its token
+    # in Firestore (exact). Sensitive rules (fail_mode="closed") are exact under both.
+    rate_limit_backend: Literal["local-first", "firestore", "memory", "off"] = "local-first"
     rate_limit_fail_mode: Literal["open", "closed"] = "open"
+    # How often an instance publishes its admissions and learns the others' (T in the
+    # overshoot bound); one write per active client per interval at most.
+    rate_limit_sync_seconds: float = Field(default=1.0, ge=0.05, le=60.0)
+    # How long an instance may serve a user's role, activity and sessions from memory; a
+    # change made elsewhere takes effect within this bound. 0: read the user on every request.
+    principal_cache_seconds: float = Field(default=5.0, ge=0.0, le=300.0)
     # 1 MiB fits a 500-reading telemetry batch several times over.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=32 * 1_048_576)
     # Behind Google's front end the first X-Forwarded-For hop is the client.

@@ -17,6 +17,7 @@ path (``/...``).
 from __future__ import annotations
 
 import json
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -51,10 +52,9 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.ratelimit import (
-    FirestoreBackend,
-    MemoryBackend,
     RateLimiter,
     RateLimitRule,
+    build_limiter,
     limit_headers,
 )
 from shared.request_context import RequestIdentity
@@ -62,6 +62,9 @@ from shared.request_context import RequestIdentity
 Handler = Callable[["RequestContext"], Any]
 # Used only to finish a response when the real settings cannot be read.
 _FALLBACK_SETTINGS = Settings()
+# One limiter per instance even when the first requests arrive together (its buckets and
+# reconcile thread must not be duplicated).
+_LIMITER_LOCK = threading.Lock()
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -284,13 +287,9 @@ class App:
     @property
     def rate_limiter(self) -> RateLimiter | None:
         if self._rate_limiter is None:
-            settings = get_settings()
-            if settings.rate_limit_backend == "off":
-                return None
-            backend = (
-                MemoryBackend() if settings.rate_limit_backend == "memory" else FirestoreBackend()
-            )
-            self._rate_limiter = RateLimiter(backend, settings.rate_limit_fail_mode)
+            with _LIMITER_LOCK:
+                if self._rate_limiter is None:
+                    self._rate_limiter = build_limiter(get_settings())
         return self._rate_limiter
 
     def __call__(self, request: flask.Request) -> flask.Response:

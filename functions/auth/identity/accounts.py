@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from identity import audit, brute_force, password_policy, sessions
 from shared import clock
 from shared.auth import passwords
-from shared.auth.principal import USERS_COLLECTION, Principal
+from shared.auth.principal import USERS_COLLECTION, Principal, forget_user
 from shared.auth.rbac import Role
 from shared.config import Settings, get_settings
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -309,6 +309,7 @@ def admin_update(
     if "service_center_id" in changes:
         updates["service_center_id"] = changes["service_center_id"]
     get_client().collection(USERS_COLLECTION).document(user_id).update(updates)
+    forget_user(user_id)  # effective at once on this instance (principal cache)
 
     def record(event: audit.AuditEvent, details: dict[str, Any] | None = None) -> None:
         audit.record(event, actor_id=actor.user_id, subject_id=user_id, ip=ip, details=details)
