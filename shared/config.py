@@ -48,10 +48,21 @@ class Settings(BaseModel):
     rate_limit_fail_mode: Literal["open", "closed"] = "open"
     # 1 MiB fits a 500-reading telemetry batch several times over.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=32 * 1_048_576)
-    # Behind Google's front end the first X-Forwarded-For hop is the client.
-    trust_forwarded_for: bool = True
+    # Proxies in front of the function that append to X-Forwarded-For, counted from the
+    # right (shared/client_ip.py). 0 trusts none: the peer address, safe anywhere; a
+    # deployment sets its own path's value (docs/operations.md, "Client IP").
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_active_bookings: int = Field(default=3, ge=1, le=100)
+    # Diagnostic response headers (X-Firestore-Ops). None: on outside production, off in it.
+    debug_headers: bool | None = None
+
+    @property
+    def sends_debug_headers(self) -> bool:
+        """Whether responses may carry diagnostic headers (never by default in production)."""
+        if self.debug_headers is None:
+            return self.environment != "production"
+        return self.debug_headers
 
     @field_validator("cors_origins", mode="before")
     @classmethod
