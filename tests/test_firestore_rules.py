@@ -227,6 +227,8 @@ CLOSED = (
     "booking_idempotency/k-alice",
     f"booking_holders/{OWNER.uid}",
     f"slots/{NORTH}_2024-05-02T08:00:00Z",
+    "outbox/m-alice",
+    "login_known_networks/n-alice",
 )
 
 
@@ -285,6 +287,9 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             "booking_idempotency/k-alice": {"user_id": OWNER.uid, "status": 201},
             f"booking_holders/{OWNER.uid}": {"active_count": 1, "booking_ids": ["b-alice"]},
             f"slots/{NORTH}_2024-05-02T08:00:00Z": {"center_id": NORTH, "count": 1},
+            # A confirmation code addressed to Alice must not be readable, even by her.
+            "outbox/m-alice": {"to": "alice@example.test", "user_id": OWNER.uid},
+            "login_known_networks/n-alice": {"expires_at": now},
         }
     )
     batch = db.batch()
