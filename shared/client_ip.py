@@ -12,8 +12,15 @@ client's address is found by counting ``PMI_TRUSTED_PROXY_HOPS`` entries from th
 
 When the header has fewer entries than that, or the chosen entry is not an IP address, the
 peer address is used: a misconfigured deployment degrades to "everyone behind the front end
-shares one address" (safe, and visible), never to a value the client chose. Which value to
-set for each deployment path, and why: docs/operations.md ("Client IP").
+shares one address" (safe, and visible), never to a value the client chose.
+
+``PMI_TRUSTED_PROXY_NETWORKS`` (CIDRs, optional) trusts a proxy by its *address* rather than
+by its position: while the chosen entry lies in one of those networks, the entry to its left
+(the one that proxy appended) is taken instead. With one hop and Hosting's CDN egress ranges,
+a request through Hosting resolves to the address the CDN saw, while a caller of the
+function's own URL — whose address is not in those ranges — cannot pick its address by
+writing the header. Which values to set for each deployment path, and why:
+docs/operations.md ("Client IP").
 
 Limits and brute-force counters key on :attr:`ClientIp.limit_key`: the IPv4 address, or the
 IPv6 /64 network — one subscriber line usually owns a whole /64, so per-address IPv6 keys
@@ -22,6 +29,7 @@ would hand every attacker 2^64 fresh budgets.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +38,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
+    from shared.config import Settings
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # One IPv6 subscriber (a home line, a phone on a mobile network) is normally given a /64.
 IPV6_LIMIT_PREFIX = 64
@@ -78,10 +89,22 @@ def forwarded_entries(header_values: Sequence[str]) -> list[str]:
     return [entry.strip() for value in header_values for entry in value.split(",")]
 
 
-def choose(peer: str | None, forwarded: Sequence[str], trusted_hops: int) -> ClientIp:
-    """The client's address given the peer, the X-Forwarded-For entries and the trusted hops."""
+def choose(
+    peer: str | None,
+    forwarded: Sequence[str],
+    trusted_hops: int,
+    trusted_networks: Sequence[IPNetwork] = (),
+) -> ClientIp:
+    """The client's address given the peer, the X-Forwarded-For entries and the trusted hops
+    (and networks: see the module docstring)."""
     if trusted_hops > 0 and len(forwarded) >= trusted_hops:
-        chosen = parse_address(forwarded[-trusted_hops])
+        position = len(forwarded) - trusted_hops
+        chosen = parse_address(forwarded[position])
+        while chosen is not None and position > 0 and _within(chosen, trusted_networks):
+            further = parse_address(forwarded[position - 1])
+            if further is None:
+                break  # the trusted proxy wrote nothing usable: keep the proxy's own address
+            position, chosen = position - 1, further
         if chosen is not None:
             return _client(chosen, "forwarded")
     address = parse_address(peer or "")
@@ -90,10 +113,33 @@ def choose(peer: str | None, forwarded: Sequence[str], trusted_hops: int) -> Cli
     return _client(address, "peer")
 
 
-def from_request(request: Request, trusted_hops: int) -> ClientIp:
+def from_request(
+    request: Request, trusted_hops: int, trusted_networks: Sequence[IPNetwork] = ()
+) -> ClientIp:
     """The client's address for a werkzeug (Flask) request."""
     entries = forwarded_entries(request.headers.getlist("X-Forwarded-For"))
-    return choose(request.remote_addr, entries, trusted_hops)
+    return choose(request.remote_addr, entries, trusted_hops, trusted_networks)
+
+
+def for_request(request: Request, settings: Settings) -> ClientIp:
+    """The client's address as the settings say to read it (PMI_TRUSTED_PROXY_*)."""
+    networks = _networks(settings.trusted_proxy_networks)
+    return from_request(request, settings.trusted_proxy_hops, networks)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return parse_networks(cidrs)
+
+
+def parse_networks(value: str | Sequence[str]) -> tuple[IPNetwork, ...]:
+    """CIDRs from a comma-separated setting (``ValueError`` names a bad one)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip())
+
+
+def _within(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    return any(address.version == net.version and address in net for net in networks)
 
 
 def limit_key(address: IPAddress) -> str:

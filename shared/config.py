@@ -52,6 +52,9 @@ class Settings(BaseModel):
     # right (shared/client_ip.py). 0 trusts none: the peer address, safe anywhere; a
     # deployment sets its own path's value (docs/operations.md, "Client IP").
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Proxies trusted by address (CIDRs): past the hops above, an entry from one of these
+    # is skipped for the one to its left (Hosting's CDN egress; docs/operations.md).
+    trusted_proxy_networks: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_active_bookings: int = Field(default=3, ge=1, le=100)
     # Diagnostic response headers (X-Firestore-Ops). None: on outside production, off in it.
@@ -64,11 +67,19 @@ class Settings(BaseModel):
             return self.environment != "production"
         return self.debug_headers
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxy_networks", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxy_networks")
+    @classmethod
+    def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from shared.client_ip import parse_networks
+
+        parse_networks(value)  # ValueError names the bad CIDR; ConfigurationError at start
         return value
 
     @classmethod

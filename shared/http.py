@@ -36,7 +36,7 @@ from shared.auth import tokens
 from shared.auth.principal import Principal, load_principal
 from shared.auth.rbac import Access, AccessRule, as_access_rule
 from shared.client_ip import ClientIp
-from shared.client_ip import from_request as client_ip_from_request
+from shared.client_ip import for_request as client_for_request
 from shared.config import Settings, get_settings
 from shared.errors import (
     ApiError,
@@ -158,7 +158,7 @@ class RequestContext:
 
 def client_of(request: flask.Request, settings: Settings) -> ClientIp:
     """The caller, from the hop a trusted proxy appended (shared/client_ip.py)."""
-    return client_ip_from_request(request, settings.trusted_proxy_hops)
+    return client_for_request(request, settings)
 
 
 def client_ip(request: flask.Request, settings: Settings) -> str:

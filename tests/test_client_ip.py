@@ -16,7 +16,7 @@ import pytest
 import requests
 from auth_test_helpers import GOOD_PASSWORD, error_code, login, registered
 
-from shared.client_ip import choose, forwarded_entries, limit_key, parse_address
+from shared.client_ip import choose, forwarded_entries, limit_key, parse_address, parse_networks
 from shared.config import Settings, get_settings, reset_settings
 
 # --- the rule ------------------------------------------------------------------------------
@@ -81,8 +81,56 @@ def test_ipv6_addresses_are_limited_per_slash_64() -> None:
     assert ipv4 is not None and limit_key(ipv4) == "198.51.100.7"
 
 
+CDN = parse_networks("151.101.0.0/16, 2a04:4e42::/32")
+
+
+def test_a_trusted_cdn_address_is_stepped_over_to_the_address_the_cdn_appended() -> None:
+    # Through Hosting: client-written, the client (appended by the CDN), the CDN edge
+    # (appended by Google's front end).
+    entries = ["6.6.6.6", "198.51.100.7", "151.101.1.195"]
+    assert choose("169.254.1.1", entries, 1, CDN).address == "198.51.100.7"
+
+
+def test_a_direct_caller_cannot_pick_its_address_when_the_cdn_is_trusted_by_address() -> None:
+    # The function's own URL: the caller wrote an address; Google appended the real one.
+    entries = ["198.51.100.7", "203.0.113.66"]
+    assert choose("169.254.1.1", entries, 1, CDN).address == "203.0.113.66"
+    # Whereas counting two hops for every request would have believed the caller.
+    assert choose("169.254.1.1", entries, 2).address == "198.51.100.7"
+
+
+def test_a_cdn_entry_with_nothing_usable_to_its_left_stays_the_cdn_address() -> None:
+    assert choose("169.254.1.1", ["151.101.1.195"], 1, CDN).address == "151.101.1.195"
+    assert choose("169.254.1.1", ["junk", "151.101.1.195"], 1, CDN).address == "151.101.1.195"
+
+
+def test_a_bad_trusted_network_stops_the_instance_with_the_variable_name() -> None:
+    from shared.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="PMI_TRUSTED_PROXY_NETWORKS"):
+        Settings.from_environ({"PMI_TRUSTED_PROXY_NETWORKS": "151.101.0.0/16, not-a-cidr"})
+    parsed = Settings.from_environ({"PMI_TRUSTED_PROXY_NETWORKS": "151.101.0.0/16,::1/128"})
+    assert parsed.trusted_proxy_networks == ("151.101.0.0/16", "::1/128")
+
+
 def test_every_header_line_counts_as_entries() -> None:
     assert forwarded_entries(["1.1.1.1, 2.2.2.2", "3.3.3.3"]) == ["1.1.1.1", "2.2.2.2", "3.3.3.3"]
+
+
+def test_production_without_a_trusted_hop_says_so_at_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shared.startup import check_configuration
+
+    original = get_settings()
+    reset_settings(original.model_copy(update={"environment": "production"}))
+    try:
+        capsys.readouterr()
+        check_configuration()
+        warned = capsys.readouterr().out
+    finally:
+        reset_settings(original)
+    assert "PMI_TRUSTED_PROXY_HOPS is 0" in warned
 
 
 # --- in the pipeline ----------------------------------------------------------------------
