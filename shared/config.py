@@ -57,16 +57,38 @@ class Settings(BaseModel):
     principal_cache_seconds: float = Field(default=5.0, ge=0.0, le=300.0)
     # 1 MiB fits a 500-reading telemetry batch several times over.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=32 * 1_048_576)
-    # Behind Google's front end the first X-Forwarded-For hop is the client.
-    trust_forwarded_for: bool = True
+    # Proxies in front of the function that append to X-Forwarded-For, counted from the
+    # right (shared/client_ip.py). 0 trusts none: the peer address, safe anywhere; a
+    # deployment sets its own path's value (docs/operations.md, "Client IP").
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Proxies trusted by address (CIDRs): past the hops above, an entry from one of these
+    # is skipped for the one to its left (Hosting's CDN egress; docs/operations.md).
+    trusted_proxy_networks: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_active_bookings: int = Field(default=3, ge=1, le=100)
+    # Diagnostic response headers (X-Firestore-Ops). None: on outside production, off in it.
+    debug_headers: bool | None = None
 
-    @field_validator("cors_origins", mode="before")
+    @property
+    def sends_debug_headers(self) -> bool:
+        """Whether responses may carry diagnostic headers (never by default in production)."""
+        if self.debug_headers is None:
+            return self.environment != "production"
+        return self.debug_headers
+
+    @field_validator("cors_origins", "trusted_proxy_networks", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxy_networks")
+    @classmethod
+    def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from shared.client_ip import parse_networks
+
+        parse_networks(value)  # ValueError names the bad CIDR; ConfigurationError at start
         return value
 
     @classmethod

@@ -230,6 +230,8 @@ CLOSED = (
     f"slots/{NORTH}_2024-05-02T08:00:00Z",
     f"token_revocations/{OWNER.uid}",
     "schema_migrations/001_backfill_user_fields",
+    "outbox/m-alice",
+    "login_known_networks/n-alice",
 )
 
 
@@ -292,6 +294,9 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             # A revocation long before any token below was issued: it cuts nobody off.
             f"token_revocations/{OWNER.uid}": {"user_id": OWNER.uid, "revoke_time": 1},
             "schema_migrations/001_backfill_user_fields": {"status": "applied"},
+            # A confirmation code addressed to Alice must not be readable, even by her.
+            "outbox/m-alice": {"to": "alice@example.test", "user_id": OWNER.uid},
+            "login_known_networks/n-alice": {"expires_at": now},
         }
     )
     batch = db.batch()

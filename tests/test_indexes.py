@@ -107,7 +107,15 @@ def test_every_declared_index_serves_a_registered_query() -> None:
 
 @pytest.mark.parametrize(
     "collection",
-    ["booking_idempotency", "rate_limits", "rate_limit_shards", "sessions", "login_failures"],
+    [
+        "booking_idempotency",
+        "rate_limits",
+        "rate_limit_shards",
+        "sessions",
+        "login_failures",
+        "login_known_networks",
+        "outbox",
+    ],
 )
 def test_expiring_records_have_a_ttl_policy(collection: str) -> None:
     assert {

@@ -36,6 +36,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "firebase_tokens": 0,
             "audit": 1,
             "brute_force": 1,
+            "outbox": 1,
             "sessions": 1,
             "accounts": 2,  # ends sessions when a password or an account changes
             "service": 3,

@@ -19,6 +19,9 @@ COLLECTION = "audit_log"
 
 class AuditEvent(StrEnum):
     REGISTERED = "registered"
+    # Someone registered an address that already has an account (its owner was told).
+    REGISTRATION_FOR_EXISTING_ACCOUNT = "registration_for_existing_account"
+    EMAIL_CONFIRMED = "email_confirmed"
     LOGIN_SUCCEEDED = "login_succeeded"
     LOGIN_FAILED = "login_failed"
     LOCKOUT = "lockout"
@@ -32,7 +35,12 @@ class AuditEvent(StrEnum):
 
 # Failures and attacks are warnings in Cloud Logging so alerts can key on severity.
 _WARNING_EVENTS = frozenset(
-    {AuditEvent.LOGIN_FAILED, AuditEvent.LOCKOUT, AuditEvent.REFRESH_REUSED}
+    {
+        AuditEvent.LOGIN_FAILED,
+        AuditEvent.LOCKOUT,
+        AuditEvent.REFRESH_REUSED,
+        AuditEvent.REGISTRATION_FOR_EXISTING_ACCOUNT,
+    }
 )
 
 
@@ -51,6 +59,7 @@ def record(
         "actor_id": actor_id,
         "subject_id": subject_id,
         "request_id": identity.request_id if identity else None,
+        "client_request_id": identity.client_request_id if identity else None,
         "ip": ip,
         "at": clock.now(),
         "details": details or {},

@@ -40,6 +40,7 @@ from shared.alerts import ALERTS, OPEN
 from shared.auth.principal import Principal
 from shared.errors import NotFound
 from shared.firestore import get_client
+from shared.ids import is_document_id
 from shared.query_shapes import QueryShape, register
 from shared.vehicle_documents import VEHICLES
 
@@ -124,8 +125,10 @@ class SuggestionRef:
             version, vehicle_id, center_id, code, start = json.loads(
                 base64.urlsafe_b64decode(padded.encode())
             )
-            if version != _ID_VERSION or not all(
-                isinstance(v, str) and 0 < len(v) <= 128 for v in (vehicle_id, center_id, code)
+            if (
+                version != _ID_VERSION
+                or not (is_document_id(vehicle_id) and is_document_id(center_id))
+                or not (isinstance(code, str) and 0 < len(code) <= 64)
             ):
                 raise ValueError("shape")
             moment = datetime.fromisoformat(start)

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from shared import clock, service_codes
 from shared.http import BodyModel
+from shared.ids import DocumentId
 from shared.maintenance import intervals_for_vehicle
 from shared.pagination import PageQuery
 from vehicle.telemetry_quality import MAX_BATCH, Reading
@@ -165,7 +166,7 @@ class ServiceRecordCreate(BodyModel):
     service_codes: list[str] = Field(min_length=1, max_length=10)
     work_done: str = Field(default="", max_length=2000)
     cost: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
-    center_id: str | None = Field(default=None, min_length=1, max_length=128)
+    center_id: DocumentId | None = None
 
     @field_validator("service_codes")
     @classmethod

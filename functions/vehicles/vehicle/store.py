@@ -31,6 +31,7 @@ from shared.auth.rbac import Role
 from shared.auth.scoping import can_see, redact_for, scope_query
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.firestore import get_client
+from shared.ids import is_document_id
 from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.transactions import run_transaction
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query, Transaction
 
 VEHICLE_VINS = "vehicle_vins"
-# Longer ids are never ours; refusing them keeps a hostile id out of a document path.
-MAX_VEHICLE_ID_CHARS = 128
 
 # Subcollection deletes go in batches: Firestore caps a write batch at 500 operations.
 DELETE_BATCH_SIZE = 400
@@ -107,7 +106,7 @@ def in_scope(principal: Principal, vehicle: Mapping[str, Any]) -> bool:
 
 def load_visible(principal: Principal, vehicle_id: str) -> dict[str, Any]:
     """The vehicle document (with ``id``), or 404 if absent or outside the caller's scope."""
-    if not vehicle_id or "/" in vehicle_id or len(vehicle_id) > MAX_VEHICLE_ID_CHARS:
+    if not is_document_id(vehicle_id):
         raise NotFound("The vehicle does not exist.")
     snapshot = vehicle_ref(vehicle_id).get()
     vehicle = snapshot.to_dict() if snapshot.exists else None
