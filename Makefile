@@ -11,7 +11,7 @@ ENV ?= staging
 
 .PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean migrate
 .PHONY: lock lock-check deploy-plan venv
-.PHONY: assets browser jscheck
+.PHONY: assets browser jscheck openapi
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench      benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
+	@echo "make openapi    regenerate the API contract (openapi.json, docs/api.md, collection)"
 	@echo "make migrate    data migrations: dry run (what would change); APPLY=1 applies them"
 	@echo "make assets     npm ci + copy the dashboard libraries into hosting/vendor/ (part of deps)"
 	@echo "make clean      remove the virtualenv, caches and local run state"
@@ -103,6 +104,11 @@ bench: deps browser
 
 routes: $(STAMP)
 	@$(PY) scripts/route_table.py
+
+# The API contract, generated from the route tables (never edited by hand): the OpenAPI
+# document Hosting serves at /api/openapi.json, docs/api.md and the API-client collection.
+openapi: $(STAMP)
+	@$(PY) scripts/openapi.py
 
 bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py

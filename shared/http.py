@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_type_hints
 
 import flask
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -102,6 +102,28 @@ class Route:
     rate_limited: bool = True
     status: int = 200
     summary: str = ""
+    # The contract (scripts/openapi.py): the model of the body sent with ``status`` (None:
+    # the handler's return annotation when it is a model, else no body, e.g. 204) ...
+    response: type[BaseModel] | None = None
+    # ... and every other status this route answers on purpose: a model for another success
+    # (207), a sentence saying when for an error the pipeline cannot infer (409, a
+    # handler's own 401 or 403). The statuses every route shares are derived, not listed.
+    responses: Mapping[int, type[BaseModel] | str] = field(default_factory=dict)
+    # Honours the Idempotency-Key request header (a retry answers the first response).
+    idempotency_key: bool = False
+
+    @property
+    def response_model(self) -> type[BaseModel] | None:
+        """The declared response model, else the handler's return annotation if a model."""
+        if self.response is not None:
+            return self.response
+        try:
+            annotation = get_type_hints(self.handler).get("return")
+        except (NameError, TypeError):  # an annotation that does not resolve names no model
+            return None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        return None
 
 
 @dataclass
@@ -239,6 +261,9 @@ class App:
         rate_limit: RateLimitRule | None = None,
         rate_limited: bool = True,
         status: int = 200,
+        response: type[BaseModel] | None = None,
+        responses: Mapping[int, type[BaseModel] | str] | None = None,
+        idempotency_key: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``).
 
@@ -249,6 +274,12 @@ class App:
         ``body_optional=True`` lets a caller send no body at all: the handler then gets
         ``body`` built from ``{}`` (so every field of the model needs a default) and no
         Content-Type is required. A body that has any bytes is checked as usual.
+
+        ``response`` (the model of the ``status`` body), ``responses`` (other statuses this
+        route answers: a model, or for an error a sentence saying when) and
+        ``idempotency_key`` describe the route in the OpenAPI document; the statuses the
+        pipeline itself answers (401/403 from ``access``, 400/413/415/422 from the models,
+        404 from path parameters, 429, 503) are derived there and need no declaration.
         """
         if body_optional and body is None:
             raise ValueError(f"{method} {path}: body_optional needs a body model")
@@ -267,6 +298,9 @@ class App:
                 rate_limited=rate_limited,
                 status=status,
                 summary=(handler.__doc__ or "").strip().split("\n")[0],
+                response=response,
+                responses=dict(responses or {}),
+                idempotency_key=idempotency_key,
             )
             endpoint = str(len(self.routes))
             self.routes.append(route)

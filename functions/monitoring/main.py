@@ -14,6 +14,7 @@ from typing import Any
 import flask
 import functions_framework
 import health_checks
+import monitoring_responses as r
 
 from shared import __version__
 from shared.auth.rbac import PUBLIC, Permission
@@ -31,13 +32,18 @@ def _version(ctx: RequestContext) -> str:
 
 # No I/O at all, so there is nothing to protect by limiting it (a limiter check would cost
 # more than the answer).
-@app.get("/health/live", access=PUBLIC, rate_limited=False)
+@app.get("/health/live", access=PUBLIC, rate_limited=False, response=r.Status)
 def live(ctx: RequestContext) -> dict[str, Any]:
     """The process is up and serving (no I/O)."""
     return {"status": "ok"}
 
 
-@app.get("/health/ready", access=PUBLIC)
+@app.get(
+    "/health/ready",
+    access=PUBLIC,
+    response=r.Status,
+    responses={503: "not_ready: Firestore did not answer within the readiness deadline"},
+)
 def ready(ctx: RequestContext) -> dict[str, Any]:
     """Firestore answers within the readiness deadline, else 503 (rate limited per IP)."""
     firestore = health_checks.check_firestore()
@@ -50,13 +56,13 @@ def ready(ctx: RequestContext) -> dict[str, Any]:
     return {"status": "ready"}
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=r.PublicHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """Status and version (no I/O; the details are /health/detailed)."""
     return {"status": "ok", "version": _version(ctx)}
 
 
-@app.get("/health/detailed", access=Permission.MONITORING_READ)
+@app.get("/health/detailed", access=Permission.MONITORING_READ, response=r.DetailedHealth)
 def detailed(ctx: RequestContext) -> dict[str, Any]:
     """Version, uptime, each dependency with its latency, this instance, the caller's IP."""
     firestore = health_checks.check_firestore()

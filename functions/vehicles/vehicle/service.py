@@ -92,6 +92,7 @@ def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatc
     result = telemetry_store.ingest(vehicle["id"], batch.readings, now)
     reads, writes = 1 + result.reads, result.writes
     body = result.as_json()
+    body["ignored_fields"] = batch.ignored
     body["health_evaluated"] = False
     if health.should_evaluate_after_ingest(vehicle, result.accepted_readings, now):
         try:
