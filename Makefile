@@ -109,6 +109,7 @@ routes: $(STAMP)
 # document Hosting serves at /api/openapi.json, docs/api.md and the API-client collection.
 openapi: $(STAMP)
 	@$(PY) scripts/openapi.py
+	@$(PY) scripts/api_docs.py
 
 bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py

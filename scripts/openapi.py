@@ -245,7 +245,8 @@ def responses_of(route: Route, refs: dict[Any, Any], definitions: dict[str, Any]
             "headers": success_headers(route),
         }
         if model is not None and status != 204:
-            answer["description"] = (model.__doc__ or answer["description"]).strip().split("\n")[0]
+            first_line = (model.__doc__ or "").strip().split("\n")[0]
+            answer["description"] = f"{answer['description']}. {first_line}".rstrip(". ")
             answer["content"] = {"application/json": {"schema": _ref(refs, model, "serialization")}}
         answers[str(status)] = answer
     for status, reasons in statuses(route).items():

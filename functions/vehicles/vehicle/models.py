@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
+    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
@@ -55,6 +56,22 @@ def _latest_model_year() -> int:
 
 class VehicleCreate(BodyModel):
     """POST /api/vehicles."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "vin": "1HGCM82633A004352",
+                    "make": "Honda",
+                    "model": "Accord",
+                    "year": 2019,
+                    "mileage_km": 42000,
+                    "plate": "B-PM 1001",
+                    "fuel_type": "petrol",
+                }
+            ]
+        }
+    )
 
     vin: str = Field(max_length=40)
     make: ShortText
@@ -203,6 +220,26 @@ class TelemetryBatch(BodyModel):
     ones are accepted (newer firmware adds some) but not stored, and the answer lists them
     per reading in ``ignored_fields``.
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "readings": [
+                        {
+                            "timestamp": "2026-11-28T07:30:00Z",
+                            "odometer_km": 42131.5,
+                            "battery_voltage": 12.55,
+                            "engine_running": False,
+                            "coolant_temp_c": 15.0,
+                            "dtc_codes": [],
+                            "ambient_temp_c": 4.5,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
     readings: list[Reading] = Field(min_length=1, max_length=MAX_BATCH)
     # What the answer's ``ignored_fields`` says (computed from the raw body).
