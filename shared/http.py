@@ -4,9 +4,9 @@ A function declares routes on an :class:`App`; ``App.__call__`` is what its
 functions-framework entry point calls with the Flask request. Every request goes down one
 straight line:
 
-    request id → CORS → size limit → route match (werkzeug routing) → authentication →
-    rate limit → principal and permission → query and body validation (pydantic) →
-    handler → JSON response (gzip when large) → one structured log line
+    request id → deadline budget (shared.deadline) → CORS → size limit → route match →
+    authentication → rate limit → principal and permission → query and body validation
+    (pydantic) → handler → JSON response (gzip when large) → one structured log line
 
 and every failure, expected or not, leaves through :meth:`App._error_response` as the one
 envelope of :mod:`shared.errors`. Routes match both the Hosting path
@@ -32,7 +32,7 @@ from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 
-from shared import compression, cors, logs, request_context
+from shared import compression, cors, deadline, logs, request_context
 from shared.auth import tokens
 from shared.auth.principal import Principal, load_principal
 from shared.auth.rbac import Access, AccessRule, as_access_rule
@@ -347,7 +347,8 @@ class App:
         try:
             try:
                 settings = get_settings()
-                response = self._serve(request, identity, settings, state)
+                with deadline.budget(settings.request_deadline_seconds):
+                    response = self._serve(request, identity, settings, state)
             except ApiError as exc:
                 response = self._error_response(exc, identity)
             except ConfigurationError as exc:
@@ -550,7 +551,10 @@ class App:
         if _is_backend_unavailable(exc):
             logs.error("backend unavailable", error=f"{type(exc).__name__}: {exc}")
             return self._error_response(
-                ServiceUnavailable("A backing service is unavailable; try again shortly."),
+                ServiceUnavailable(
+                    "A backing service is unavailable; try again shortly.",
+                    headers={"Retry-After": str(deadline.RETRY_AFTER_SECONDS)},
+                ),
                 identity,
             )
         # The stack goes to the log (with the request id), never to the client.

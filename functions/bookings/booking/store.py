@@ -226,7 +226,12 @@ def create_booking(
 
     def work(transaction: Transaction) -> dict[str, Any]:
         now = clock.now()
-        found = read_in(transaction, [*slot_refs, customer_holder_ref, booked_vehicle_ref])
+        claim_refs = [claim.ref()] if claim is not None else []
+        found = read_in(
+            transaction, [*slot_refs, customer_holder_ref, booked_vehicle_ref, *claim_refs]
+        )
+        if claim is not None:
+            idempotency.check_claim(found[claim.ref().path], claim)
         # Checked before (booking.service) without a lock; read again here because the
         # vehicle may have been deleted or handed over since, and updating a deleted
         # vehicle would fail the commit (a 500). Reading it also locks it until commit.
