@@ -174,6 +174,11 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
         "A backing service is down or too slow; nothing was written.",
         "Retry after Retry-After (with back-off).",
     ),
+    "deadline_exceeded": (
+        503,
+        "The database did not answer within the request deadline; nothing more was done.",
+        "Retry after Retry-After (with back-off); a booking retry reuses its Idempotency-Key.",
+    ),
     "contention": (
         503,
         "Concurrent writers won every retry; nothing was written.",

@@ -94,8 +94,8 @@ DERIVED_REASONS = {
     415: "unsupported_media_type: send the body as application/json",
     422: "validation_failed: one details entry per invalid field",
     429: "rate_limited (or too_many_attempts on sign-in): wait Retry-After seconds",
-    503: "unavailable, contention or rate_limit_unavailable: nothing was written; retry "
-    "after Retry-After",
+    503: "unavailable, deadline_exceeded, contention or rate_limit_unavailable: retry after "
+    "Retry-After",
 }
 # Names of the shared error responses (components/responses).
 ERROR_NAMES = {

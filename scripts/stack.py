@@ -10,8 +10,10 @@ test harness runs its own session-wide one instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -178,33 +180,48 @@ class Stack:
         for name in self.functions:
             port = self.function_ports.setdefault(name, free_port())
             progress(f"starting function {name} on 127.0.0.1:{port} ...")
-            log = open(self.log_dir / f"function-{name}.log", "ab")  # noqa: SIM115
-            self.processes[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "functions_framework",
-                    "--target",
-                    name,
-                    "--source",
-                    str(ROOT / "functions" / name / "main.py"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            self._launch_function(name, env)
         for name in self.functions:
             wait_http(
                 self.function_url(name) + "/", SERVER_START_TIMEOUT_SECONDS, self.processes[name]
             )
             progress(f"  function {name} ready")
+
+    def _launch_function(self, name: str, env: Mapping[str, str]) -> None:
+        log = open(self.log_dir / f"function-{name}.log", "ab")  # noqa: SIM115
+        self.processes[name] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                "--target",
+                name,
+                "--source",
+                str(ROOT / "functions" / name / "main.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.function_ports[name]),
+            ],
+            cwd=ROOT,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def kill_function(self, name: str) -> None:
+        """SIGKILL the function's whole process group, as a crashed instance dies."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def start_function(self, name: str) -> None:
+        """Start one function again on its port (after kill_function)."""
+        self._launch_function(name, self.function_env())
+        wait_http(self.function_url(name) + "/", SERVER_START_TIMEOUT_SECONDS, self.processes[name])
 
     def _start_gateway(self, progress: Callable[[str], None]) -> None:
         progress(f"starting the Hosting gateway on 127.0.0.1:{self.gateway_port} ...")

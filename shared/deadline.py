@@ -79,10 +79,18 @@ class _Details(_CallDetails, grpc.ClientCallDetails):  # type: ignore[misc]
     """grpc.ClientCallDetails with a changed timeout."""
 
 
+# Rolling back frees the locks a transaction holds (others wait on them), so it may run
+# past the deadline, for at most this long.
+ROLLBACK_GRACE_SECONDS = 1.0
+
+
 def _clamped(details: Any) -> Any:
     left = remaining()
     if left is None:
         return details
+    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+    if str(method).endswith("/Rollback"):
+        left = max(left, ROLLBACK_GRACE_SECONDS)
     if left <= 0:
         raise DeadlineExceeded()
     timeout = left if details.timeout is None else min(details.timeout, left)

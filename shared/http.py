@@ -548,6 +548,9 @@ class App:
         return json_response(exc.envelope(identity.request_id), exc.status, exc.headers)
 
     def _unexpected(self, exc: Exception, identity: RequestIdentity) -> flask.Response:
+        if _is_deadline(exc):
+            logs.error("request deadline exceeded", error=f"{type(exc).__name__}: {exc}")
+            return self._error_response(deadline.DeadlineExceeded(), identity)
         if _is_backend_unavailable(exc):
             logs.error("backend unavailable", error=f"{type(exc).__name__}: {exc}")
             return self._error_response(
@@ -622,6 +625,17 @@ class App:
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             },
         )
+
+
+def _is_deadline(exc: Exception) -> bool:
+    """A Firestore call ran out of time (its own timeout, cut to the request's budget)."""
+    from google.api_core import exceptions as google_exceptions
+
+    if isinstance(exc, google_exceptions.DeadlineExceeded):
+        return True
+    return isinstance(exc, google_exceptions.RetryError) and isinstance(
+        exc.cause, google_exceptions.DeadlineExceeded
+    )
 
 
 def _is_backend_unavailable(exc: Exception) -> bool:

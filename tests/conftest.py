@@ -293,3 +293,10 @@ def auth_emulator() -> AuthEmulator:
     instance = _launch_auth_emulator()
     instance.wait_ready()
     return instance
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Operations fuzzed, cases tried and faults injected (tests/run_summary.py)."""
+    import run_summary
+
+    run_summary.write(terminalreporter)

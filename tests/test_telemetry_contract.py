@@ -1,7 +1,8 @@
-"""Unknown telemetry reading fields: still accepted (firmware adds fields), but never silent.
+"""Telemetry intake as a new integrator meets it: unknown reading fields are still accepted
+(firmware adds fields) but never silent, and a late batch is stored, not a 500.
 
-A new integrator who writes ``fault_codes`` for ``dtc_codes`` used to get a 201 while the
-fault never reached health; now the answer names the field and the one it probably meant.
+Someone who writes ``fault_codes`` for ``dtc_codes`` used to get a 201 while the fault
+never reached health; now the answer names the field and the one it probably meant.
 """
 
 from __future__ import annotations
@@ -76,3 +77,18 @@ def test_the_list_is_bounded_however_many_unknown_fields_a_reading_carries(
     assert len(entry["fields"]) == MAX_IGNORED_FIELDS_LISTED
     assert entry["more"] == 500 - MAX_IGNORED_FIELDS_LISTED
     assert all(len(name) <= 64 for name in entry["fields"])
+
+
+def test_a_late_batch_older_than_the_stored_readings_is_stored_not_a_500(
+    client: Any, owner: Any, vehicle: dict[str, Any]
+) -> None:
+    """Regression (found by tests/test_faults.py retrying a batch after an outage): a batch
+    whose readings all predate the latest stored one changes no baseline, and its empty
+    vehicle update made the commit fail with a 500."""
+    later = ingest(client, owner, vehicle, [reading(recent(10), 42010)])
+    assert later.status_code == 201
+    late = ingest(client, owner, vehicle, [reading(recent(60), 42000)])
+    assert late.status_code == 201, late.get_data(as_text=True)
+    assert late.get_json()["accepted"] == 1
+    listed = client.get(f"{API}/{vehicle['id']}/telemetry", headers=owner.headers).get_json()
+    assert [item["odometer_km"] for item in listed["items"]] == [42000, 42010]
