@@ -120,10 +120,14 @@ def test_dashboard_sources_never_use_inline_handlers_or_eval() -> None:
 
 def test_api_catch_all_comes_after_every_function_and_before_the_spa_fallback() -> None:
     sources = [
-        (rule["source"], rule.get("function", {}).get("functionId"))
+        (rule.get("source") or rule["regex"], rule.get("function", {}).get("functionId"))
         for rule in _config()["rewrites"]
     ]
     assert sources[-1] == ("**", None)
+    # Globs never match a segment that starts with a dot (/api/bookings/.x/cancel): this
+    # regex sends every such API path to the JSON 404 too, never to the HTML 404 page.
+    assert sources[-2] == ("^/api/", "monitoring")
+    sources = sources[:-2] + sources[-1:]
     # The API reference is a static page under /api: its rewrite comes before the catch-all.
     assert sources.index(("/api/docs", None)) < sources.index(("/api/**", "monitoring"))
     assert sources[-3:-1] == [("/api", "monitoring"), ("/api/**", "monitoring")]
@@ -151,6 +155,8 @@ def gateway(stack: Any, db: Any) -> str:
         ("POST", "/api/nowhere"),
         ("DELETE", "/api/bookingsx/1"),
         ("GET", "/api/monitoring/nothing-here"),
+        ("POST", "/api/bookings/.hidden/cancel"),
+        ("GET", "/api/.well-known/x"),
     ],
 )
 def test_unknown_api_paths_answer_the_json_404_envelope(

@@ -77,7 +77,7 @@ class CenterCreate(BodyModel):
                     "bays": 3,
                     "services": [
                         {
-                            "code": "oil_change",
+                            "code": service_codes.OIL_CHANGE,
                             "name": "Oil and filter change",
                             "duration_minutes": 60,
                         }
@@ -153,7 +153,7 @@ class BookingCreate(BodyModel):
                 {
                     "vehicle_id": "8b1ca650643b45a397bcb36ff39829e4",
                     "center_id": "c98988b1ab21418d8ffbaf712a75828b",
-                    "service_type": "oil_change",
+                    "service_type": service_codes.OIL_CHANGE,
                     "start": "2026-12-03T09:00:00+01:00",
                     "notes": "Please check the wipers too.",
                 }

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from shared import service_codes
 from shared.responses import Page, ResponseModel
 
 BookingStatus = Literal[
@@ -21,7 +22,7 @@ BookingStatus = Literal[
 class Service(ResponseModel):
     """A bookable service of a center."""
 
-    code: str = Field(examples=["oil_change"])
+    code: str = Field(examples=[service_codes.OIL_CHANGE])
     name: str
     duration_minutes: int
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from shared import service_codes
 from shared.responses import Page, ResponseModel
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -22,7 +23,7 @@ Urgency = Literal["overdue", "due_soon", "upcoming", "ok"]
 class DueService(ResponseModel):
     """When a maintenance service falls due, by time or distance, whichever comes first."""
 
-    code: str = Field(examples=["oil_change"])
+    code: str = Field(examples=[service_codes.OIL_CHANGE])
     name: str
     urgency: Urgency
     due_date: date | None = None
