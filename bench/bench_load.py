@@ -118,7 +118,11 @@ class Driver:
         self.session = requests.Session()
         self.random = random.Random(number)
         self.customer = world.customers[number % len(world.customers)]
-        self.slots = itertools.cycle((day, hour) for day in world.days for hour in range(8, 17))
+        # Each client books its own spread of slots: people pick different times (one hot
+        # slot is a contention test, tests/test_bookings_concurrency.py, not a load mix).
+        slots = [(day, hour) for day in world.days for hour in range(8, 17)]
+        self.random.shuffle(slots)
+        self.slots = itertools.cycle(slots)
 
     def send(self, route: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         started = time.perf_counter()

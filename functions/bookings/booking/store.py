@@ -42,6 +42,7 @@ from booking.models import BookingListQuery, CompleteBody
 from booking.scheduling import Slot, slot_keys_held
 from booking.views import Booking, as_utc, booking_to_json, visible
 from shared import clock
+from shared.alerts import query_lock_keys
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.auth.scoping import scope_query
@@ -294,7 +295,8 @@ def create_booking(
     return run_transaction(
         work,
         what="create booking",
-        lock_keys=[*keys, customer_holder_ref.path, booked_vehicle_ref.path],
+        # The transaction queries the vehicle's alerts (shared.center_links).
+        lock_keys=[*keys, customer_holder_ref.path, booked_vehicle_ref.path, *query_lock_keys()],
     )
 
 
@@ -564,4 +566,9 @@ def complete(booking_id: str, body: CompleteBody, principal: Principal) -> dict[
         }
         return _changed(transaction, booking, principal, updates)
 
-    return run_transaction(work, what="complete booking", lock_keys=_booking_lock_keys(booking_id))
+    return run_transaction(
+        work,
+        what="complete booking",
+        # The transaction queries the vehicle's open alerts (shared.service_completion).
+        lock_keys=[*_booking_lock_keys(booking_id), *query_lock_keys()],
+    )

@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
-from shared.alerts import ALERTS, OPEN, Resolution, open_of_vehicle, resolved_fields
+from shared.alerts import (
+    ALERTS,
+    OPEN,
+    Resolution,
+    open_of_vehicle,
+    query_lock_keys,
+    resolved_fields,
+)
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.firestore import get_client
@@ -168,7 +175,7 @@ def publish(
         transaction.update(ref, dict(vehicle_fields))
         return reads, writes + 1
 
-    return run_transaction(work, what="publish health", lock_keys=[ref.path])
+    return run_transaction(work, what="publish health", lock_keys=[ref.path, *query_lock_keys()])
 
 
 def _iso(day: date | None) -> str | None:
