@@ -124,15 +124,16 @@ class Driver:
         self.random.shuffle(slots)
         self.slots = itertools.cycle(slots)
 
-    def send(self, route: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def send(self, route: str, method: str, path: str, **kwargs: Any) -> requests.Response | None:
         started = time.perf_counter()
+        response: requests.Response | None = None
         try:
             response = self.session.request(
                 method, self.world.base_url + path, timeout=30, **kwargs
             )
             status = response.status_code
         except requests.RequestException:
-            response, status = None, 0  # type: ignore[assignment]
+            status = 0
         self.tally.add(route, time.perf_counter() - started, status)
         return response
 
@@ -297,9 +298,8 @@ def seed(base_url: str, customers: int) -> World:
 
     def vin(serial: int) -> str:
         draft = f"1HGCM8263{'X'}A{serial:06d}"
-        return (
-            draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
-        )
+        digit = str(compute_check_digit(draft))
+        return draft[:CHECK_DIGIT_INDEX] + digit + draft[CHECK_DIGIT_INDEX + 1 :]
 
     found = []
     for number in range(customers):
