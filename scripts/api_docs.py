@@ -291,7 +291,7 @@ def curl(spec: dict[str, Any], path: str, method: str, operation: dict[str, Any]
 
 def _type_of(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[1]
+        return str(schema["$ref"]).rsplit("/", 1)[1]
     if "anyOf" in schema:
         return " or ".join(_type_of(spec, s) for s in schema["anyOf"])
     if "enum" in schema:

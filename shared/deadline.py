@@ -105,10 +105,10 @@ def _clamped(details: Any) -> Any:
 
 
 class _DeadlineInterceptor(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]  # grpc ships no type hints
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
 ):
     """Gives every call at most the time left in the current request's budget."""
 
@@ -125,7 +125,7 @@ class _DeadlineInterceptor(
         return continuation(_clamped(details), iterator)
 
 
-def interceptor() -> grpc.UnaryUnaryClientInterceptor:
+def interceptor() -> Any:
     return _DeadlineInterceptor()
 
 
@@ -136,7 +136,7 @@ class BudgetRetry(api_retry.Retry):
     so back-off between attempts never outlasts the request's budget either.
     """
 
-    @property  # type: ignore[override]
+    @property
     def _timeout(self) -> float | None:
         configured: float | None = self.__dict__.get("_configured_timeout")
         left = remaining()

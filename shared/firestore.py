@@ -56,7 +56,7 @@ def _deadline_aware_client(project_id: str) -> Client:
             super().__init__(channel=channel, **kwargs)
 
         def _prep_wrapped_messages(self, client_info: Any) -> None:
-            super()._prep_wrapped_messages(client_info)
+            super()._prep_wrapped_messages(client_info)  # type: ignore[no-untyped-call]
             deadline.budget_retries(self._wrapped_methods)
 
     class DeadlineClient(firestore.Client):
