@@ -227,7 +227,8 @@ def error_headers(status: int) -> dict[str, Any]:
     headers = {"X-Request-ID": _header("X-Request-ID")}
     if status == 401:
         headers["WWW-Authenticate"] = _header("WWW-Authenticate")
-    if status in (429, 503):
+    # 409: only idempotency_in_progress carries it (retry the same request after it).
+    if status in (409, 429, 503):
         headers["Retry-After"] = _header("Retry-After")
     return headers
 

@@ -246,6 +246,17 @@ class App:
         self._map = Map(strict_slashes=False, merge_slashes=False, converters=PATH_CONVERTERS)
         self._rate_limiter = rate_limiter
         self._principal_loader = principal_loader
+        self._answer_flask_404s()
+
+    def _answer_flask_404s(self) -> None:
+        """Paths functions-framework's own router refuses (a newline in a segment, say, which
+        its ``/<path:path>`` rule does not match, or ``/robots.txt``) would get Flask's HTML
+        404 or 405 page; they go through this App's pipeline instead, so they answer the JSON 404
+        of every other unknown path. Outside functions-framework this registers nothing."""
+        import functions_framework
+
+        for status in (404, 405):
+            functions_framework.errorhandler(status)(lambda _error: self(flask.request))
 
     # --- declaring routes -----------------------------------------------------------------
 

@@ -323,3 +323,16 @@ def test_optional_body_when_present_is_validated(probe: Any) -> None:
     assert_envelope(probe.post("/api/probe/notes", json={"other": 1}), 422)
     assert_envelope(probe.post("/api/probe/notes", data="hi", content_type="text/plain"), 415)
     assert_envelope(probe.post("/api/probe/notes", data="{", content_type="application/json"), 400)
+
+
+def test_a_path_functions_frameworks_router_refuses_still_gets_the_json_404(call: Any) -> None:
+    """Regression (make fuzz): a newline in a path segment skipped functions-framework's
+    catch-all route, and Flask answered its HTML 404 page."""
+    for method, path in (
+        ("POST", "/api/bookings/%0A/assign"),
+        ("GET", "/api/bookings/a%0Ab"),
+    ):
+        response = call("bookings").open(path, method=method)
+        assert response.status_code == 404, path
+        assert response.content_type == "application/json", path
+        assert response.get_json()["error"]["code"] == "not_found"
