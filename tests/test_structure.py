@@ -53,6 +53,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "telemetry_store": 1,
             "record_store": 1,
             "alert_store": 2,  # scopes its listing like store does
+            "claims": 2,  # registers a claimed VIN through store
             "health": 3,
             "service": 4,
         },

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from booking import idempotency
 from booking.capacity import (
@@ -36,6 +37,7 @@ from booking.lifecycle import (
     BookingAction,
     BookingState,
     IllegalTransition,
+    OutsideActionWindow,
     apply_action,
 )
 from booking.models import MAX_ID_CHARS, BookingListQuery, CompleteBody
@@ -45,7 +47,7 @@ from shared import clock
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.auth.scoping import scope_query
-from shared.center_links import read_link
+from shared.center_links import PendingLink, grant_until, read_link
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.pagination import page_of
@@ -229,8 +231,9 @@ def create_booking(
         # Checked before (booking.service) without a lock; read again here because the
         # vehicle may have been deleted or handed over since, and updating a deleted
         # vehicle would fail the commit (a 500). Reading it also locks it until commit.
-        require_own_vehicle(found[booked_vehicle_ref.path], customer_id)
-        link = read_link(transaction, request.vehicle_id, center.id)
+        vehicle = found[booked_vehicle_ref.path]
+        require_own_vehicle(vehicle, customer_id)
+        link = read_link(transaction, request.vehicle_id, vehicle=vehicle)
         take_holder(
             transaction,
             found[customer_holder_ref.path],
@@ -279,7 +282,13 @@ def create_booking(
         }
         transaction.create(new_booking_ref, document)
         # Staff of this center may now see the vehicle and its alerts (shared rule).
-        link.write(transaction)
+        link.write(
+            transaction,
+            booking_id=booking_id,
+            center_id=center.id,
+            until=grant_until(slot_end=request.slot.end_utc),
+            now=now,
+        )
         body = booking_to_json(Booking(booking_id, document), request.customer)
         if claim is not None:
             transaction.set(claim.ref(), idempotency.completion_fields(201, body), merge=True)
@@ -317,10 +326,28 @@ _PAST_TENSE = {
 }
 
 
+# What a timing refusal says, by lifecycle.OutsideActionWindow code; {at} is the boundary
+# in the center's zone.
+_TIMING_MESSAGES = {
+    "start_too_early": "Work on this booking can start from {at} (30 minutes before its slot).",
+    "start_too_late": (
+        "This booking's slot ended at {at}; mark it as a no-show or cancel it, "
+        "or reschedule it first."
+    ),
+    "no_show_too_early": (
+        "A no-show can be marked from {at} (15 minutes after the booking's start)."
+    ),
+}
+
+
+def _slot_of(booking: Booking) -> tuple[datetime, datetime]:
+    return as_utc(booking.data["start"]), as_utc(booking.data["end"])
+
+
 def _record(
     principal: Principal, booking: Booking, action: BookingAction, at: datetime
 ) -> dict[str, Any]:
-    """Check permission then state (lifecycle.apply_action) and map its errors to HTTP."""
+    """Check permission, state and time (lifecycle.apply_action); map its errors to HTTP."""
     try:
         record = apply_action(
             booking.state,
@@ -328,6 +355,7 @@ def _record(
             actor_id=principal.user_id,
             actor_role=principal.role.value,
             at=at,
+            slot=_slot_of(booking),
             **_relation(principal, booking),
         )
     except ActionForbidden:
@@ -340,7 +368,38 @@ def _record(
             f"A booking that is {booking.state.value} cannot be {_PAST_TENSE[action]}.",
             code="illegal_transition",
         ) from None
+    except OutsideActionWindow as refusal:
+        zone = ZoneInfo(booking.data.get("time_zone") or "UTC")
+        boundary = refusal.boundary.astimezone(zone).isoformat()
+        raise Conflict(
+            _TIMING_MESSAGES[refusal.code].format(at=boundary),
+            code=refusal.code,
+            details=[
+                {"field": "at", "location": "clock", "message": boundary, "type": refusal.code}
+            ],
+        ) from None
     return dict(record.to_document())
+
+
+def _grant_after(booking: Booking, state: BookingState, now: datetime) -> datetime | None:
+    """Until when the booking, once in ``state``, lets its center see the vehicle
+    (shared.center_links: nothing once cancelled or a no-show)."""
+    if state in (BookingState.CANCELLED, BookingState.NO_SHOW):
+        return None
+    completed_at = now if state is BookingState.COMPLETED else None
+    return grant_until(slot_end=_slot_of(booking)[1], completed_at=completed_at)
+
+
+def _relink(
+    transaction: Transaction,
+    link: PendingLink,
+    booking: Booking,
+    until: datetime | None,
+    now: datetime,
+) -> None:
+    link.write(
+        transaction, booking_id=booking.id, center_id=booking.center_id, until=until, now=now
+    )
 
 
 def _booking_lock_keys(booking_id: str) -> list[str]:
@@ -401,6 +460,11 @@ def perform_action(
             if releasing
             else {}
         )
+        # Ending a booking changes what it grants its center (confirm and start do not).
+        link = read_link(transaction, booking.vehicle_id) if releasing else None
+        # Every read is done; from here on the transaction only writes.
+        if link is not None:
+            _relink(transaction, link, booking, _grant_after(booking, new_state, now), now)
         if releasing:
             release_cells(transaction, found, booking.slot_keys, booking_id)
             release_holder(
@@ -479,6 +543,9 @@ def reschedule(
         taking = [k for k in new_keys if k not in old_keys]
         freeing = [k for k in old_keys if k not in new_keys]
         found = read_in(transaction, map(slot_ref, [*taking, *freeing]))
+        link = read_link(transaction, booking.vehicle_id)
+        # Every read is done; from here on the transaction only writes.
+        _relink(transaction, link, booking, grant_until(slot_end=new_slot.end_utc), now)
         take_cells(
             transaction,
             found,
@@ -535,8 +602,10 @@ def complete(booking_id: str, body: CompleteBody, principal: Principal) -> dict[
                 booking_id=booking_id,
             ),
         )
+        link = read_link(transaction, booking.vehicle_id)
         # Every read is done; from here on the transaction only writes.
         outcome = pending.write(transaction, now)
+        _relink(transaction, link, booking, _grant_after(booking, BookingState.COMPLETED, now), now)
         release_cells(transaction, found, booking.slot_keys, booking_id)
         release_holder(
             transaction, found[customer_holder_ref.path], booking.customer_id, booking_id

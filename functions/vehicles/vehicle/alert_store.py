@@ -19,7 +19,8 @@ Lifecycle (see docs/vehicles.md; the shared vocabulary is shared.alerts):
 
 :func:`publish` writes an evaluation's alerts and the vehicle's health fields in one
 transaction that reads the vehicle, so an alert always carries the vehicle's current
-``owner_id`` and ``center_ids`` (a center linked by a concurrent booking is never lost).
+``owner_id``, ``center_ids`` and ``center_access`` (a center linked by a concurrent booking is
+never lost; shared.center_links).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 from vehicle.health_rules import Finding, Severity
 from vehicle.models import AlertListQuery
-from vehicle.store import scoped
+from vehicle.store import in_scope, scoped
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
@@ -115,6 +116,7 @@ def publish(
                 "vehicle_id": vehicle_id,
                 "owner_id": vehicle.get("owner_id"),
                 "center_ids": list(vehicle.get("center_ids") or []),
+                "center_access": dict(vehicle.get("center_access") or {}),
                 "rule_id": finding.rule_id,
                 "alert_key": doc_id.split("_", 1)[1],
                 "severity": finding.severity.value,
@@ -172,4 +174,6 @@ def list_alerts(
         "__name__", direction=firestore.Query.DESCENDING
     )
     snapshots, cursor = page_of(collection, q, ["opened_at"], query)
-    return [present(principal, s.id, s.to_dict() or {}) for s in snapshots], cursor
+    # As for vehicles: an expired center access never shows, pruned or not (short page).
+    alerts = [(s.id, s.to_dict() or {}) for s in snapshots]
+    return [present(principal, i, a) for i, a in alerts if in_scope(principal, a)], cursor
