@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
+from shared import clock
 from shared.alerts import ALERTS, OPEN, Resolution, of_vehicle, resolved_fields
 from shared.auth.principal import Principal
-from shared.auth.rbac import Role
+from shared.auth.scoping import redact_for
+from shared.center_links import live_center_ids
 from shared.firestore import get_client
 from shared.pagination import page_of
 from shared.query_shapes import Direction, QueryShape, register
@@ -152,11 +154,12 @@ def publish(
 
 
 def present(principal: Principal, doc_id: str, alert: Mapping[str, Any]) -> dict[str, Any]:
-    """The API view of an alert (viewers do not see whose vehicle it is)."""
-    view = {"id": doc_id, **alert}
-    if principal.role is Role.VIEWER:
-        view.pop("owner_id", None)  # the viewer reports on the fleet, not on people
-    return view
+    """The API view of an alert: the centers that may see it now (shared.center_links), and
+    for viewers no owner, no vehicle and no id (it embeds the vehicle's; shared.auth.scoping).
+    """
+    view = {"id": doc_id, **{k: v for k, v in alert.items() if k != "center_access"}}
+    view["center_ids"] = live_center_ids(alert, clock.now())
+    return redact_for(principal, view, id_is_a_link=True)
 
 
 def list_alerts(

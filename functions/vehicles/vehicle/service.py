@@ -17,6 +17,7 @@ from typing import Any
 from shared import clock, logs
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
+from shared.auth.scoping import redact_for
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply
 from shared.pagination import PageQuery, decode_cursor, encode_cursor
@@ -145,7 +146,10 @@ def list_telemetry(principal: Principal, vehicle_id: str, query: TelemetryQuery)
     )
     return Reply(
         {
-            "items": [{k: v for k, v in item.items() if k != "_key"} for item in items],
+            "items": [
+                redact_for(principal, {k: v for k, v in item.items() if k != "_key"})
+                for item in items
+            ],
             "next_cursor": encode_cursor([next_key], TELEMETRY_CURSOR_ID) if next_key else None,
             "from": start.isoformat(),
             "to": end.isoformat(),
@@ -160,7 +164,11 @@ def list_telemetry(principal: Principal, vehicle_id: str, query: TelemetryQuery)
 def list_service_records(principal: Principal, vehicle_id: str, page: PageQuery) -> dict[str, Any]:
     vehicle = store.load_visible(principal, vehicle_id)
     items, cursor = record_store.list_records(vehicle["id"], page)
-    return {"items": items, "next_cursor": cursor}
+    # A record's id may embed its booking's (booking-{id}): viewers get none.
+    return {
+        "items": [redact_for(principal, item, id_is_a_link=True) for item in items],
+        "next_cursor": cursor,
+    }
 
 
 def _record_center(principal: Principal, is_owner: bool, requested: str | None) -> str | None:
@@ -224,7 +232,7 @@ def health_report(principal: Principal, vehicle_id: str) -> Reply:
     vehicle = store.load_visible(principal, vehicle_id)
     outcome = health.evaluate(vehicle, clock.now())
     return Reply(
-        outcome.as_json(vehicle["id"]),
+        redact_for(principal, outcome.as_json(vehicle["id"])),
         headers=_ops_header(1 + outcome.reads, outcome.writes),
     )
 

@@ -29,7 +29,6 @@ from google.cloud import firestore
 
 from shared import alerts, audit, center_links, clock
 from shared.auth.principal import Principal
-from shared.auth.rbac import Role
 from shared.auth.scoping import can_see, redact_for, scope_query
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.firestore import get_client
@@ -59,10 +58,6 @@ MAX_VEHICLE_ID_CHARS = 128
 
 # Subcollection deletes go in batches: Firestore caps a write batch at 500 operations.
 DELETE_BATCH_SIZE = 400
-
-# Fields a viewer does not see beyond shared.auth.scoping.PERSONAL_FIELDS (vin, plate):
-# a nickname is chosen by the owner and often names a person ("Anna's car").
-VIEWER_HIDDEN_FIELDS = frozenset({"nickname"})
 
 # What the API returns of a vehicle document (internal bookkeeping stays inside).
 PUBLIC_FIELDS = (
@@ -137,11 +132,8 @@ def present(principal: Principal, vehicle: Mapping[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {"id": vehicle["id"]}
     view.update({name: vehicle.get(name) for name in PUBLIC_FIELDS})
     view["center_ids"] = center_links.live_center_ids(vehicle, clock.now())
-    if principal.role is Role.VIEWER:
-        view = {
-            k: v for k, v in redact_for(principal, view).items() if k not in VIEWER_HIDDEN_FIELDS
-        }
-    return view
+    # Viewers: no owner, no VIN/plate/nickname, no centers visited (shared.auth.scoping).
+    return redact_for(principal, view)
 
 
 class VinTaken(Exception):
