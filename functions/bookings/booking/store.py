@@ -5,8 +5,9 @@ Creating, rescheduling and ending a booking read the slot cells and the customer
 inside one transaction, check the limits (:mod:`booking.capacity`), and write booking,
 cells and holder together. Firestore's server-side transactions lock what they read, so two
 requests for the last bay cannot both see it free: one commits, the other is retried
-(shared.transactions) and then finds the slot full. Creating also links the center to the
-vehicle and its alerts (shared.center_links) and completing records the work on the vehicle
+(shared.transactions) and then finds the slot full. Every change that alters what a booking
+grants its center — create, cancel, no-show, complete, reschedule — re-links the vehicle and
+its alerts (shared.center_links), and completing records the work on the vehicle
 (shared.service_completion), in the same transaction. docs/bookings.md has the full story;
 what callers see of a booking is :mod:`booking.views`'.
 """
