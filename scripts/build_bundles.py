@@ -22,8 +22,9 @@ sys.path.insert(0, str(ROOT))  # for shared.functions, the one list of functions
 from shared.functions import FUNCTION_NAMES as FUNCTIONS  # noqa: E402
 
 BUILD_DIR = ROOT / "build" / "functions"
-# Never shipped: caches and editor droppings.
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "*.log")
+# Never shipped: caches and editor droppings, and the lock's inputs (requirements.in: the
+# bundle installs requirements.txt, derived from requirements.lock by `make lock`).
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "*.log", "*.in")
 
 
 def build(name: str, build_dir: Path = BUILD_DIR) -> Path:

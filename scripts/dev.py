@@ -1,9 +1,11 @@
 """``make dev``: the whole platform on this machine, until Ctrl-C.
 
-Starts Google's Firestore emulator (port from firebase.json, rules loaded), every function
-under functions-framework, and the Hosting gateway (http://127.0.0.1:5000), loads the demo
-data, prints the URLs and waits. Ctrl-C or SIGTERM stops everything it started; each child
-runs in its own process group, so nothing is left behind.
+Starts Google's Firestore emulator (port from firebase.json, rules loaded), the Firebase
+Auth emulator (firebase.json's port; the mobile SDK signs in there with the login route's
+custom token), every function under functions-framework, and the Hosting gateway
+(http://127.0.0.1:5000), loads the demo data, prints the URLs and waits. Ctrl-C or
+SIGTERM stops everything it started; each child runs in its own process group, so
+nothing is left behind.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from emulator import FirestoreEmulator  # noqa: E402
-from stack import Stack, firebase_ports, free_port, port_in_use  # noqa: E402
+from stack import (  # noqa: E402
+    Stack,
+    firebase_auth_port,
+    firebase_ports,
+    free_port,
+    port_in_use,
+)
 
 from shared.functions import FUNCTION_NAMES  # noqa: E402
 
@@ -54,6 +62,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--emulator-host",
         help="use an already running Firestore emulator (HOST:PORT) instead of starting one",
     )
+    parser.add_argument("--auth-port", type=int, default=firebase_auth_port())
+    parser.add_argument(
+        "--auth-emulator-host",
+        help="use an already running Firebase Auth emulator (HOST:PORT) instead of starting one",
+    )
     parser.add_argument("--no-seed", action="store_true", help="skip the demo data")
     return parser.parse_args(argv)
 
@@ -70,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     busy = [p for p in (args.gateway_port,) if port_in_use(p)]
     if not args.emulator_host and port_in_use(args.emulator_port):
         busy.append(args.emulator_port)
+    if not args.auth_emulator_host and port_in_use(args.auth_port):
+        busy.append(args.auth_port)
     if busy:
         print(f"port(s) {busy} already in use: is another 'make dev' running?", file=sys.stderr)
         return 1
@@ -78,12 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.emulator_host:
         host, _, port = args.emulator_host.rpartition(":")
         reuse = FirestoreEmulator(int(port), host=host)
+    if args.auth_emulator_host:
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = args.auth_emulator_host
     os.environ["PMI_JWT_SECRET"] = local_signing_key()
     stack = Stack(
         emulator_port=args.emulator_port,
         gateway_port=args.gateway_port,
         function_ports={name: free_port() for name in FUNCTION_NAMES},
         reuse_emulator=reuse,
+        auth_emulator_port=None if args.auth_emulator_host else args.auth_port,
         log_dir=DEV_DIR / "logs",
         env={"PMI_ENVIRONMENT": "local"},
     )
@@ -93,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start(progress=lambda message: print(message, flush=True))
         assert stack.emulator is not None
         os.environ["FIRESTORE_EMULATOR_HOST"] = stack.emulator.address
+        auth_host = stack.function_env()["FIREBASE_AUTH_EMULATOR_HOST"]
         os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-pmi")
         if not args.no_seed:
             from seed_demo import demo_password, seed
@@ -113,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  dashboard and API gateway  {stack.gateway_url}/\n"
             f"  readiness                  {stack.gateway_url}/api/monitoring/health/ready\n"
             f"  Firestore emulator         http://{stack.emulator.address}\n"
+            f"  Firebase Auth emulator     http://{auth_host}\n"
             + "".join(
                 f"  function {name:<17} {stack.function_url(name)}\n" for name in stack.functions
             )
@@ -128,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     except Stop:
         print("\nstopping ...", flush=True)
         return 0
+    except RuntimeError as exc:  # a tool missing or an emulator that would not start
+        print(f"could not start the platform: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -2,8 +2,10 @@
 
 The Google Cloud CLI's Debian package ships the emulator jar with a launcher script; it
 runs on Java 17 and needs no network. Where that launcher is missing (a laptop without
-the gcloud component), the Firebase CLI's ``emulators:start --only firestore`` is the
-fallback — it downloads the same jar on first use, so it needs internet once.
+the gcloud component), the project's Firebase CLI (scripts/firebase_cli.py) runs
+``emulators:start --only firestore`` instead, on the same host, port and rules — it
+downloads the same jar on first use, so it needs internet once (and Java 21+, which
+firebase-tools 15 requires).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import firebase_cli
 
 LAUNCHER_RELATIVE = Path("platform/cloud-firestore-emulator/cloud_firestore_emulator")
 # Typical SDK roots; `gcloud info` is asked first because it knows the real one.
@@ -92,31 +97,39 @@ class FirestoreEmulator:
             if self.rules is not None:
                 argv.append(f"--rules={self.rules}")
             return argv
-        firebase = shutil.which("firebase")
-        if firebase is None:
+        if firebase_cli.find_cli() is None:
             raise RuntimeError(
                 "The Firestore emulator was not found. Install the Google Cloud CLI's "
-                "'google-cloud-cli-firestore-emulator' package (apt) or the Firebase CLI "
-                "('npm install -g firebase-tools', needs internet once to fetch the jar)."
+                "'google-cloud-cli-firestore-emulator' package (apt), or run 'make deps' for "
+                "the project's Firebase CLI (it needs internet once to fetch the jar)."
             )
-        return [
-            firebase,
-            "emulators:start",
-            "--only",
-            "firestore",
-            "--project",
-            self.project_id,
-        ]
+        config = firebase_cli.write_config(
+            self.state_dir(),
+            {"firestore": {"host": self.host, "port": self.port}},
+            rules=self.rules,
+        )
+        return firebase_cli.emulators_start_argv(config, "firestore", self.project_id)
+
+    def state_dir(self) -> Path:
+        """Where the Firebase CLI fallback keeps its generated config and temporary files."""
+        base = self.log_path.parent if self.log_path else Path(tempfile.gettempdir())
+        return base / f"firebase-firestore-{self.port}"
 
     def start(self) -> None:
+        argv = self.command()
+        env = {**os.environ, "JAVA_TOOL_OPTIONS": os.environ.get("JAVA_TOOL_OPTIONS", "")}
+        cwd = None
+        if argv[1] == "emulators:start":  # the Firebase CLI fallback: its files in its folder
+            env, cwd = firebase_cli.cli_env(self.state_dir(), env), self.state_dir()
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            self.command(),
+            argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: we stop the JVM with the script
-            env={**os.environ, "JAVA_TOOL_OPTIONS": os.environ.get("JAVA_TOOL_OPTIONS", "")},
+            env=env,
+            cwd=cwd,
         )
         self.wait_ready()
 

@@ -37,18 +37,22 @@ fi
 if ! have_emulator; then
   apt_install google-cloud-cli-firestore-emulator || true
 fi
-if ! have_emulator; then
-  if command -v npm >/dev/null 2>&1; then
-    echo "==> the gcloud Firestore emulator is missing; installing the Firebase CLI as fallback"
-    npm install --global --silent firebase-tools >/dev/null 2>&1 || true
-  fi
+
+# Node and npm run the Firebase CLI (Auth emulator) and the Firebase JS SDK tests.
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm || {
+    echo "Node.js 20+ with npm is required (the Auth emulator, the mobile SDK tests); install it and retry." >&2
+    exit 1
+  }
 fi
 if ! have_emulator; then
+  # The project's own firebase-tools (package.json, installed by `npm ci` right after this
+  # script) runs the Firestore emulator instead: it downloads the jar on first use, which
+  # needs internet once and Java 21+ (scripts/emulator.py).
   cat >&2 <<'MSG'
-The Cloud Firestore emulator was not found. Install one of:
-  - Google Cloud CLI component: apt-get install google-cloud-cli-firestore-emulator
-    (or: gcloud components install cloud-firestore-emulator)
-  - Firebase CLI: npm install -g firebase-tools (downloads the emulator jar on first use)
+note: Google's Cloud Firestore emulator was not found; the project's Firebase CLI will be
+used instead (it downloads the emulator jar on first use: internet and Java 21+ needed).
+To use Google's emulator (offline, Java 17): apt-get install google-cloud-cli-firestore-emulator
+(or: gcloud components install cloud-firestore-emulator).
 MSG
-  exit 1
 fi

@@ -1,9 +1,11 @@
-"""The whole platform as local processes: emulator, four functions, the Hosting gateway.
+"""The whole platform as local processes: emulators, four functions, the Hosting gateway.
 
 Used by ``make dev`` (scripts/dev.py) and by the end-to-end tests, so both run the same
 thing: Google's Firestore emulator, each function under functions-framework (the server
 Cloud Functions runs, gunicorn with threads), and scripts/gateway.py applying
-firebase.json's rewrites and headers.
+firebase.json's rewrites and headers. With ``auth_emulator_port`` set (``make dev``), the
+Firebase Auth emulator too (scripts/auth_emulator.py), for the mobile SDK's sign-in; the
+test harness runs its own session-wide one instead.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auth_emulator import AuthEmulator
 from emulator import FirestoreEmulator, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +52,12 @@ def firebase_ports(config_path: Path = ROOT / "firebase.json") -> tuple[int, int
     config = json.loads(config_path.read_text())
     emulators = config.get("emulators", {})
     return int(emulators["firestore"]["port"]), int(emulators["hosting"]["port"])
+
+
+def firebase_auth_port(config_path: Path = ROOT / "firebase.json") -> int:
+    """The Auth emulator port named in firebase.json."""
+    config = json.loads(config_path.read_text())
+    return int(config["emulators"]["auth"]["port"])
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -81,6 +90,10 @@ class Stack:
     reuse_emulator: FirestoreEmulator | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     emulator: FirestoreEmulator | None = None
+    # Start a Firebase Auth emulator on this port (None: don't; one runs elsewhere).
+    auth_emulator_port: int | None = None
+    auth_emulator: AuthEmulator | None = None
+    _auth_started: float = 0.0
 
     @property
     def gateway_url(self) -> str:
@@ -101,8 +114,10 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             # firebase-admin mints the mobile SDK's custom tokens unsigned, as for the
             # Firebase Auth emulator (firebase.json's emulators.auth port).
-            "FIREBASE_AUTH_EMULATOR_HOST": os.environ.get(
-                "FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099"
+            "FIREBASE_AUTH_EMULATOR_HOST": (
+                self.auth_emulator.address
+                if self.auth_emulator is not None
+                else os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
             ),
             **self.env,
         }
@@ -110,9 +125,13 @@ class Stack:
     def start(self, progress: Callable[[str], None] = print) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
+            # The Auth emulator's start is the slowest (CPU-bound, several seconds): launch
+            # it first and wait for it last, so the rest starts meanwhile.
+            self._launch_auth_emulator(progress)
             self._start_emulator(progress)
             self._start_functions(progress)
             self._start_gateway(progress)
+            self._wait_auth_emulator(progress)
         except BaseException:
             self.stop()
             raise
@@ -131,6 +150,25 @@ class Stack:
         started = time.monotonic()
         self.emulator.start()
         progress(f"  Firestore emulator ready in {time.monotonic() - started:.1f} s")
+
+    def _launch_auth_emulator(self, progress: Callable[[str], None]) -> None:
+        if self.auth_emulator_port is None:
+            return
+        progress(f"starting the Firebase Auth emulator on 127.0.0.1:{self.auth_emulator_port} ...")
+        self.auth_emulator = AuthEmulator(
+            self.auth_emulator_port,
+            project_id=self.project_id,
+            state_dir=self.log_dir.parent / "auth-emulator",
+            log_path=self.log_dir / "auth-emulator.log",
+        )
+        self._auth_started = time.monotonic()
+        self.auth_emulator.launch()
+
+    def _wait_auth_emulator(self, progress: Callable[[str], None]) -> None:
+        if self.auth_emulator is None:
+            return
+        self.auth_emulator.wait_ready()
+        progress(f"  Auth emulator ready in {time.monotonic() - self._auth_started:.1f} s")
 
     def _start_functions(self, progress: Callable[[str], None]) -> None:
         env = self.function_env()
@@ -195,6 +233,9 @@ class Stack:
         dead = {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
         if self.emulator and self.emulator.process and self.emulator.process.poll() is not None:
             dead = {**dead, "firestore-emulator": self.emulator.process.returncode}
+        auth = self.auth_emulator
+        if auth is not None and auth.process is not None and auth.process.poll() is not None:
+            dead = {**dead, "auth-emulator": auth.process.returncode}
         return dead
 
     def stop(self) -> None:
@@ -204,3 +245,6 @@ class Stack:
         if self.emulator is not None and self.reuse_emulator is None:
             self.emulator.stop()
         self.emulator = None
+        if self.auth_emulator is not None:
+            self.auth_emulator.stop()
+            self.auth_emulator = None

@@ -84,6 +84,13 @@ def live_center_ids(document: Mapping[str, Any], now: datetime) -> list[str]:
     return sorted(live)
 
 
+def link_fields(grants: Mapping[str, Mapping[str, Any]], now: datetime) -> dict[str, Any]:
+    """The three stored link fields for ``grants`` (``{booking_id: {center_id, until}}``),
+    with those expired at ``now`` dropped — what :meth:`PendingLink.write` stores, for a
+    caller that gathered the grants itself (the migration that backfills them)."""
+    return _derived(_live_grants(grants, now))
+
+
 def empty_fields() -> dict[str, Any]:
     """The link fields of a vehicle no center has seen yet (written at registration)."""
     return {GRANTS: {}, ACCESS: {}, CENTER_IDS: []}

@@ -8,10 +8,15 @@
 - ``users`` creates signed-in users of any role directly in Firestore, with real tokens.
 - ``stack`` (end-to-end tests) starts every function under functions-framework and the
   Hosting gateway as separate processes against the same emulator.
+- ``auth_emulator`` is the Firebase Auth emulator (firebase-tools, pure Node), one per
+  session on a port chosen here, so ``FIREBASE_AUTH_EMULATOR_HOST`` names it from the
+  start. It takes several seconds to start, so it is launched in the background as soon
+  as collection shows a test needs it, and waited for only when that test runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -25,8 +30,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from auth_emulator import AuthEmulator  # noqa: E402
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
+
+# The session's Auth emulator port, fixed before anything reads the environment.
+AUTH_EMULATOR_PORT = free_port()
 
 # Test settings, applied before any function module reads them.
 TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef-not-for-production"
@@ -41,8 +50,9 @@ TEST_ENV = {
     "PMI_RATE_LIMIT_PER_MINUTE": "100000",
     "PMI_RATE_LIMIT_BURST": "100000",
     "PMI_LOG_LEVEL": "WARNING",
-    # firebase-admin mints unsigned custom tokens under the Auth emulator (no call is made).
-    "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+    # firebase-admin mints unsigned custom tokens under the Auth emulator (no call is made)
+    # and revokes refresh tokens through it (the ``auth_emulator`` fixture starts it).
+    "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{AUTH_EMULATOR_PORT}",
 }
 os.environ.update(TEST_ENV)
 
@@ -178,3 +188,46 @@ def pin_clock() -> Iterator[Any]:
 
     yield pin
     clock.set_clock(None)
+
+
+_AUTH_EMULATOR: AuthEmulator | None = None
+
+
+def _launch_auth_emulator() -> AuthEmulator:
+    """The session's Auth emulator, launched once (without waiting for it)."""
+    global _AUTH_EMULATOR
+    if _AUTH_EMULATOR is None:
+        import tempfile
+
+        state_dir = Path(tempfile.mkdtemp(prefix="pmi-auth-emulator-"))
+        instance = AuthEmulator(AUTH_EMULATOR_PORT, state_dir=state_dir)
+        instance.launch()  # raises when the Firebase CLI is missing ('make deps' installs it)
+        _AUTH_EMULATOR = instance
+    return _AUTH_EMULATOR
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: only tests that will run count
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if any("auth_emulator" in getattr(item, "fixturenames", ()) for item in items):
+        # A failure here would stop the whole session; the fixture reports it to the tests
+        # that need the emulator instead.
+        with contextlib.suppress(RuntimeError):
+            _launch_auth_emulator()
+
+
+def pytest_sessionfinish() -> None:
+    global _AUTH_EMULATOR
+    if _AUTH_EMULATOR is not None:
+        import shutil
+
+        _AUTH_EMULATOR.stop()
+        shutil.rmtree(_AUTH_EMULATOR.state_dir, ignore_errors=True)
+        _AUTH_EMULATOR = None
+
+
+@pytest.fixture(scope="session")
+def auth_emulator() -> AuthEmulator:
+    """The Firebase Auth emulator that ``FIREBASE_AUTH_EMULATOR_HOST`` points at."""
+    instance = _launch_auth_emulator()
+    instance.wait_ready()
+    return instance

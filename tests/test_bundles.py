@@ -36,6 +36,8 @@ def install(bundle: Path, home: Path) -> Path:
     environment = home / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(environment)
     python = environment / "bin" / "python"
+    # The flags Google's Python buildpack installs a function's requirements with; the file
+    # carries hashes (derived from requirements.lock), so pip runs in hash-checking mode.
     subprocess.run(
         [
             str(python),
@@ -44,8 +46,15 @@ def install(bundle: Path, home: Path) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "-r",
+            "--requirement",
             str(bundle / "requirements.txt"),
+            "--upgrade",
+            "--upgrade-strategy",
+            "only-if-needed",
+            "--no-warn-script-location",
+            "--no-warn-conflicts",
+            "--force-reinstall",
+            "--no-compile",
         ],
         check=True,
         timeout=600,

@@ -1,8 +1,9 @@
 """``make dev`` (scripts/dev.py): the platform comes up with demo data, answers readiness
 through the gateway, and SIGTERM leaves no process behind.
 
-To keep one emulator per test session, the runner is pointed at the session's emulator
-with ``--emulator-host``; everything else (four functions, gateway, demo data) is its own.
+To keep one emulator set per test session, the runner is pointed at the session's
+Firestore and Auth emulators with ``--emulator-host`` and ``--auth-emulator-host``;
+everything else (four functions, gateway, demo data) is its own.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def wait_for_line(process: subprocess.Popen[str], marker: str, output: list[str]
     raise AssertionError("dev.py did not become ready:\n" + "".join(output))
 
 
-def test_dev_runner_serves_demo_platform_and_stops_cleanly(db: Any, emulator: Any) -> None:
+def test_dev_runner_serves_demo_platform_and_stops_cleanly(
+    db: Any, emulator: Any, auth_emulator: Any
+) -> None:
     gateway_port = free_port()
     process = subprocess.Popen(
         [
@@ -49,6 +52,8 @@ def test_dev_runner_serves_demo_platform_and_stops_cleanly(db: Any, emulator: An
             str(gateway_port),
             "--emulator-host",
             emulator.address,
+            "--auth-emulator-host",
+            auth_emulator.address,
         ],
         cwd=ROOT,
         env={**os.environ, "PMI_DEMO_PASSWORD": "demo-pass-for-tests-2026"},
@@ -72,7 +77,16 @@ def test_dev_runner_serves_demo_platform_and_stops_cleanly(db: Any, emulator: An
         )
         assert login.status_code == 200
         assert login.json()["user"]["role"] == "service_center"
+        # The mobile path: the login's custom token signs in at the Auth emulator.
+        signed_in = requests.post(
+            f"{auth_emulator.base_url}/identitytoolkit.googleapis.com/v1/"
+            "accounts:signInWithCustomToken?key=demo-api-key",
+            json={"token": login.json()["firebase_token"], "returnSecureToken": True},
+            timeout=30,
+        )
+        assert signed_in.status_code == 200, signed_in.text
         printed = "".join(output)
+        assert f"Firebase Auth emulator     {auth_emulator.base_url}" in printed
         assert "demo-pass-for-tests-2026" in printed  # the password is printed at start
         assert f"{gateway}/" in printed
 

@@ -245,6 +245,8 @@ CLOSED = (
     "booking_idempotency/k-alice",
     f"booking_holders/{OWNER.uid}",
     f"slots/{NORTH}_2024-05-02T08:00:00Z",
+    f"token_revocations/{OWNER.uid}",
+    "schema_migrations/001_backfill_user_fields",
     "vin_claims/c-alice",
 )
 
@@ -306,6 +308,9 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             "booking_idempotency/k-alice": {"user_id": OWNER.uid, "status": 201},
             f"booking_holders/{OWNER.uid}": {"active_count": 1, "booking_ids": ["b-alice"]},
             f"slots/{NORTH}_2024-05-02T08:00:00Z": {"center_id": NORTH, "count": 1},
+            # A revocation long before any token below was issued: it cuts nobody off.
+            f"token_revocations/{OWNER.uid}": {"user_id": OWNER.uid, "revoke_time": 1},
+            "schema_migrations/001_backfill_user_fields": {"status": "applied"},
             "vin_claims/c-alice": {"claimant_id": OWNER.uid, "vin": "WVWZZZ1JZXW000001"},
         }
     )
@@ -429,6 +434,7 @@ def test_server_only_collections_cannot_be_listed_even_by_their_user(
     user_field = {
         "sessions": "user_id",
         "booking_idempotency": "user_id",
+        "token_revocations": "user_id",
         "vin_claims": "claimant_id",
     }.get(collection, "actor_id")
     assert world.query(OWNER, collection, (user_field, "EQUAL", OWNER.uid)).status_code == 403
@@ -623,3 +629,89 @@ def test_clients_cannot_delete_documents(world: RulesClient, db: Any, caller: Ca
 def test_owner_cannot_create_a_vehicle_for_themself(world: RulesClient, db: Any) -> None:
     assert world.create(OWNER, "vehicles/v-new") == 403
     assert not db.document("vehicles/v-new").get().exists
+
+
+# --------------------------------------------------------------------------- revocation
+#
+# shared/auth/sdk_revocation.py writes token_revocations/{uid}.revoke_time when a user is
+# deactivated or changes role or center; a token from a sign-in at or before that second
+# keeps its old claims, so the rules refuse it (tests/test_sdk_revocation.py drives the
+# module itself against the Auth emulator).
+
+
+def _revoke(db: Any, caller: Caller, revoke_time: int) -> None:
+    assert caller.uid is not None
+    db.document(f"token_revocations/{caller.uid}").set(
+        {"user_id": caller.uid, "revoke_time": revoke_time, "reason": "role_changed"}
+    )
+
+
+def _signed_in_at(caller: Caller, auth_time: int, **claims: Any) -> Caller:
+    """``caller`` holding an ID token from a sign-in at ``auth_time`` (epoch seconds)."""
+    return Caller(caller.slug, caller.uid, {**caller.claims, "auth_time": auth_time, **claims})
+
+
+def test_a_session_signed_in_before_the_revocation_reads_nothing(
+    world: RulesClient, db: Any
+) -> None:
+    now = int(time.time())
+    _revoke(db, OWNER, now)
+    stale = _signed_in_at(OWNER, now - 60)
+    for path in (VEHICLE, SERVICE_RECORD, TELEMETRY_DAY, ALERT, BOOKING, CENTER):
+        assert world.get(stale, path) == 403, path
+    assert world.query(stale, "vehicles", ("owner_id", "EQUAL", OWNER.uid)).status_code == 403
+    assert world.query(stale, "bookings", ("customer_id", "EQUAL", OWNER.uid)).status_code == 403
+    assert world.query(stale, "centers").status_code == 403
+
+
+def test_signing_in_again_after_the_revocation_restores_access(world: RulesClient, db: Any) -> None:
+    now = int(time.time())
+    _revoke(db, OWNER, now - 10)
+    fresh = _signed_in_at(OWNER, now)
+    assert world.get(fresh, VEHICLE) == 200
+    assert world.query(fresh, "vehicles", ("owner_id", "EQUAL", OWNER.uid)).status_code == 200
+
+
+def test_a_sign_in_within_the_revocation_second_is_refused(world: RulesClient, db: Any) -> None:
+    """Whole seconds and a strict comparison: the same second counts as before."""
+    now = int(time.time())
+    _revoke(db, OWNER, now)
+    assert world.get(_signed_in_at(OWNER, now), VEHICLE) == 403
+    assert world.get(_signed_in_at(OWNER, now + 1), VEHICLE) == 200
+
+
+def test_a_custom_token_minted_before_the_revocation_is_refused_when_exchanged_after(
+    world: RulesClient, db: Any
+) -> None:
+    """A login's custom token lives an hour; the minted_at claim dates it."""
+    now = int(time.time())
+    _revoke(db, OWNER, now)
+    assert world.get(_signed_in_at(OWNER, now + 5, minted_at=now - 30), VEHICLE) == 403
+    assert world.get(_signed_in_at(OWNER, now + 5, minted_at=now + 2), VEHICLE) == 200
+
+
+def test_revoking_one_user_leaves_everyone_elses_sessions_alone(
+    world: RulesClient, db: Any
+) -> None:
+    now = int(time.time())
+    _revoke(db, OWNER, now)
+    for caller in (ADMIN, STAFF, MECHANIC):
+        assert world.get(_signed_in_at(caller, now - 60), VEHICLE) == 200, caller.slug
+
+
+def test_staff_moved_to_another_center_lose_the_old_centers_bookings_at_once(
+    world: RulesClient, db: Any
+) -> None:
+    """Their old token still says the old center; the revocation makes it worthless."""
+    now = int(time.time())
+    old_token = _signed_in_at(STAFF, now - 60)
+    query = ("center_id", "EQUAL", NORTH)
+    assert world.query(old_token, "bookings", query).status_code == 200
+    _revoke(db, STAFF, now)
+    assert world.query(old_token, "bookings", query).status_code == 403
+    new_token = _signed_in_at(
+        Caller(STAFF.slug, STAFF.uid, {"role": "service_center", "service_center_id": SOUTH}),
+        now + 1,
+    )
+    assert world.query(new_token, "bookings", query).status_code == 403
+    assert world.query(new_token, "bookings", ("center_id", "EQUAL", SOUTH)).status_code == 200

@@ -6,4 +6,6 @@
 - :mod:`shared.auth.principal` turns a verified token into the caller, checked against the
   user's document on every request so revocation takes effect at once.
 - :mod:`shared.auth.scoping` keeps handlers from forgetting ownership checks.
+- :mod:`shared.auth.sdk_revocation` ends a user's mobile-SDK sessions (Firebase refresh
+  tokens and the revocation time firestore.rules checks).
 """
