@@ -233,10 +233,15 @@ def test_one_firebase_tools_version_everywhere() -> None:
 # ------------------------------------------------------------------ firestore.rules
 
 
+# Rules are compiled under a project of their own: loading them into the session's project
+# would replace its rules and reset the coverage tests/test_zz_rules_coverage.py checks.
+COMPILE_PROJECT = "demo-rules-compile"
+
+
 def load_rules(emulator: Any, text: str) -> tuple[int, str]:
     body = json.dumps({"rules": {"files": [{"name": "firestore.rules", "content": text}]}})
     request = urllib.request.Request(
-        f"{emulator.base_url}/emulator/v1/projects/{emulator.project_id}:securityRules",
+        f"{emulator.base_url}/emulator/v1/projects/{COMPILE_PROJECT}:securityRules",
         data=body.encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},
@@ -254,5 +259,5 @@ def test_rules_with_a_syntax_error_do_not_compile_and_ours_do(emulator: Any) -> 
     assert broken != rules
     status, answer = load_rules(emulator, broken)
     assert status == 400 and "Error compiling rules" in answer
-    status, answer = load_rules(emulator, rules)  # and the session emulator keeps ours
+    status, answer = load_rules(emulator, rules)
     assert status == 200, answer

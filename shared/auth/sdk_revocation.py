@@ -24,11 +24,10 @@ second is refused too; the app simply signs in again a moment later.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
+from shared import clock
 from shared.config import Settings, get_settings
 
 REVOCATIONS_COLLECTION = "token_revocations"
@@ -97,14 +96,14 @@ def revoke_sdk_sessions(
         # Never signed in to Firebase: no refresh token to revoke, but a custom token minted
         # at a login moments ago could still be exchanged, so the rules' cut-off is written.
         had_account, valid_after_ms = False, 0
-    revoke_time = max(int(time.time()), int(valid_after_ms) // 1000)
+    revoke_time = max(int(clock.timestamp()), int(valid_after_ms) // 1000)
     db.collection(REVOCATIONS_COLLECTION).document(user_id).set(
         {
             "user_id": user_id,
             # Maximum: concurrent revocations (or an instance with a slower clock) never move
             # the cut-off back.
             "revoke_time": firestore.Maximum(revoke_time),
-            "revoked_at": datetime.now(UTC),
+            "revoked_at": clock.now(),
             "reason": reason,
         },
         merge=True,
