@@ -11,6 +11,7 @@ ENV ?= staging
 
 .PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean migrate
 .PHONY: lock lock-check deploy-plan venv
+.PHONY: assets browser jscheck
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
@@ -20,6 +21,7 @@ help:
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
 	@echo "make migrate    data migrations: dry run (what would change); APPLY=1 applies them"
+	@echo "make assets     npm ci + copy the dashboard libraries into hosting/vendor/ (part of deps)"
 	@echo "make clean      remove the virtualenv, caches and local run state"
 	@echo "make lock       re-resolve requirements.lock and the functions' requirements.txt"
 	@echo "                (UPGRADE=1: newest allowed versions); make lock-check only checks"
@@ -36,15 +38,31 @@ $(STAMP): $(REQUIREMENTS)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	@touch $@
 
-# Node tools (firebase-tools for the Auth emulator, the Firebase JS SDK for the mobile-path
-# tests), exactly as package-lock.json pins them; reinstalled when either file changes.
+deps: $(STAMP) tools assets
+
+# JavaScript: npm ci when the lock changes (firebase-tools for the Auth emulator, the
+# Firebase JS SDK for the mobile-path tests, the dashboard's libraries); the dashboard's libraries copied from
+# node_modules into hosting/vendor/ (git-ignored) — a Hosting deploy must run `make assets` too.
 NODE_STAMP := node_modules/.installed
+VENDOR_STAMP := hosting/vendor/manifest.json
+
 $(NODE_STAMP): package.json package-lock.json
-	@echo "==> installing Node packages into node_modules (npm ci; first run takes about a minute)"
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required (the dashboard and its SDK)" >&2; exit 1; }
+	@echo "==> installing JavaScript dependencies (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deps: $(STAMP) tools $(NODE_STAMP)
+$(VENDOR_STAMP): $(NODE_STAMP) scripts/vendor_assets.mjs
+	@node scripts/vendor_assets.mjs
+
+assets: $(VENDOR_STAMP)
+
+browser:
+	@bash scripts/ensure_browser.sh
+
+jscheck: $(NODE_STAMP)
+	@echo "==> tsc (JSDoc types of the SDK and dashboard)"
+	@node_modules/.bin/tsc -p jsconfig.json
 
 # Only the virtualenv (no Java or emulator): what the release pipeline's migration step needs.
 venv: $(STAMP)
@@ -55,7 +73,7 @@ tools:
 dev: deps
 	@$(PY) scripts/dev.py
 
-test: deps lint typecheck
+test: deps browser lint typecheck jscheck
 	@echo "==> pytest (one Firestore emulator for the session)"
 	@$(PY) -m pytest
 
@@ -77,10 +95,10 @@ typecheck: $(STAMP)
 unit: deps
 	@$(PY) -m pytest -m "not e2e and not slow"
 
-e2e: deps
+e2e: deps browser
 	@$(PY) -m pytest -m "e2e or slow"
 
-bench: deps
+bench: deps browser
 	@for script in bench/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done
 
 routes: $(STAMP)
@@ -107,4 +125,4 @@ migrate: $(STAMP)
 	@$(PY) scripts/migrate.py $(if $(APPLY),--apply) $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build node_modules .artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .dev build node_modules hosting/vendor .artifacts

@@ -510,7 +510,9 @@ def test_bare_function_prefix_is_proxied_by_its_own_rewrite(auth_server: BaseWSG
     assert client.get("/api/auth").get_json()["backend"] == "auth"
     assert client.get("/api/auth/").get_json()["backend"] == "auth"
     assert client.get("/api/auth/login").get_json()["backend"] == "auth"
-    assert b"PMI admin" in client.get("/api/authx").get_data()
+    # Not the dashboard: the final "/api/**" rewrite sends it to the monitoring function
+    # (not started here, hence the gateway's own 502 envelope).
+    assert client.get("/api/authx").get_json()["error"]["code"] == "bad_gateway"
 
 
 @pytest.mark.parametrize(

@@ -233,15 +233,15 @@ def test_one_firebase_tools_version_everywhere() -> None:
 # ------------------------------------------------------------------ firestore.rules
 
 
-# Rules are compiled under a project of their own: loading them into the session's project
-# would replace its rules and reset the coverage tests/test_zz_rules_coverage.py checks.
-COMPILE_PROJECT = "demo-rules-compile"
+# Rules are compiled under a project of their own: loading rules into the session's project
+# would reset the emulator's coverage report, which tests/test_zz_rules_coverage.py reads.
+RULES_CHECK_PROJECT = "demo-pmi-rules-check"
 
 
 def load_rules(emulator: Any, text: str) -> tuple[int, str]:
     body = json.dumps({"rules": {"files": [{"name": "firestore.rules", "content": text}]}})
     request = urllib.request.Request(
-        f"{emulator.base_url}/emulator/v1/projects/{COMPILE_PROJECT}:securityRules",
+        f"{emulator.base_url}/emulator/v1/projects/{RULES_CHECK_PROJECT}:securityRules",
         data=body.encode(),
         method="PUT",
         headers={"Content-Type": "application/json"},

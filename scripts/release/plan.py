@@ -158,6 +158,9 @@ def _rollout(ctx: Context) -> None:
 
 
 def _rules_hosting(ctx: Context) -> None:
+    # hosting/vendor/ (the dashboard's libraries) is build output, copied from node_modules.
+    ctx.runner.run(["npm", "ci", "--no-audit", "--no-fund"])
+    ctx.runner.run(["node", "scripts/vendor_assets.mjs"])
     ctx.runner.run(
         commands.firebase(ctx.config, ctx.environment, "firestore:rules,hosting", ctx.version)
     )

@@ -96,14 +96,17 @@ def revoke_sdk_sessions(
         # Never signed in to Firebase: no refresh token to revoke, but a custom token minted
         # at a login moments ago could still be exchanged, so the rules' cut-off is written.
         had_account, valid_after_ms = False, 0
-    revoke_time = max(int(clock.timestamp()), int(valid_after_ms) // 1000)
+    # The machine's clock, never a pinned test clock: the cut-off is compared with the
+    # auth_time Firebase stamps from its own real clock.
+    real_now = clock.system_clock()
+    revoke_time = max(int(real_now.timestamp()), int(valid_after_ms) // 1000)
     db.collection(REVOCATIONS_COLLECTION).document(user_id).set(
         {
             "user_id": user_id,
             # Maximum: concurrent revocations (or an instance with a slower clock) never move
             # the cut-off back.
             "revoke_time": firestore.Maximum(revoke_time),
-            "revoked_at": clock.now(),
+            "revoked_at": real_now,
             "reason": reason,
         },
         merge=True,

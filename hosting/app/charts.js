@@ -1,0 +1,119 @@
+// @ts-check
+/**
+ * Time-series charts with uPlot, loaded on first use (it is not part of the first load).
+ * Each chart has a text alternative: a summary in its label and the data as a table
+ * behind a disclosure, for people who cannot see the canvas.
+ */
+
+import { html, useEffect, useRef, useState } from "./html.js";
+
+/** @type {Promise<any> | null} */
+let uplotModule = null;
+function loadUplot() {
+  uplotModule ??= import("/vendor/uplot.js").then((module) => module.default);
+  return uplotModule;
+}
+
+/**
+ * @typedef {object} Series
+ * @property {string} label
+ * @property {(number | null)[]} values aligned with `times`
+ * @property {string} color
+ * @property {string} [unit]
+ */
+
+/**
+ * @param {{title: string, times: number[], series: Series[], height?: number, thresholds?: {value: number, label: string}[], bars?: boolean, timeZone?: string}} props
+ *   times in epoch ms
+ */
+export function TimeChart({ title, times, series, height = 180, thresholds = [], bars = false, timeZone }) {
+  const host = useRef(/** @type {HTMLDivElement | null} */ (null));
+  const chart = useRef(/** @type {any} */ (null));
+  const [failed, setFailed] = useState(/** @type {unknown} */ (null));
+
+  useEffect(() => {
+    let cancelled = false;
+    loadUplot()
+      .then((uPlot) => {
+        if (cancelled || !host.current) return;
+        const width = Math.max(280, host.current.clientWidth || 600);
+        const data = [times.map((t) => t / 1000), ...series.map((s) => s.values)];
+        /** @type {any[]} */
+        const extra = thresholds.map((t) => ({
+          label: t.label,
+          stroke: "#8a4b00",
+          dash: [6, 4],
+          width: 1,
+          points: { show: false },
+        }));
+        const allData = [...data, ...thresholds.map((t) => times.map(() => t.value))];
+        const options = {
+          width,
+          height,
+          tzDate: timeZone ? (/** @type {number} */ ts) => uPlot.tzDate(new Date(ts * 1000), timeZone) : undefined,
+          legend: { show: true },
+          cursor: { drag: { x: true, y: false } },
+          scales: { x: { time: true } },
+          axes: [{ stroke: "#333" }, { stroke: "#333", size: 60 }],
+          series: [
+            {},
+            ...series.map((s) => ({
+              label: s.unit ? `${s.label} (${s.unit})` : s.label,
+              stroke: s.color,
+              width: 2,
+              fill: bars ? s.color : undefined,
+              paths: bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined,
+              points: { show: times.length < 60 },
+              spanGaps: false,
+            })),
+            ...extra,
+          ],
+        };
+        if (chart.current) chart.current.destroy();
+        chart.current = new uPlot(options, allData, host.current);
+      })
+      .catch((error) => setFailed(error));
+    return () => {
+      cancelled = true;
+    };
+  }, [times, series, thresholds, height, bars, timeZone]);
+
+  useEffect(() => {
+    const resize = () => {
+      if (chart.current && host.current) chart.current.setSize({ width: Math.max(280, host.current.clientWidth), height });
+    };
+    window.addEventListener("resize", resize);
+    return () => {
+      window.removeEventListener("resize", resize);
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, []);
+
+  const summary = series
+    .map((s) => {
+      const values = s.values.filter((v) => v != null).map(Number);
+      if (!values.length) return `${s.label}: no data`;
+      return `${s.label}: ${values.length} points, from ${Math.min(...values)} to ${Math.max(...values)}${s.unit ? ` ${s.unit}` : ""}`;
+    })
+    .join("; ");
+  return html`<figure class="chart" data-testid=${`chart-${title}`}>
+    <figcaption>${title}</figcaption>
+    ${failed ? html`<p class="banner banner-error">The chart could not be drawn.</p>` : null}
+    <div class="chart-canvas" ref=${host} role="img" aria-label=${`${title}. ${summary}.`}></div>
+    <details class="chart-table">
+      <summary>${title} as a table</summary>
+      <div class="table-wrap">
+        <table>
+          <thead><tr><th scope="col">Time</th>${series.map((s) => html`<th scope="col">${s.label}</th>`)}</tr></thead>
+          <tbody>
+            ${times.slice(-200).map((t, i, shown) => {
+              const index = times.length - shown.length + i;
+              return html`<tr><td>${new Date(t).toISOString().slice(0, 16).replace("T", " ")} UTC</td>${series.map((s) => html`<td>${s.values[index] ?? "–"}</td>`)}</tr>`;
+            })}
+          </tbody>
+        </table>
+      </div>
+    </details>
+  </figure>`;
+}

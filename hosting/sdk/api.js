@@ -1,0 +1,431 @@
+// @ts-check
+/**
+ * Every route of the four functions as a method, grouped as the API is: `auth`, `users`,
+ * `vehicles`, `centers`, `bookings`, `monitoring` (docs/routes.md lists the routes, and
+ * docs/sdk.md these calls). Mutations that make sense offline go through the offline
+ * queue (`offline: "queue"`, the default for them) and may resolve to `{queued: true}`;
+ * booking creation and suggestion acceptance carry an Idempotency-Key, reused on retry
+ * and on replay.
+ */
+
+import { PmiClient } from "./client.js";
+
+/** @template T @typedef {{items: T[], next_cursor: string | null}} Page */
+/** @typedef {import("./client.js").Queued} Queued */
+/** @typedef {import("./client.js").MutationOptions} MutationOptions */
+/** @typedef {import("./session.js").User} User */
+/** @typedef {"admin" | "customer" | "service_center" | "mechanic" | "viewer"} Role */
+/** @typedef {{limit?: number, cursor?: string}} PageQuery */
+
+/**
+ * @typedef {object} Vehicle
+ * @property {string} id
+ * @property {string} owner_id
+ * @property {string} [vin] absent for viewers (personal data)
+ * @property {string} make
+ * @property {string} model
+ * @property {number} year
+ * @property {number} mileage_km
+ * @property {string | null} [plate] absent for viewers
+ * @property {string | null} [nickname] absent for viewers
+ * @property {string | null} fuel_type
+ * @property {string[]} center_ids
+ * @property {number | null} odometer_km
+ * @property {string | null} last_reading_at
+ * @property {{code: string, name: string, due_date: string | null, due_km: number | null, urgency: string}[]} due_services
+ * @property {number | null} health_score
+ * @property {string | null} health_evaluated_at
+ * @property {Record<string, unknown>} [maintenance_overrides]
+ * @property {string} created_at
+ * @property {string} updated_at
+ */
+
+/**
+ * @typedef {object} Finding
+ * @property {string} rule_id
+ * @property {"critical" | "high" | "medium" | "low" | "info"} severity
+ * @property {string} title
+ * @property {Record<string, unknown>} evidence
+ * @property {string} recommended_action
+ * @property {string | null} service_code
+ */
+
+/**
+ * @typedef {object} MaintenanceForecast
+ * @property {string} code
+ * @property {string} name
+ * @property {string | null} due_date
+ * @property {number | null} due_km
+ * @property {number | null} remaining_km
+ * @property {number | null} days_left
+ * @property {"ok" | "upcoming" | "due_soon" | "overdue" | string} urgency
+ * @property {string} basis
+ */
+
+/**
+ * @typedef {object} HealthReport
+ * @property {string} vehicle_id
+ * @property {number} score 0..100
+ * @property {Finding[]} findings most severe first
+ * @property {MaintenanceForecast[]} maintenance
+ * @property {number} readings_considered
+ * @property {string} evaluated_at
+ */
+
+/**
+ * @typedef {object} Alert
+ * @property {string} id
+ * @property {string} vehicle_id
+ * @property {"open" | "resolved"} status
+ * @property {"critical" | "high"} severity
+ * @property {string} title
+ * @property {string} rule_id
+ * @property {string | null} service_code
+ * @property {Record<string, unknown>} evidence
+ * @property {string} recommended_action
+ * @property {string} opened_at
+ * @property {string | null} resolved_at
+ * @property {string | null} resolution
+ */
+
+/**
+ * @typedef {object} TelemetryReading
+ * @property {string} timestamp
+ * @property {number} [odometer_km]
+ * @property {number} [battery_voltage]
+ * @property {boolean} [engine_running]
+ * @property {number} [coolant_temp_c]
+ * @property {string[]} [dtc_codes]
+ * @property {string[]} [dtc_pending]
+ * @property {string[]} [flags]
+ */
+
+/**
+ * @typedef {object} ServiceRecord
+ * @property {string} id
+ * @property {string} performed_at
+ * @property {number} mileage_km
+ * @property {string[]} service_codes
+ * @property {string} work_done
+ * @property {number | {amount: number, currency: string} | null} cost
+ * @property {string | null} center_id
+ */
+
+/**
+ * @typedef {object} Center
+ * @property {string} id
+ * @property {string} name
+ * @property {string} address
+ * @property {string} time_zone IANA zone, e.g. "Europe/Berlin"
+ * @property {Record<string, string[][]>} opening_hours weekday ("mon".."sun") → [open, close] pairs
+ * @property {number} bays
+ * @property {number} slot_step_minutes
+ * @property {{code: string, name: string, duration_minutes: number}[]} services
+ * @property {string[]} mechanic_ids
+ * @property {{lat: number, lng: number} | null} location
+ */
+
+/** @typedef {{start: string, end: string, remaining: number}} Slot */
+
+/**
+ * @typedef {"requested" | "confirmed" | "in_progress" | "completed" | "cancelled" | "no_show"} BookingStatus
+ */
+
+/**
+ * @typedef {object} Booking
+ * @property {string} id
+ * @property {string} [customer_id] absent for viewers
+ * @property {string} vehicle_id
+ * @property {string} center_id
+ * @property {string} center_name
+ * @property {string} service_type
+ * @property {string} service_name
+ * @property {number} duration_minutes
+ * @property {string} start ISO 8601 in the center's zone
+ * @property {string} end
+ * @property {string} time_zone
+ * @property {BookingStatus} status
+ * @property {string | null} mechanic_id
+ * @property {string | null} [notes]
+ * @property {string} source
+ * @property {string | null} suggestion_id
+ * @property {{mileage_km: number, work_done: string, cost: {amount: number, currency: string}} | null} completion
+ * @property {{at: string, action: string, from_state: string | null, to_state: string, actor_role: string, actor_id?: string, reason?: string}[]} history
+ * @property {string} created_at
+ * @property {string} updated_at
+ */
+
+/**
+ * @typedef {object} Suggestion a free slot for an open alert or a due service
+ * @property {string} id pass it to `acceptSuggestion`
+ * @property {string} vehicle_id
+ * @property {string} service_code
+ * @property {string} service_name
+ * @property {{kind: "alert" | "due_service", title?: string, severity?: string, urgency?: string, due_date?: string | null}} reason the most urgent reason
+ * @property {{kind: string}[]} reasons
+ * @property {{id: string, name: string, address: string | null, distance_km: number | null}} center
+ * @property {string} start ISO 8601 in the center's zone
+ * @property {string} end
+ * @property {number} remaining bays still free
+ */
+
+/**
+ * @typedef {object} MonitoringHealth
+ * @property {"ok" | "degraded"} status
+ * @property {string} version
+ * @property {string} function
+ * @property {number} uptime_seconds
+ * @property {{name: string, ok: boolean, latency_ms: number | null, error: string | null}[]} dependencies
+ * @property {Record<string, unknown>} process
+ */
+
+/** @param {string} id */
+const seg = (id) => encodeURIComponent(id);
+
+export class Pmi extends PmiClient {
+  /** @param {import("./client.js").ClientOptions} [options] */
+  constructor(options) {
+    super(options);
+    const client = this;
+
+    this.auth = {
+      /** @returns {Promise<{status: string, function: string}>} */
+      health: () => client.request("GET", "/api/auth/health", { auth: false }),
+      /** @returns {Promise<User>} */
+      me: () => client.request("GET", "/api/auth/me"),
+      /**
+       * @param {{full_name?: string, phone?: string | null}} changes
+       * @returns {Promise<User>}
+       */
+      updateMe: (changes) => client.request("PATCH", "/api/auth/me", { body: changes }),
+      /**
+       * Every other session of this user ends; this one stays signed in.
+       * @param {string} currentPassword
+       * @param {string} newPassword
+       * @returns {Promise<null>}
+       */
+      changePassword: (currentPassword, newPassword) =>
+        client.request("POST", "/api/auth/password", {
+          body: { current_password: currentPassword, new_password: newPassword },
+        }),
+    };
+
+    this.users = {
+      /**
+       * @param {PageQuery & {role?: Role, active?: boolean}} [query]
+       * @returns {Promise<Page<User>>}
+       */
+      list: (query = {}) => client.request("GET", "/api/auth/users", { query }),
+      /** @param {string} userId @returns {Promise<User>} */
+      get: (userId) => client.request("GET", `/api/auth/users/${seg(userId)}`),
+      /**
+       * Role, active flag or service center; effective on the user's next request.
+       * @param {string} userId
+       * @param {{role?: Role, is_active?: boolean, service_center_id?: string | null}} changes
+       * @returns {Promise<User>}
+       */
+      update: (userId, changes) => client.request("PATCH", `/api/auth/users/${seg(userId)}`, { body: changes }),
+    };
+
+    this.vehicles = {
+      /** @returns {Promise<{status: string, function: string}>} */
+      health: () => client.request("GET", "/api/vehicles/health", { auth: false }),
+      /**
+       * @param {{vin: string, make: string, model: string, year: number, mileage_km: number, plate?: string, nickname?: string, fuel_type?: string}} body
+       * @returns {Promise<Vehicle>}
+       */
+      create: (body) => client.request("POST", "/api/vehicles", { body }),
+      /**
+       * @param {PageQuery & {make?: string, fuel_type?: string}} [query]
+       * @returns {Promise<Page<Vehicle>>}
+       */
+      list: (query = {}) => client.request("GET", "/api/vehicles", { query }),
+      /**
+       * @param {PageQuery & {status?: "open" | "resolved", severity?: "critical" | "high"}} [query]
+       * @returns {Promise<Page<Alert>>}
+       */
+      alerts: (query = {}) => client.request("GET", "/api/vehicles/alerts", { query }),
+      /** @param {string} vehicleId @returns {Promise<Vehicle>} */
+      get: (vehicleId) => client.request("GET", `/api/vehicles/${seg(vehicleId)}`),
+      /**
+       * @param {string} vehicleId
+       * @param {{plate?: string | null, nickname?: string | null, fuel_type?: string | null, mileage_km?: number, maintenance_overrides?: Record<string, unknown>}} changes
+       * @returns {Promise<Vehicle>}
+       */
+      update: (vehicleId, changes) => client.request("PATCH", `/api/vehicles/${seg(vehicleId)}`, { body: changes }),
+      /** @param {string} vehicleId @returns {Promise<null>} */
+      remove: (vehicleId) => client.request("DELETE", `/api/vehicles/${seg(vehicleId)}`),
+      /**
+       * Up to 500 readings; a 207 reply lists each refused one with its reason.
+       * @param {string} vehicleId
+       * @param {TelemetryReading[]} readings
+       * @param {MutationOptions} [options]
+       * @returns {Promise<{accepted: number, rejected: unknown[], health_evaluated: boolean} | Queued>}
+       */
+      addTelemetry: (vehicleId, readings, options = {}) =>
+        client.mutate("POST", `/api/vehicles/${seg(vehicleId)}/telemetry`, {
+          body: { readings },
+          label: `Send ${readings.length} telemetry readings`,
+          ...options,
+        }),
+      /**
+       * Oldest first; `from`/`to` are ISO 8601 with an offset (default: the last 7 days).
+       * @param {string} vehicleId
+       * @param {PageQuery & {from?: string, to?: string}} [query]
+       * @returns {Promise<Page<TelemetryReading> & {from: string, to: string}>}
+       */
+      telemetry: (vehicleId, query = {}) =>
+        client.request("GET", `/api/vehicles/${seg(vehicleId)}/telemetry`, { query }),
+      /**
+       * @param {string} vehicleId
+       * @param {PageQuery} [query]
+       * @returns {Promise<Page<ServiceRecord>>}
+       */
+      serviceRecords: (vehicleId, query = {}) =>
+        client.request("GET", `/api/vehicles/${seg(vehicleId)}/service-records`, { query }),
+      /**
+       * @param {string} vehicleId
+       * @param {{performed_at: string, mileage_km: number, service_codes: string[], work_done?: string, cost?: number | null, center_id?: string | null}} record
+       * @param {MutationOptions} [options]
+       * @returns {Promise<ServiceRecord | Queued>}
+       */
+      addServiceRecord: (vehicleId, record, options = {}) =>
+        client.mutate("POST", `/api/vehicles/${seg(vehicleId)}/service-records`, {
+          body: record,
+          label: "Add a service record",
+          ...options,
+        }),
+      /**
+       * Score and explainable findings (evaluates now; refreshes alerts and due services).
+       * @param {string} vehicleId
+       * @returns {Promise<HealthReport>}
+       */
+      healthReport: (vehicleId) => client.request("GET", `/api/vehicles/${seg(vehicleId)}/health`),
+    };
+
+    this.centers = {
+      /** @param {PageQuery} [query] @returns {Promise<Page<Center>>} */
+      list: (query = {}) => client.request("GET", "/api/bookings/centers", { query }),
+      /** @param {string} centerId @returns {Promise<Center>} */
+      get: (centerId) => client.request("GET", `/api/bookings/centers/${seg(centerId)}`),
+      /** @param {Omit<Center, "id">} body @returns {Promise<Center>} */
+      create: (body) => client.request("POST", "/api/bookings/centers", { body }),
+      /** @param {string} centerId @param {Partial<Omit<Center, "id">>} changes @returns {Promise<Center>} */
+      update: (centerId, changes) =>
+        client.request("PATCH", `/api/bookings/centers/${seg(centerId)}`, { body: changes }),
+      /**
+       * Slots of one center-local day for one service, with the bays still free.
+       * @param {string} centerId
+       * @param {{date: string, service: string}} query date is YYYY-MM-DD in the center's zone
+       * @returns {Promise<{center_id: string, date: string, service: string, time_zone: string, slots: Slot[]}>}
+       */
+      availability: (centerId, query) =>
+        client.request("GET", `/api/bookings/centers/${seg(centerId)}/availability`, { query }),
+    };
+
+    /**
+     * @param {string} bookingId
+     * @param {string} action
+     * @param {string} label
+     * @param {unknown} [body]
+     * @param {MutationOptions} [options]
+     * @returns {Promise<Booking | Queued>}
+     */
+    const act = (bookingId, action, label, body, options = {}) =>
+      client.mutate("POST", `/api/bookings/${seg(bookingId)}/${action}`, { body, label, ...options });
+
+    this.bookings = {
+      /** @returns {Promise<{status: string, function: string}>} */
+      health: () => client.request("GET", "/api/bookings/health", { auth: false }),
+      /**
+       * Books a service; an Idempotency-Key is generated (or yours used) and reused on retry.
+       * @param {{vehicle_id: string, center_id: string, service_type: string, start: string, notes?: string | null}} body
+       * @param {MutationOptions} [options]
+       * @returns {Promise<Booking | Queued>}
+       */
+      create: (body, options = {}) =>
+        client.mutate("POST", "/api/bookings", {
+          body,
+          idempotent: true,
+          label: `Book ${body.service_type.replaceAll("_", " ")} on ${body.start.slice(0, 16).replace("T", " ")}`,
+          ...options,
+        }),
+      /**
+       * By start; `from`/`to` are UTC dates (YYYY-MM-DD, `to` exclusive).
+       * @param {PageQuery & {status?: BookingStatus, center_id?: string, from?: string, to?: string}} [query]
+       * @returns {Promise<Page<Booking>>}
+       */
+      list: (query = {}) => client.request("GET", "/api/bookings", { query }),
+      /** @param {string} bookingId @returns {Promise<Booking>} */
+      get: (bookingId) => client.request("GET", `/api/bookings/${seg(bookingId)}`),
+      /**
+       * Free slots for the caller's vehicles' open alerts and due services.
+       * @param {{lat?: number, lng?: number}} [near]
+       * @returns {Promise<{suggestions: Suggestion[]}>}
+       */
+      suggestions: (near = {}) => client.request("GET", "/api/bookings/suggestions", { query: near }),
+      /**
+       * @param {string} suggestionId
+       * @param {MutationOptions} [options]
+       * @returns {Promise<Booking | Queued>}
+       */
+      acceptSuggestion: (suggestionId, options = {}) =>
+        client.mutate("POST", `/api/bookings/suggestions/${seg(suggestionId)}/accept`, {
+          idempotent: true,
+          label: "Accept a suggested booking",
+          ...options,
+        }),
+      /** @param {string} bookingId @param {MutationOptions} [options] */
+      confirm: (bookingId, options) => act(bookingId, "confirm", "Confirm a booking", undefined, options),
+      /** @param {string} bookingId @param {MutationOptions} [options] */
+      start: (bookingId, options) => act(bookingId, "start", "Start work on a booking", undefined, options),
+      /**
+       * Completes the work and writes the vehicle's service record.
+       * @param {string} bookingId
+       * @param {{mileage_km: number, work_done: string, cost: {amount: number, currency: string}}} record
+       * @param {MutationOptions} [options]
+       */
+      complete: (bookingId, record, options) => act(bookingId, "complete", "Complete a booking", record, options),
+      /**
+       * @param {string} bookingId
+       * @param {string | null} [reason]
+       * @param {MutationOptions} [options]
+       */
+      cancel: (bookingId, reason, options) =>
+        act(bookingId, "cancel", "Cancel a booking", reason ? { reason } : undefined, options),
+      /** @param {string} bookingId @param {MutationOptions} [options] */
+      noShow: (bookingId, options) => act(bookingId, "no-show", "Mark a no-show", undefined, options),
+      /**
+       * @param {string} bookingId
+       * @param {string} mechanicId a mechanic of the booking's center
+       * @param {MutationOptions} [options]
+       */
+      assign: (bookingId, mechanicId, options) =>
+        act(bookingId, "assign", "Assign a mechanic", { mechanic_id: mechanicId }, options),
+      /**
+       * @param {string} bookingId
+       * @param {string} start ISO 8601 with an offset
+       * @param {MutationOptions} [options]
+       */
+      reschedule: (bookingId, start, options) =>
+        act(bookingId, "reschedule", "Reschedule a booking", { start }, options),
+    };
+
+    this.monitoring = {
+      /** @returns {Promise<{status: string}>} */
+      live: () => client.request("GET", "/api/monitoring/health/live", { auth: false }),
+      /** @returns {Promise<{status: string, firestore_latency_ms: number}>} */
+      ready: () => client.request("GET", "/api/monitoring/health/ready", { auth: false }),
+      /** @returns {Promise<MonitoringHealth>} */
+      health: () => client.request("GET", "/api/monitoring/health", { auth: false }),
+    };
+  }
+}
+
+/**
+ * The SDK's entry point.
+ * @param {import("./client.js").ClientOptions} [options]
+ */
+export function createClient(options) {
+  return new Pmi(options);
+}

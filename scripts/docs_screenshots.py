@@ -1,0 +1,111 @@
+"""Screenshots for docs/dashboard.md: the dashboard on the demo data, in headless Chromium.
+
+Starts its own emulator, every function, the Hosting gateway and the demo data, then saves
+one PNG per page under docs/images/ (viewport-sized, so the files stay small). Usage:
+``.venv/bin/python scripts/docs_screenshots.py`` (needs `make deps browser`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import ViewportSize
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
+
+from dashboard_kit import CHROMIUM_ARGS, TABLET, find_chromium  # noqa: E402
+from emulator import FirestoreEmulator  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
+
+OUT = ROOT / "docs" / "images"
+ENV = {
+    "PMI_ENVIRONMENT": "test",
+    "GOOGLE_CLOUD_PROJECT": "demo-pmi",
+    "PMI_JWT_SECRET": "docs-signing-key-0123456789abcdef-not-for-production",
+    "PMI_BCRYPT_COST": "4",
+    "PMI_RATE_LIMIT_BACKEND": "off",
+    "PMI_LOG_LEVEL": "ERROR",
+    "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 820}
+
+
+def main() -> int:
+    os.environ.update(ENV)
+    log_dir = ROOT / ".dev" / "docs-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    emulator = FirestoreEmulator(free_port(), project_id="demo-pmi", log_path=log_dir / "fs.log")
+    emulator.start()
+    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.address
+    stack = Stack(
+        emulator_port=emulator.port,
+        gateway_port=free_port(),
+        reuse_emulator=emulator,
+        log_dir=log_dir,
+        env=ENV,
+    )
+    try:
+        stack.start(progress=print)
+        import seed_demo
+
+        ids = seed_demo.seed(stack.gateway_url, progress=print)
+        shoot(stack.gateway_url, ids, seed_demo)
+    finally:
+        stack.stop()
+        emulator.stop()
+    return 0
+
+
+def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
+
+        def page_for(role: str, viewport: ViewportSize = VIEWPORT) -> Any:
+            context = browser.new_context(viewport=viewport, base_url=base_url)
+            page = context.new_page()
+            page.goto("/")
+            if role == "admin":
+                page.wait_for_selector("#signin-email")
+                page.screenshot(path=str(OUT / "sign-in.png"))
+            page.fill("#signin-email", seed_demo.demo_email(role))
+            page.fill("#signin-password", seed_demo.demo_password())
+            page.click("form button[type=submit]")
+            page.wait_for_selector("nav.sidenav")
+            return page
+
+        def snap(page: Any, path: str, name: str) -> None:
+            page.goto(path)
+            expect(page.locator(".loading")).to_have_count(0, timeout=20_000)
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(OUT / f"{name}.png"))
+            print(f"  docs/images/{name}.png")
+
+        admin = page_for("admin")
+        snap(admin, "/", "overview")
+        snap(admin, f"/vehicles/{ids['vehicles'][0]}", "vehicle")
+        snap(admin, "/users", "users")
+        center = page_for("center")
+        booking = ids["bookings"][0]
+        day = center.evaluate(
+            "(id) => fetch('/api/bookings/' + id, {headers: {Authorization: 'Bearer ' +"
+            " JSON.parse(localStorage.getItem('pmi.session')).access_token}})"
+            ".then(r => r.json()).then(b => b.start.slice(0, 10))",
+            booking,
+        )
+        snap(center, f"/bookings/day?date={day}&booking={booking}", "day-view")
+        customer = page_for("customer")
+        snap(customer, "/bookings", "bookings-customer")
+        tablet = page_for("center", TABLET)
+        snap(tablet, f"/bookings/day?date={day}", "day-view-tablet")
+        browser.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""The admin dashboard in a real browser (Debian's Chromium under Playwright) against the
+whole local stack: every function and the Hosting gateway as processes, demo data loaded
+through the API. Screenshots of each step land in .artifacts/screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from dashboard_kit import ROOT, TABLET, Api, Ui, launch_browser, open_ui, seed_world
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+EXPECTED_PAGES = {
+    "admin": ["Overview", "Vehicles", "Bookings", "Day view", "Users", "Analytics"],
+    "customer": ["Overview", "Vehicles", "Bookings"],
+    "service_center": ["Overview", "Vehicles", "Bookings", "Day view"],
+    "mechanic": ["Overview", "Vehicles", "Bookings", "Day view"],
+    "viewer": ["Overview", "Vehicles", "Bookings", "Day view", "Analytics"],
+}
+# The issue's budget for the JavaScript of a first load, gzipped.
+FIRST_LOAD_BUDGET_BYTES = 150 * 1024
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    yield from launch_browser()
+
+
+@pytest.fixture(scope="module")
+def world(stack: Any, emulator: Any) -> dict[str, Any]:
+    return seed_world(stack, emulator)
+
+
+@pytest.fixture
+def ui(
+    browser: Any, stack: Any, world: dict[str, Any], request: pytest.FixtureRequest
+) -> Iterator[Ui]:
+    session = open_ui(browser, stack.gateway_url, request.node.name)
+    yield session
+    session.screenshot("end")
+    session.page.context.close()
+
+
+def _nav_labels(ui: Ui) -> list[str]:
+    return [text.strip() for text in ui.page.locator("nav.sidenav a").all_inner_texts()]
+
+
+@pytest.mark.parametrize("role", list(EXPECTED_PAGES))
+def test_each_role_opens_every_page_it_may_see(ui: Ui, world: dict[str, Any], role: str) -> None:
+    ui.sign_in(role)
+    assert _nav_labels(ui) == EXPECTED_PAGES[role]
+    for label in EXPECTED_PAGES[role]:
+        ui.page.locator("nav.sidenav a", has_text=label).click()
+        ui.page.wait_for_selector(f"h1.page-title:text-is('{label}')")
+        ui.settle()
+        ui.screenshot(label)
+        assert ui.page.locator(".banner-error").count() == 0, ui.page.inner_text("main")
+    # The vehicle detail too (staff see the vehicle booked at their center).
+    ui.page.locator("nav.sidenav a", has_text="Vehicles").click()
+    ui.page.locator("table a", has_text="Honda").click()
+    ui.page.wait_for_selector("text=Findings")
+    ui.settle()
+    ui.page.wait_for_selector(".chart .uplot")
+    ui.screenshot("vehicle")
+    if role != "admin":
+        ui.page.goto("/users")
+        ui.page.wait_for_selector("h1.page-title:text-is('Not available')")
+    ui.assert_clean()
+
+
+def test_viewer_sees_no_action_buttons(ui: Ui, world: dict[str, Any]) -> None:
+    ui.sign_in("viewer")
+    ui.page.goto("/bookings")
+    ui.page.wait_for_selector("[data-testid=bookings-table]")
+    assert ui.page.locator("[data-testid=bookings-table] button").count() == 0
+    booking = world["bookings"][0]
+    start_day = Api(ui.page.context.pages[0].url.split("/bookings")[0], "admin").call(
+        "GET", f"/api/bookings/{booking}"
+    )["start"][:10]
+    ui.page.goto(f"/bookings/day?center={world['centers'][0]}&date={start_day}&booking={booking}")
+    ui.page.wait_for_selector("[data-testid=booking-panel]")
+    assert ui.page.locator("[data-testid=booking-panel] .actions button").count() == 0
+    ui.assert_clean()
+
+
+def test_admin_changes_a_role_and_deactivates_with_confirmation(
+    ui: Ui, stack: Any, world: dict[str, Any]
+) -> None:
+    from identity import accounts
+
+    email = f"promote-{uuid.uuid4().hex[:8]}@example.test"
+    target = accounts.create_account(
+        email=email,
+        password="a-long-test-password-1",
+        full_name="Pat Promote",
+        role="customer",
+    )
+    admin = Api(stack.gateway_url, "admin")
+    ui.sign_in("admin")
+    ui.page.locator("nav.sidenav a", has_text="Users").click()
+    ui.page.fill("#users-search", "promote")
+    row = ui.page.locator(f"tr[data-user='{email}']")
+    row.get_by_role("button", name="Change role…").click()
+    ui.page.select_option("#role-new", "service_center")
+    ui.page.wait_for_selector("#role-center")
+    ui.screenshot("change-role-dialog")
+    ui.page.get_by_role("button", name="Change role", exact=True).click()
+    row.locator(".role-badge", has_text="Service center").wait_for()
+    changed = admin.call("GET", f"/api/auth/users/{target['id']}")
+    assert changed["role"] == "service_center"
+    assert changed["service_center_id"] == world["centers"][0] or changed["service_center_id"]
+
+    row.get_by_role("button", name="Deactivate…").click()
+    ui.page.get_by_role("button", name="Keep as is").wait_for()
+    ui.page.get_by_role("button", name="Deactivate", exact=True).click()
+    row.locator("text=Deactivated").wait_for()
+    assert admin.call("GET", f"/api/auth/users/{target['id']}")["is_active"] is False
+    row.get_by_role("button", name="Reactivate…").click()
+    ui.page.get_by_role("button", name="Reactivate", exact=True).click()
+    row.locator("text=Active").wait_for()
+    assert admin.call("GET", f"/api/auth/users/{target['id']}")["is_active"] is True
+    ui.assert_clean()
+
+
+def _book(customer: Api, world: dict[str, Any], service: str, vehicle: int, day: str) -> Any:
+    slots = customer.call(
+        "GET",
+        f"/api/bookings/centers/{world['centers'][0]}/availability?date={day}&service={service}",
+    )["slots"]
+    free = next(s for s in slots if s["remaining"] > 0)
+    return customer.call(
+        "POST",
+        "/api/bookings",
+        {
+            "vehicle_id": world["vehicles"][vehicle],
+            "center_id": world["centers"][0],
+            "service_type": service,
+            "start": free["start"],
+        },
+        expect=201,
+    )
+
+
+def _panel_status(ui: Ui, status: str) -> None:
+    ui.page.wait_for_selector(f"[data-testid=booking-panel][data-status={status}]")
+
+
+def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
+    ui: Ui, stack: Any, world: dict[str, Any]
+) -> None:
+    center = Api(stack.gateway_url, "service_center")
+    customer = Api(stack.gateway_url, "customer")
+    seeded = center.call("GET", f"/api/bookings/{world['bookings'][0]}")
+    day = seeded["start"][:10]  # the center-local date: starts carry the center's offset
+    # A booking of its own (the seeded one's battery alert stays for the findings test).
+    booking = _book(customer, world, "diagnostics", 1, day)
+    ui.sign_in("service_center")
+    ui.page.goto(f"/bookings/day?date={day}")
+    ui.page.wait_for_selector("[data-testid=baygrid]")
+    ui.page.click(f"[data-testid=baygrid] [data-booking='{booking['id']}']")
+    _panel_status(ui, "requested")
+    ui.screenshot("selected")
+    panel = ui.page.locator("[data-testid=booking-panel]")
+
+    panel.get_by_role("button", name="Confirm").click()
+    _panel_status(ui, "confirmed")
+
+    panel.get_by_role("button", name="Assign mechanic…").click()
+    ui.page.wait_for_selector(
+        "select[name=mechanic] option[value]:not([value=''])", state="attached"
+    )
+    ui.page.get_by_role("button", name="Assign", exact=True).click()
+    ui.page.wait_for_selector("dialog[open]", state="detached")
+    assert (
+        center.call("GET", f"/api/bookings/{booking['id']}")["mechanic_id"]
+        == world["users"]["mechanic"]
+    )
+
+    panel.get_by_role("button", name="Reschedule…").click()
+    ui.page.wait_for_selector("select[name=start] option[value]:not([value=''])", state="attached")
+    new_start = ui.page.locator("select[name=start]").input_value()
+    ui.screenshot("reschedule")
+    ui.page.get_by_role("button", name="Move booking").click()
+    ui.page.wait_for_selector("dialog[open]", state="detached")
+    moved = center.call("GET", f"/api/bookings/{booking['id']}")
+    assert moved["start"] == new_start and moved["status"] == "confirmed"
+
+    panel.get_by_role("button", name="Start work").click()
+    _panel_status(ui, "in_progress")
+
+    panel.get_by_role("button", name="Complete…").click()
+    ui.page.fill("dialog[open] input[name=mileage]", "42600")
+    ui.page.fill("dialog[open] textarea[name=work_done]", "Battery tested and replaced.")
+    ui.page.fill("dialog[open] input[name=amount]", "189.90")
+    ui.screenshot("complete-dialog")
+    ui.page.locator("dialog[open] button[type=submit]").click()
+    _panel_status(ui, "completed")
+    records = customer.call("GET", f"/api/vehicles/{booking['vehicle_id']}/service-records")
+    assert [r["work_done"] for r in records["items"]] == ["Battery tested and replaced."]
+
+    # The two other ends of the lifecycle: cancelled, and a no-show.
+    to_cancel = _book(customer, world, "oil_change", 1, day)
+    no_show = _book(customer, world, "tyre_rotation", 0, day)
+    ui.page.click("text=Refresh now")
+    ui.page.click(f"[data-testid=baygrid] [data-booking='{to_cancel['id']}']")
+    _panel_status(ui, "requested")
+    panel.get_by_role("button", name="Cancel booking…").click()
+    ui.page.fill("dialog[open] textarea[name=reason]", "Customer called to cancel.")
+    ui.page.locator("dialog[open] button[type=submit]").click()
+    _panel_status(ui, "cancelled")
+
+    ui.page.click(f"[data-testid=baygrid] [data-booking='{no_show['id']}']")
+    _panel_status(ui, "requested")
+    panel.get_by_role("button", name="Confirm").click()
+    _panel_status(ui, "confirmed")
+    panel.get_by_role("button", name="No-show…").click()
+    ui.page.get_by_role("button", name="Mark no-show").click()
+    _panel_status(ui, "no_show")
+    assert center.call("GET", f"/api/bookings/{to_cancel['id']}")["status"] == "cancelled"
+    assert center.call("GET", f"/api/bookings/{no_show['id']}")["status"] == "no_show"
+    ui.assert_clean()
+
+
+def test_a_findings_evidence_and_its_chart(ui: Ui, world: dict[str, Any]) -> None:
+    ui.sign_in("customer")
+    ui.page.goto(f"/vehicles/{world['vehicles'][0]}")
+    finding = ui.page.locator("[data-testid=finding]").first
+    finding.wait_for()
+    assert "battery" in finding.locator("h3").inner_text().lower()
+    assert "Recommended" in finding.inner_text()
+    evidence = finding.locator("details")
+    assert evidence.locator("table tbody tr").count() >= 3
+    assert "12.2 V" in evidence.inner_text()  # the high-risk threshold, with its unit
+    chart = ui.page.locator("[data-testid='chart-Battery voltage']")
+    chart.locator("canvas").wait_for()
+    assert "High risk (12.2 V)" in chart.inner_text()  # the threshold drawn on the chart
+    chart.locator("summary").click()
+    assert chart.locator("table tbody tr").count() >= 10
+    ui.page.get_by_role("button", name="30 days").click()
+    ui.page.wait_for_url(re.compile(r"range=30d"))
+    ui.settle()
+    ui.screenshot("finding-and-chart")
+    ui.assert_clean()
+
+
+def test_offline_booking_waits_in_the_queue_and_is_sent_when_the_network_returns(
+    ui: Ui, stack: Any, world: dict[str, Any]
+) -> None:
+    customer = Api(stack.gateway_url, "customer")
+    before = {b["id"] for b in customer.call("GET", "/api/bookings?limit=100")["items"]}
+    ui.sign_in("customer")
+    ui.page.goto("/bookings")
+    form = ui.page.locator("[data-testid=new-booking]")
+    # The form settles (vehicle, center, first service, its free times) before it is changed.
+    ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")
+    form.locator("#nb-service").select_option("brake_inspection")
+    expect(form.locator("#nb-slot")).to_be_enabled()
+    ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")
+    expect(form.locator("#nb-service")).to_have_value("brake_inspection")
+    form.locator("#nb-notes").fill("Booked while offline")
+    ui.page.context.set_offline(True)
+    form.get_by_role("button", name="Book").click()
+    queue = ui.page.locator("[data-testid=queue]")
+    queue.wait_for()
+    assert "1 change waiting to be sent" in queue.inner_text()
+    ui.page.wait_for_selector(".toast >> text=Offline")
+    ui.screenshot("queued-offline")
+    after_offline = {b["id"] for b in customer.call("GET", "/api/bookings?limit=100")["items"]}
+    assert after_offline == before, "nothing reached the server while offline"
+
+    ui.page.context.set_offline(False)
+    queue.wait_for(state="detached")
+    ui.page.wait_for_selector(".toast >> text=Sent:")
+    created = [
+        b for b in customer.call("GET", "/api/bookings?limit=100")["items"] if b["id"] not in before
+    ]
+    assert [(b["service_type"], b["notes"]) for b in created] == [
+        ("brake_inspection", "Booked while offline")
+    ]
+    ui.page.wait_for_selector(f"tr[data-booking='{created[0]['id']}']")
+    ui.screenshot("replayed")
+    ui.assert_clean()
+
+
+def test_session_expiry_keeps_the_page_and_its_filters(ui: Ui, stack: Any) -> None:
+    ui.sign_in("admin")
+    ui.page.goto("/bookings?status=requested")
+    ui.page.wait_for_selector("h1.page-title:text-is('Bookings')")
+    ui.settle()
+    # The session ends elsewhere (e.g. "sign out everywhere" on another device).
+    Api(stack.gateway_url, "admin").call("POST", "/api/auth/logout-all", expect=204)
+    ui.page.click("text=Refresh now")
+    dialog = ui.page.locator("dialog[aria-labelledby=session-title]")
+    dialog.wait_for()
+    ui.screenshot("session-ended")
+    assert ui.page.url.endswith("/bookings?status=requested")
+    dialog.locator("#signin-password").fill(__import__("dashboard_kit").password())
+    dialog.get_by_role("button", name="Sign in and continue").click()
+    dialog.wait_for(state="hidden")
+    assert ui.page.url.endswith("/bookings?status=requested")
+    assert ui.page.locator("#bookings-status").input_value() == "requested"
+    # The refused calls before the new sign-in are the point of this test.
+    ui.failed_calls = [c for c in ui.failed_calls if not c.startswith("401 ")]
+    ui.console_errors = [e for e in ui.console_errors if "401" not in e]
+    ui.assert_clean()
+
+
+# Headless Chromium's tab is always "visible"; the page is told otherwise, as a browser would.
+SET_VISIBILITY = """(state) => {
+  Object.defineProperty(document, 'visibilityState', {value: state, configurable: true});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_auto_refresh_keeps_the_page_and_pauses_while_hidden(ui: Ui, world: dict[str, Any]) -> None:
+    ui.sign_in("admin")
+    ui.page.evaluate("localStorage.setItem('pmi.refreshIntervalMs', '1000')")
+    ui.page.goto("/bookings?status=requested")
+    table = ui.page.locator("[data-testid=bookings-table]")
+    table.wait_for()
+    calls: list[str] = []
+    ui.page.on("request", lambda r: calls.append(r.url) if "/api/bookings?" in r.url else None)
+    ui.page.evaluate("document.querySelector('[data-testid=bookings-table]').dataset.mark = 'kept'")
+    ui.page.wait_for_timeout(3500)
+    assert len(calls) >= 2, "refreshed about every second"
+    assert table.get_attribute("data-mark") == "kept", "the table was updated, not re-created"
+    assert ui.page.locator("#bookings-status").input_value() == "requested"
+    assert re.match(r"Updated \d+ s ago", ui.page.inner_text("[data-testid=updated]"))
+
+    ui.page.evaluate(SET_VISIBILITY, "hidden")
+    ui.page.wait_for_selector("text=auto-refresh paused")
+    ui.page.wait_for_timeout(300)
+    calls.clear()
+    ui.page.wait_for_timeout(3000)
+    assert calls == [], "no refresh while the tab is hidden"
+    ui.page.evaluate(SET_VISIBILITY, "visible")
+    ui.page.wait_for_timeout(1500)
+    assert calls, "catches up as soon as the tab shows again"
+    ui.page.evaluate("localStorage.removeItem('pmi.refreshIntervalMs')")
+    ui.assert_clean()
+
+
+def test_day_view_is_usable_on_a_tablet(browser: Any, stack: Any, world: dict[str, Any]) -> None:
+    ui = open_ui(browser, stack.gateway_url, "tablet-day-view", viewport=TABLET)
+    try:
+        ui.sign_in("service_center")
+        ui.page.goto("/bookings/day")
+        ui.page.wait_for_selector("[data-testid=baygrid]")
+        ui.settle()
+        # Navigation becomes a bar, and nothing but the bay grid scrolls sideways.
+        assert ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        ui.screenshot("tablet")
+        ui.assert_clean()
+    finally:
+        ui.page.context.close()
+
+
+def test_first_load_javascript_is_within_the_budget(browser: Any, stack: Any, world: Any) -> None:
+    """Gzipped JavaScript of the sign-in page, then of the signed-in overview (≤ 150 KB)."""
+    ui = open_ui(browser, stack.gateway_url, "first-load")
+    scripts: dict[str, bytes] = {}
+
+    def on_response(response: Any) -> None:
+        if response.request.resource_type == "script" and response.ok:
+            scripts[response.url] = response.body()
+
+    ui.page.on("response", on_response)
+    try:
+        ui.page.goto("/")
+        ui.page.wait_for_selector("#signin-email")
+        sign_in_bytes = sum(len(gzip.compress(body, 6)) for body in scripts.values())
+        ui.sign_in("admin")
+        ui.settle()
+        overview_bytes = sum(len(gzip.compress(body, 6)) for body in scripts.values())
+        report = {
+            "sign_in_js_gzip_bytes": sign_in_bytes,
+            "overview_js_gzip_bytes": overview_bytes,
+            "scripts": sorted(url.split("/", 3)[-1] for url in scripts),
+        }
+        (ROOT / ".artifacts").mkdir(exist_ok=True)
+        (ROOT / ".artifacts" / "first-load.json").write_text(json.dumps(report, indent=2))
+        assert not any("uplot" in url for url in scripts), "the chart library loads on demand"
+        assert sign_in_bytes <= FIRST_LOAD_BUDGET_BYTES
+        assert overview_bytes <= FIRST_LOAD_BUDGET_BYTES
+        ui.assert_clean()
+    finally:
+        ui.page.context.close()
