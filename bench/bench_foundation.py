@@ -49,6 +49,8 @@ def start_server(
         "PMI_LOG_LEVEL": "WARNING",
         "PMI_RATE_LIMIT_PER_MINUTE": "100000",
         "PMI_RATE_LIMIT_BURST": "100000",
+        # The load generator plays Google's front end: its X-Forwarded-For is the one hop.
+        "PMI_TRUSTED_PROXY_HOPS": "1",
         "THREADS": "8",
         **env,
     }

@@ -8,13 +8,18 @@ server (scripts/stack.py), then measures:
 * ingest throughput (readings/s) posting batches of 500 readings (one per 5 minutes) one
   after another, against a bare baseline in the same run: the same readings written straight
   to the emulator as batched writes of the same day documents (no HTTP, no validation, no
-  transaction);
+  transaction, no rollup); API and baseline alternate over ``ROUNDS`` rounds, each on fresh
+  vehicles, and the medians are compared (the machine is shared: alternating spreads its
+  load over both);
 * Firestore operations per 1,000 readings, summed from the function's ``X-Firestore-Ops``
   response header (counted in the store code), plus the one user-document read per request
   that authentication costs;
 * health computation time (GET /{id}/health, median of several) for a vehicle with 90 days
-  of readings at one per 5 minutes (25,920 readings), against a bare read of the same 90 day
-  documents.
+  of readings at one per 5 minutes (25,920 readings), against a bare read of the same 91 day
+  documents (alternating), and against a bare read of what the evaluation reads (the older
+  days projected to their rollup, the last 8 in full); plus the first evaluation of a
+  vehicle whose day documents were stored before rollups existed (summarised and written
+  back on the way).
 
 Prints a markdown table and writes the "## Vehicles" section of docs/benchmarks.md.
 """
@@ -28,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +62,11 @@ from benchlib import BENCHMARKS_DOC, machine_line, update_section  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
 BATCH = 500  # the API's maximum batch
-INGEST_BATCHES = 20  # 10,000 readings: long enough to average out noise, < 30 s
+INGEST_BATCHES = 16  # 8,000 readings (~28 days: inside the 30-day ingest horizon)
 STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
-HEALTH_RUNS = 5
+HEALTH_RUNS = 15
+ROUNDS = 5
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
 
 
@@ -171,31 +177,65 @@ def bench_raw_writes(client: Any, vehicle_id: str, readings: list[dict[str, Any]
     return len(parsed) / (time.perf_counter() - started)
 
 
-def seed_days(client: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> None:
-    """Store readings directly in the function's format (fast set-up for the health test)."""
+def seed_days(
+    client: Any, vehicle_id: str, readings: list[dict[str, Any]], *, with_rollups: bool = True
+) -> None:
+    """Store readings directly in the function's format, rollups included as ingest writes
+    them (or not: day documents as stored before rollups existed)."""
+    from vehicle import rollups
     from vehicle.codec import day_of, pack, reading_key
     from vehicle.telemetry_quality import Reading
 
     days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
-    grouped: dict[str, dict[str, Any]] = {}
+    grouped: dict[str, list[Reading]] = {}
     for raw in readings:
         reading = Reading.model_validate(raw)
-        grouped.setdefault(day_of(reading.timestamp), {})[reading_key(reading.timestamp)] = pack(
-            reading
-        )
-    for day, entries in grouped.items():
-        days_ref.document(day).set({"day": day, "readings": entries, "count": len(entries)})
+        grouped.setdefault(day_of(reading.timestamp), []).append(reading)
+    for day, day_readings in grouped.items():
+        entries = {reading_key(r.timestamp): pack(r) for r in day_readings}
+        document: dict[str, Any] = {"day": day, "readings": entries, "count": len(entries)}
+        if with_rollups:
+            summary = rollups.summarize_day(
+                date.fromisoformat(day), day_readings, [False] * len(day_readings)
+            )
+            document["rollup"] = rollups.encode(summary)
+        days_ref.document(day).set(document)
     last = readings[-1]
     client.collection("vehicles").document(vehicle_id).update(
         {"odometer_km": last["odometer_km"], "mileage_km": last["odometer_km"]}
     )
 
 
+def bare_read_of_what_health_reads(client: Any, vehicle_id: str, now: datetime) -> None:
+    """The evaluation's two queries with nothing done with the result: older days projected
+    to their rollup, the last days in full."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    from vehicle.health import HEALTH_WINDOW, raw_window_start
+
+    days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
+    first_raw = raw_window_start(now).date()
+    older = (
+        days_ref.where(filter=FieldFilter("day", ">=", (now - HEALTH_WINDOW).date().isoformat()))
+        .where(filter=FieldFilter("day", "<", first_raw.isoformat()))
+        .order_by("day")
+        .select(["day", "rollup"])
+    )
+    recent = days_ref.where(filter=FieldFilter("day", ">=", first_raw.isoformat())).order_by("day")
+    list(older.stream())
+    list(recent.stream())
+
+
 def bench_health(
-    base: str, headers: dict[str, str], client: Any, vehicle_id: str
+    base: str, headers: dict[str, str], client: Any, vehicle_id: str, now: datetime
 ) -> dict[str, float]:
     session = requests.Session()
-    api_times, considered = [], 0
+    api_times: list[float] = []
+    raw_times: list[float] = []
+    needed_times: list[float] = []
+    considered = 0
+    days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
+    docs: list[Any] = []
     for _ in range(HEALTH_RUNS):
         started = time.perf_counter()
         response = session.get(
@@ -204,18 +244,29 @@ def bench_health(
         api_times.append(time.perf_counter() - started)
         response.raise_for_status()
         considered = response.json()["readings_considered"]
-    days_ref = client.collection("vehicles").document(vehicle_id).collection("telemetry_days")
-    raw_times = []
-    for _ in range(HEALTH_RUNS):
         started = time.perf_counter()
         docs = list(days_ref.stream())
         raw_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        bare_read_of_what_health_reads(client, vehicle_id, now)
+        needed_times.append(time.perf_counter() - started)
     return {
         "health_ms": statistics.median(api_times) * 1000,
         "raw_read_ms": statistics.median(raw_times) * 1000,
+        "needed_read_ms": statistics.median(needed_times) * 1000,
         "readings": float(considered),
         "days": float(len(docs)),
     }
+
+
+def bench_first_evaluation_of_old_data(
+    base: str, headers: dict[str, str], vehicle_id: str
+) -> tuple[float, str]:
+    started = time.perf_counter()
+    response = requests.get(f"{base}/api/vehicles/{vehicle_id}/health", headers=headers, timeout=60)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed * 1000, response.headers.get("X-Firestore-Ops", "")
 
 
 def main() -> None:
@@ -241,29 +292,54 @@ def main() -> None:
 
         count = BATCH * INGEST_BATCHES
         readings = synthetic(now - count * STEP - timedelta(hours=1), count)
-        print(f"ingesting {count} readings in batches of {BATCH} ...", flush=True)
-        ingest = bench_ingest(base, headers, create_vehicle(base, headers, 900001), readings)
-        raw_rate = bench_raw_writes(client, create_vehicle(base, headers, 900002), readings)
+        ingests: list[dict[str, float]] = []
+        raw_rates: list[float] = []
+        for round_number in range(ROUNDS):
+            print(
+                f"round {round_number + 1}/{ROUNDS}: ingesting {count} readings in batches of "
+                f"{BATCH}, then the bare baseline ...",
+                flush=True,
+            )
+            serial = 900_001 + 10 * round_number
+            ingests.append(
+                bench_ingest(base, headers, create_vehicle(base, headers, serial), readings)
+            )
+            raw_rates.append(
+                bench_raw_writes(client, create_vehicle(base, headers, serial + 1), readings)
+            )
+        ingest = {key: statistics.median(i[key] for i in ingests) for key in ingests[0]}
+        raw_rate = statistics.median(raw_rates)
 
         print(f"health on {HEALTH_DAYS} days of readings ...", flush=True)
         per_day = int(timedelta(days=1) / STEP)
-        health_vehicle = create_vehicle(base, headers, 900003)
+        health_vehicle = create_vehicle(base, headers, 900_101)
         history = synthetic(now - timedelta(days=HEALTH_DAYS) + STEP, HEALTH_DAYS * per_day)
         seed_days(client, health_vehicle, history)
-        health = bench_health(base, headers, client, health_vehicle)
+        health = bench_health(base, headers, client, health_vehicle, now)
+        old_vehicle = create_vehicle(base, headers, 900_102)
+        seed_days(client, old_vehicle, history, with_rollups=False)
+        first_old_ms, first_old_ops = bench_first_evaluation_of_old_data(base, headers, old_vehicle)
     finally:
         stack.stop()
 
+    # Each round pairs an API run with a baseline run made right after it, under the same
+    # load; the median of the rounds' ratios is the figure (a ratio of medians would pair
+    # rounds made under different load).
+    round_ratios = [i["readings_per_s"] / r for i, r in zip(ingests, raw_rates, strict=True)]
+    ratio = statistics.median(round_ratios)
+    rounds_text = ", ".join(f"{r:.2f}x" for r in round_ratios)
+    health_ratio = health["health_ms"] / health["raw_read_ms"]
     rows = [
         (
-            "Ingest throughput, batches of 500 (API, end to end)",
+            f"Ingest throughput, batches of {BATCH} (API, end to end; median of {ROUNDS} rounds)",
             f"{ingest['readings_per_s']:,.0f} readings/s",
-            "",
+            f"API at **{ratio:.2f}x** the baseline (median of the rounds: {rounds_text}; "
+            "goal ≥ 0.5x)",
         ),
         (
             "Bare baseline: same day documents, batched writes to the emulator",
             f"{raw_rate:,.0f} readings/s",
-            f"API at {ingest['readings_per_s'] / raw_rate:.2f}x the baseline",
+            "",
         ),
         (
             "Firestore reads per 1,000 readings (store code, incl. health refresh)",
@@ -275,16 +351,32 @@ def main() -> None:
             f"Health, {int(health['readings']):,} readings over {int(health['days'])} days "
             "(GET /health, median)",
             f"{health['health_ms']:,.0f} ms",
-            "",
+            f"health at **{health_ratio:.2f}x** the bare read (goal ≤ 1.5x)",
         ),
         (
             "Bare baseline: read the same day documents",
             f"{health['raw_read_ms']:,.0f} ms",
-            f"health at {health['health_ms'] / health['raw_read_ms']:.1f}x the bare read",
+            "",
+        ),
+        (
+            "Bare read of what the evaluation reads (older days' rollups, last 8 days in full)",
+            f"{health['needed_read_ms']:,.0f} ms",
+            f"health at {health['health_ms'] / health['needed_read_ms']:.2f}x this read",
+        ),
+        (
+            "First evaluation of days stored before rollups (summarised, 30 written back)",
+            f"{first_old_ms:,.0f} ms",
+            f"`X-Firestore-Ops: {first_old_ops}`",
         ),
     ]
     table = "| measure | value | comparison |\n|---|---|---|\n" + "\n".join(
         f"| {a} | {b} | {c} |" for a, b, c in rows
+    )
+    goals = (
+        f"Goals (issue: the hot path): health over 90 days ≤ 1.5x a bare read of the same "
+        f"documents — {health_ratio:.2f}x, {'met' if health_ratio <= 1.5 else '**not met**'}; "
+        f"telemetry ingest ≥ 0.5x raw batched writes — {ratio:.2f}x, "
+        f"{'met' if ratio >= 0.5 else '**not met**'}."
     )
     print()
     print(table)
@@ -293,22 +385,36 @@ def main() -> None:
         "under functions-framework with THREADS=4). Command:\n\n"
         f"    {COMMAND}\n\n"
         f"{table}\n\n"
+        f"{goals}\n\n"
         f"Ingest: {INGEST_BATCHES} sequential batches of {BATCH} readings one per 5 minutes "
-        "(~1.7 days per batch, so each batch touches 2–3 day documents). The first batch also "
-        "runs a health evaluation (later ones are inside the 10-minute refresh interval). "
-        "Operation counts come from the store code's `X-Firestore-Ops` header; by design a "
-        "batch costs 1 + days read and days + 1 written. Times are noisy on 2 cores: compare "
-        "the ratios.\n\n"
-        "Health: readings are stored packed, one string per reading instead of a map of "
-        "4–7 fields (docs/vehicles.md, Telemetry storage), and turned back into readings "
-        "without re-validation. Before that change the same measure gave 1,752 ms (bare "
-        "read 635 ms) in the committed run and 2,822 ms (bare read 1,071 ms) when re-run "
-        "just before the change on the same, loaded machine: the client library's protobuf "
-        "decoding and two deep copies of ~26,000 small maps, plus ~7 µs of pydantic "
-        "model_construct per reading, were most of it. Profiled in-process after the change "
-        "(no HTTP): the day-document query ~0.15–0.3 s, unpacking ~0.2–0.3 s, the rules "
-        "~45 ms. The next step, if needed, is a per-day rollup for the 30–90-day rules so "
-        "old days need not be unpacked reading by reading.\n"
+        "(~1.7 days per batch, so each batch touches 2–3 day documents; ~28 days in all, "
+        "inside the 30-day ingest horizon), on a fresh vehicle per round, alternating with the "
+        "baseline. The first batch also runs a health evaluation (later ones are inside the "
+        "10-minute refresh interval). Each batch also recomputes the touched days' rollups "
+        "from all their readings (docs/vehicles.md, Per-day rollups) and writes them with the "
+        "readings. Operation counts come from the store code's `X-Firestore-Ops` header; by "
+        "design a batch costs 1 + days read and days + 1 written. Times are noisy on 2 cores "
+        "shared with other work: compare the ratios.\n\n"
+        "Health: the evaluation decodes raw readings of the last 8 days only (~2,300) and "
+        "reads the 83 older days as per-day rollups through a projection query (their "
+        "readings are not transferred), so it now costs about what a bare read of the 91 day "
+        "documents costs. Before rollups the same measure was 905 ms against a 206 ms bare "
+        "read (4.4x, 2026-11-26), and 944 ms against 105 ms (9.0x) when re-run on 2026-11-29 "
+        "on this loaded machine just before the change. How much the projected read saves "
+        "varies from run to run here (the emulator loads whole documents to project them); "
+        "Firestore bills a projection as one read per document either way.\n\n"
+        "Ingest did not reach its goal. The transaction must read the day documents it "
+        "writes (duplicates are reported, and each touched day's rollup is recomputed from "
+        "all its readings), the request authenticates and checks scope (two more reads), and "
+        "the first batch runs a health evaluation; the bare baseline only writes. Rollups add "
+        "~5 ms of CPU per batch of 500 (decoding and summarising the touched days: measured "
+        "with `time.process_time()` around in-process requests, ~25 ms against ~20 ms before "
+        "rollups). On this 2-core machine, shared with other test runs (load average 7–15 "
+        "during these runs), the rounds' ratios spread widely; the code before this change "
+        "measured 0.30–0.72x per round with this same benchmark on 2026-11-29.\n\n"
+        "Spread on 2026-11-29 (five runs of this benchmark with rollups, load average 7–15): "
+        "health 0.61–1.59x the bare read (above 1.5x in one run), ingest 0.31–0.44x; the "
+        "table above is the last of them.\n"
     )
     update_section("Vehicles", body)
     print(f"\nwrote the Vehicles section of {BENCHMARKS_DOC.relative_to(ROOT)}")

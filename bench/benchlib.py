@@ -115,8 +115,15 @@ def _drive(
     return result
 
 
-def update_section(title: str, body: str, path: Path = BENCHMARKS_DOC) -> None:
-    """Replace (or append) the ``## title`` section of docs/benchmarks.md."""
+def update_section(title: str, body: str, path: Path | None = None) -> None:
+    """Replace (or append) the ``## title`` section of docs/benchmarks.md.
+
+    ``BENCH_DOC`` in the environment names another file (a benchmark run by another one
+    for its figures only).
+    """
+    import os
+
+    path = path or Path(os.environ.get("BENCH_DOC") or BENCHMARKS_DOC)
     section = f"## {title}\n\n{body.strip()}\n"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)

@@ -12,6 +12,8 @@ Usage: ``.venv/bin/python scripts/build_bundles.py [name ...]`` (default: all fo
 from __future__ import annotations
 
 import argparse
+import compileall
+import py_compile
 import shutil
 import sys
 from pathlib import Path
@@ -37,6 +39,13 @@ def build(name: str, build_dir: Path = BUILD_DIR) -> Path:
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=IGNORED)
     shutil.copytree(ROOT / "shared", target / "shared", ignore=IGNORED)
+    # Ship bytecode, so a cold start imports instead of compiling every module (measured in
+    # docs/benchmarks.md, "Hot path"). Unchecked hash-based files: an upload does not keep
+    # file times (timestamp-based ones would be recompiled) and a bundle never changes after
+    # it is built. A runtime of another Python version simply ignores them.
+    compileall.compile_dir(
+        target, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
     return target
 
 

@@ -424,8 +424,11 @@ class Gateway:
         ]
         if session:
             headers["Cookie"] = session[0]
+        # As Google's front end does: keep whatever the client sent and append the peer
+        # address, so the functions' client-IP rule (PMI_TRUSTED_PROXY_HOPS=1, counted from
+        # the right) meets here exactly what it meets in the cloud.
         client = request.remote_addr or "unknown"
-        earlier = request.headers.get("X-Forwarded-For")
+        earlier = ", ".join(request.headers.getlist("X-Forwarded-For"))
         headers["X-Forwarded-For"] = f"{earlier}, {client}" if earlier else client
         headers["X-Forwarded-Host"] = request.host
         headers["X-Forwarded-Proto"] = request.scheme

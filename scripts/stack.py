@@ -119,6 +119,9 @@ class Stack:
                 if self.auth_emulator is not None
                 else os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
             ),
+            # The functions sit behind one proxy that appends the peer to X-Forwarded-For,
+            # the gateway, as a function's own URL sits behind Google's front end.
+            "PMI_TRUSTED_PROXY_HOPS": "1",
             **self.env,
         }
 

@@ -4,7 +4,8 @@ Shared because more than one function records events: the auth function (sign-in
 changes; its vocabulary is ``identity.audit.AuditEvent``) and the vehicles function (mileage
 corrections, VIN claim decisions). Every entry has the same shape — ``event``, ``actor_id``
 (who did it; None for anonymous), ``subject_id`` (whose account it concerns), ``request_id``
-(leads to the request's other log lines), ``ip``, ``at``, ``details`` — and details never
+(leads to the request's other log lines), ``client_request_id`` (the id the client sent,
+if any), ``ip``, ``at``, ``details`` — and details never
 hold a password, a hash or a token. The log line is the fast, searchable copy; the document
 is the durable one an admin pages through.
 
@@ -41,6 +42,8 @@ def entry(
         "actor_id": actor_id,
         "subject_id": subject_id,
         "request_id": identity.request_id if identity else None,
+        # The X-Request-ID the client sent, if any: kept for correlation beside our own id.
+        "client_request_id": identity.client_request_id if identity else None,
         "ip": ip,
         "at": clock.now(),
         "details": details or {},

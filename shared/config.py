@@ -44,20 +44,51 @@ class Settings(BaseModel):
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:5000", "http://localhost:5000")
     rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
     rate_limit_burst: int = Field(default=30, ge=1, le=100_000)
-    rate_limit_backend: Literal["firestore", "memory", "off"] = "firestore"
+    # local-first: admit from instance memory, reconcile through Firestore off the request
+    # path (docs/operations.md, "Rate limiting"); firestore: every request takes its token
+    # in Firestore (exact). Sensitive rules (fail_mode="closed") are exact under both.
+    rate_limit_backend: Literal["local-first", "firestore", "memory", "off"] = "local-first"
     rate_limit_fail_mode: Literal["open", "closed"] = "open"
+    # How often an instance publishes its admissions and learns the others' (T in the
+    # overshoot bound); one write per active client per interval at most.
+    rate_limit_sync_seconds: float = Field(default=1.0, ge=0.05, le=60.0)
+    # How long an instance may serve a user's role, activity and sessions from memory; a
+    # change made elsewhere takes effect within this bound. 0: read the user on every request.
+    principal_cache_seconds: float = Field(default=5.0, ge=0.0, le=300.0)
     # 1 MiB fits a 500-reading telemetry batch several times over.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=32 * 1_048_576)
-    # Behind Google's front end the first X-Forwarded-For hop is the client.
-    trust_forwarded_for: bool = True
+    # Proxies in front of the function that append to X-Forwarded-For, counted from the
+    # right (shared/client_ip.py). 0 trusts none: the peer address, safe anywhere; a
+    # deployment sets its own path's value (docs/operations.md, "Client IP").
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Proxies trusted by address (CIDRs): past the hops above, an entry from one of these
+    # is skipped for the one to its left (Hosting's CDN egress; docs/operations.md).
+    trusted_proxy_networks: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_active_bookings: int = Field(default=3, ge=1, le=100)
+    # Diagnostic response headers (X-Firestore-Ops). None: on outside production, off in it.
+    debug_headers: bool | None = None
 
-    @field_validator("cors_origins", mode="before")
+    @property
+    def sends_debug_headers(self) -> bool:
+        """Whether responses may carry diagnostic headers (never by default in production)."""
+        if self.debug_headers is None:
+            return self.environment != "production"
+        return self.debug_headers
+
+    @field_validator("cors_origins", "trusted_proxy_networks", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxy_networks")
+    @classmethod
+    def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from shared.client_ip import parse_networks
+
+        parse_networks(value)  # ValueError names the bad CIDR; ConfigurationError at start
         return value
 
     @classmethod

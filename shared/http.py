@@ -17,6 +17,7 @@ path (``/...``).
 from __future__ import annotations
 
 import json
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -35,6 +36,8 @@ from shared import compression, cors, logs, request_context
 from shared.auth import tokens
 from shared.auth.principal import Principal, load_principal
 from shared.auth.rbac import Access, AccessRule, as_access_rule
+from shared.client_ip import ClientIp
+from shared.client_ip import for_request as client_for_request
 from shared.config import Settings, get_settings
 from shared.errors import (
     ApiError,
@@ -50,11 +53,12 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from shared.ids import PATH_CONVERTERS
+from shared.json_depth import MAX_JSON_DEPTH, nesting_exceeds
 from shared.ratelimit import (
-    FirestoreBackend,
-    MemoryBackend,
     RateLimiter,
     RateLimitRule,
+    build_limiter,
     limit_headers,
 )
 from shared.request_context import RequestIdentity
@@ -62,7 +66,12 @@ from shared.request_context import RequestIdentity
 Handler = Callable[["RequestContext"], Any]
 # Used only to finish a response when the real settings cannot be read.
 _FALLBACK_SETTINGS = Settings()
+# One limiter per instance even when the first requests arrive together (its buckets and
+# reconcile thread must not be duplicated).
+_LIMITER_LOCK = threading.Lock()
 M = TypeVar("M", bound=BaseModel)
+# Response headers for diagnosis only; production omits them (Settings.sends_debug_headers).
+DEBUG_HEADERS = ("X-Firestore-Ops",)
 
 
 class BodyModel(BaseModel):
@@ -144,15 +153,20 @@ class RequestContext:
     def client_ip(self) -> str:
         return client_ip(self.request, self.settings)
 
+    @property
+    def client(self) -> ClientIp:
+        """The caller's address and the key per-IP limits count it under."""
+        return client_of(self.request, self.settings)
+
+
+def client_of(request: flask.Request, settings: Settings) -> ClientIp:
+    """The caller, from the hop a trusted proxy appended (shared/client_ip.py)."""
+    return client_for_request(request, settings)
+
 
 def client_ip(request: flask.Request, settings: Settings) -> str:
-    """The caller's IP: the first X-Forwarded-For hop behind Google's front end."""
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:64]
-    return request.remote_addr or "unknown"
+    """The caller's IP address (logs, audit, sessions)."""
+    return client_of(request, settings).address
 
 
 def to_jsonable(value: Any) -> Any:
@@ -207,7 +221,7 @@ class App:
         self.name = name
         self.prefix = f"/api/{name}"
         self.routes: list[Route] = []
-        self._map = Map(strict_slashes=False, merge_slashes=False)
+        self._map = Map(strict_slashes=False, merge_slashes=False, converters=PATH_CONVERTERS)
         self._rate_limiter = rate_limiter
         self._principal_loader = principal_loader
 
@@ -284,13 +298,9 @@ class App:
     @property
     def rate_limiter(self) -> RateLimiter | None:
         if self._rate_limiter is None:
-            settings = get_settings()
-            if settings.rate_limit_backend == "off":
-                return None
-            backend = (
-                MemoryBackend() if settings.rate_limit_backend == "memory" else FirestoreBackend()
-            )
-            self._rate_limiter = RateLimiter(backend, settings.rate_limit_fail_mode)
+            with _LIMITER_LOCK:
+                if self._rate_limiter is None:
+                    self._rate_limiter = build_limiter(get_settings())
         return self._rate_limiter
 
     def __call__(self, request: flask.Request) -> flask.Response:
@@ -338,21 +348,29 @@ class App:
         route, path_params = self._match(request)
         state["route"] = route.path
 
-        claims = None
-        raw_token = tokens.bearer_token(request.headers.get("Authorization"))
-        if not route.access.public:
-            if raw_token is None:
-                raise Unauthorized("Sign in and send 'Authorization: Bearer <access token>'.")
-            claims = tokens.verify(raw_token, tokens.TokenKind.ACCESS, settings=settings)
-            state["user_id"] = claims.user_id
-
-        decision = None
         limiter = self.rate_limiter if route.rate_limited else None
         rule = route.rate_limit or RateLimitRule(
             "default", settings.rate_limit_per_minute, settings.rate_limit_burst
         )
+        ip_key = f"ip:{client_of(request, settings).limit_key}"
+        claims = None
+        raw_token = tokens.bearer_token(request.headers.get("Authorization"))
+        if not route.access.public:
+            try:
+                if raw_token is None:
+                    raise Unauthorized("Sign in and send 'Authorization: Bearer <access token>'.")
+                claims = tokens.verify(raw_token, tokens.TokenKind.ACCESS, settings=settings)
+            except Unauthorized:
+                # A caller that cannot authenticate spends its IP's budget before it is told
+                # so: missing and invalid tokens are limited like any anonymous request.
+                if limiter is not None:
+                    limiter.check(ip_key, rule)
+                raise
+            state["user_id"] = claims.user_id
+
+        decision = None
         if limiter is not None:
-            key = f"user:{claims.user_id}" if claims else f"ip:{client_ip(request, settings)}"
+            key = f"user:{claims.user_id}" if claims else ip_key
             decision = limiter.check(key, rule)
 
         principal = None
@@ -441,10 +459,20 @@ class App:
             raise BadRequest("The request body is empty; send a JSON object.", code="empty_body")
         try:
             payload = json.loads(raw)
+        except RecursionError:
+            payload = None  # nested past the parser's own limit: refused just below
+            too_deep = True
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(
                 f"The body is not valid JSON ({str(exc).split(':')[0]}).", code="malformed_json"
             ) from None
+        else:
+            too_deep = nesting_exceeds(payload, MAX_JSON_DEPTH)
+        if too_deep:
+            raise BadRequest(
+                f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep.",
+                code="too_deep",
+            )
         if not isinstance(payload, dict):
             raise ValidationFailed(
                 "The body must be a JSON object.",
@@ -508,6 +536,9 @@ class App:
     ) -> None:
         headers = response.headers
         headers["X-Request-ID"] = identity.request_id
+        if not settings.sends_debug_headers:
+            for name in DEBUG_HEADERS:
+                headers.pop(name, None)
         # The Hosting CDN caches responses without Cache-Control (404s included).
         headers.setdefault("Cache-Control", "no-store")
         headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -2,7 +2,8 @@
 
 Cloud Functions ship each stdout line to Cloud Logging; a JSON line's ``severity``,
 ``httpRequest`` and ``logging.googleapis.com/trace`` fields become the entry's severity,
-request panel and trace link. Every line carries the current request id.
+request panel and trace link. Every line carries the current request id (and, beside it,
+the X-Request-ID the caller sent, if any: shared.request_context).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _trace_fields() -> dict[str, Any]:
     if identity is None:
         return {}
     fields: dict[str, Any] = {"request_id": identity.request_id}
+    if identity.client_request_id:
+        fields["client_request_id"] = identity.client_request_id
     if identity.trace_id:
         current = _settings()
         project = current.project_id if current else "unknown"

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from shared.errors import ValidationFailed
 from shared.http import QueryModel
+from shared.ids import is_document_id
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query
@@ -57,7 +58,7 @@ def decode_cursor(cursor: str) -> tuple[list[Any], str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or not isinstance(doc_id, str):
+        if not isinstance(values, list) or not is_document_id(doc_id):
             raise ValueError("cursor shape")
         return [_decode_value(v) for v in values], doc_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):

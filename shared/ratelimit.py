@@ -1,9 +1,17 @@
-"""Token-bucket rate limiting whose state is shared by every instance.
+"""Token-bucket rate limiting that holds across instances, behind one backend interface.
 
 A function scales to many instances, so a per-process counter would multiply the limit by
-the instance count. Bucket state therefore lives behind :class:`RateLimitBackend`; the
-production backend keeps one Firestore document per (rule, client) and updates it by
-optimistic compare-and-set. :class:`MemoryBackend` exists for unit tests only.
+the instance count. Bucket state therefore lives behind :class:`RateLimitBackend`
+(``take(key, rule, now) -> Decision``), which a Memorystore/Redis backend could implement
+as well; :func:`build_limiter` picks one from the settings:
+
+- ``local-first`` (the default): :class:`shared.ratelimit_local.LocalFirstBackend` admits
+  from instance memory and reconciles through Firestore off the request path, within a
+  stated overshoot bound; rules that fail closed (the sensitive auth routes: sign-in,
+  registration, refresh, password) stay exact on the Firestore backend below.
+- ``firestore``: :class:`FirestoreBackend` for every rule, one document per (rule, client)
+  updated by optimistic compare-and-set on every request — exact, one write per request.
+- ``memory``: :class:`MemoryBackend`, per process, for unit tests only; ``off``: none.
 
 Each instance also remembers, per bucket, until when it is known to be empty. Tokens only
 come back at the refill rate, so a request inside that window can be refused without a
@@ -18,10 +26,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared import logs
 from shared.errors import ServiceUnavailable, TooManyRequests
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 COLLECTION = "rate_limits"
 # A bucket idle this long is full again; Firestore's TTL policy on ``expires_at`` can
@@ -42,6 +53,11 @@ class RateLimitRule:
     def refill_per_second(self) -> float:
         return self.per_minute / 60.0
 
+    @property
+    def exact(self) -> bool:
+        """A rule that fails closed guards something sensitive: it is also never approximate."""
+        return self.fail_mode == "closed"
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -52,6 +68,9 @@ class Decision:
 
 
 class RateLimitBackend(Protocol):
+    """Where buckets live. A backend that answers from instance memory also sets a class
+    attribute ``answers_locally = True`` (RateLimiter then skips its empty-bucket cache)."""
+
     def take(self, key: str, rule: RateLimitRule, now: float) -> Decision:
         """Take one token from the bucket ``key`` if there is one."""
         ...
@@ -181,10 +200,21 @@ def _expiry(now: float) -> object:
 
 
 class RateLimiter:
-    """Applies rules through a backend, with the local empty-bucket shortcut."""
+    """Applies rules through a backend, with the local empty-bucket shortcut.
 
-    def __init__(self, backend: RateLimitBackend, default_fail_mode: str = "open") -> None:
+    ``exact_backend``, when given, serves the rules that must not be approximate
+    (:attr:`RateLimitRule.exact`); ``backend`` serves the others.
+    """
+
+    def __init__(
+        self,
+        backend: RateLimitBackend,
+        default_fail_mode: str = "open",
+        *,
+        exact_backend: RateLimitBackend | None = None,
+    ) -> None:
         self.backend = backend
+        self.exact_backend = exact_backend
         self.default_fail_mode = default_fail_mode
         self._empty_until: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -193,16 +223,19 @@ class RateLimiter:
         """Admit or refuse one request; raise 429 (or 503 when failing closed)."""
         now = time.time() if now is None else now
         bucket = f"{rule.name}|{key}"
+        backend = self.exact_backend if rule.exact and self.exact_backend else self.backend
+        # A backend that answers from memory needs no shortcut (and must see every request).
+        remote = not getattr(backend, "answers_locally", False)
         with self._lock:
-            empty_until = self._empty_until.get(bucket, 0.0)
+            empty_until = self._empty_until.get(bucket, 0.0) if remote else 0.0
         if now < empty_until:
             decision = Decision(False, 0, empty_until - now, empty_until - now)
         else:
             try:
-                decision = self.backend.take(key, rule, now)
+                decision = backend.take(key, rule, now)
             except Exception as exc:  # the backend is down or contended past retries
                 return self._on_backend_failure(rule, exc)
-            if not decision.allowed:
+            if not decision.allowed and remote:
                 with self._lock:
                     self._empty_until[bucket] = now + decision.retry_after_seconds
                     if len(self._empty_until) > 10_000:  # bounded memory per instance
@@ -242,3 +275,21 @@ def limit_headers(rule: RateLimitRule, decision: Decision) -> dict[str, str]:
     if not decision.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after_seconds)))
     return headers
+
+
+def build_limiter(settings: Settings) -> RateLimiter | None:
+    """The instance's limiter for ``PMI_RATE_LIMIT_BACKEND`` (None when it is ``off``)."""
+    choice = settings.rate_limit_backend
+    if choice == "off":
+        return None
+    if choice == "memory":
+        return RateLimiter(MemoryBackend(), settings.rate_limit_fail_mode)
+    if choice == "firestore":
+        return RateLimiter(FirestoreBackend(), settings.rate_limit_fail_mode)
+    from shared.ratelimit_local import LocalFirstBackend
+
+    return RateLimiter(
+        LocalFirstBackend(settings.rate_limit_sync_seconds),
+        settings.rate_limit_fail_mode,
+        exact_backend=FirestoreBackend(),
+    )

@@ -1,8 +1,11 @@
 """Request identity: the request id and the Cloud Trace context of the current request.
 
-A request id sent by a caller is honoured when it looks sane, so one id follows a request
-across the gateway, functions and logs; otherwise one is made. The id lives in a context
-variable so every log line of the request carries it without being passed around.
+Every request gets its own id, made here: it is the ``request_id`` of every log line, audit
+entry and error envelope, and the ``X-Request-ID`` of the response, so it names exactly one
+request. An ``X-Request-ID`` the caller sent is kept beside it as ``client_request_id`` when
+it looks sane — good for correlating with the caller's own logs, never trusted to be
+unique (a client may send the same value twice, or another request's id). The identity
+lives in a context variable so every log line carries it without being passed around.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class RequestIdentity:
     request_id: str
     trace_id: str | None = None
     span_id: str | None = None
+    # What the caller sent as X-Request-ID (sane values only): correlation, not identity.
+    client_request_id: str | None = None
 
 
 _current: contextvars.ContextVar[RequestIdentity | None] = contextvars.ContextVar(
@@ -42,9 +47,10 @@ _current: contextvars.ContextVar[RequestIdentity | None] = contextvars.ContextVa
 
 
 def identify(headers: Headers) -> RequestIdentity:
-    """Read or create the request id and trace ids from incoming headers."""
-    incoming = headers.get("X-Request-ID") or ""
-    request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    """Make the request id; read the caller's request id and the trace ids from headers."""
+    incoming = (headers.get("X-Request-ID") or "").strip()
+    client_request_id = incoming if _SANE_REQUEST_ID.match(incoming) else None
+    request_id = uuid.uuid4().hex
     trace_id = span_id = None
     traceparent = (headers.get("traceparent") or "").strip().lower()
     match = _TRACEPARENT.match(traceparent)
@@ -55,7 +61,12 @@ def identify(headers: Headers) -> RequestIdentity:
         if cloud:
             trace_id = cloud.group(1).lower()
             span_id = cloud.group(2)
-    return RequestIdentity(request_id=request_id, trace_id=trace_id, span_id=span_id)
+    return RequestIdentity(
+        request_id=request_id,
+        trace_id=trace_id,
+        span_id=span_id,
+        client_request_id=client_request_id,
+    )
 
 
 def set_current(identity: RequestIdentity | None) -> contextvars.Token[RequestIdentity | None]:

@@ -30,12 +30,36 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def confirmation_code(email: str) -> str:
+    """The newest confirmation code queued for ``email`` (what the owner finds in the mail)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    from shared.firestore import get_client
+
+    to_this_address = FieldFilter("to", "==", email.lower())
+    outbox = get_client().collection("outbox").where(filter=to_this_address)
+    messages = [s.to_dict() or {} for s in outbox.stream()]
+    codes = sorted(
+        (m["created_at"], m["confirmation_code"]) for m in messages if "confirmation_code" in m
+    )
+    assert codes, f"no confirmation code was sent to {email}"
+    return str(codes[-1][1])
+
+
+def confirm(client: Any, email: str, **kwargs: Any) -> Any:
+    """Confirm ``email`` with the code it was sent: the sign-in reply."""
+    code = confirmation_code(email)
+    return client.post("/api/auth/verify-email", json={"code": code}, **kwargs)
+
+
 def registered(client: Any, password: str = GOOD_PASSWORD) -> dict[str, Any]:
-    """Register a fresh customer; returns the 201 body plus the email used."""
+    """Register and confirm a fresh customer; returns the sign-in body plus the email used."""
     email = new_email()
     response = register(client, email, password)
-    assert response.status_code == 201, response.get_json()
-    return {**response.get_json(), "email": email, "password": password}
+    assert response.status_code == 202, response.get_json()
+    confirmed = confirm(client, email)
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return {**confirmed.get_json(), "email": email, "password": password}
 
 
 def error_code(response: Any) -> str:

@@ -50,6 +50,9 @@ TEST_ENV = {
     "PMI_RATE_LIMIT_PER_MINUTE": "100000",
     "PMI_RATE_LIMIT_BURST": "100000",
     "PMI_LOG_LEVEL": "WARNING",
+    # Tests change users straight in Firestore (as another instance would) and expect the
+    # next request to see it; the principal cache has its own tests (test_principal_cache.py).
+    "PMI_PRINCIPAL_CACHE_SECONDS": "0",
     # firebase-admin mints unsigned custom tokens under the Auth emulator (no call is made)
     # and revokes refresh tokens through it (the ``auth_emulator`` fixture starts it).
     "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{AUTH_EMULATOR_PORT}",
@@ -168,7 +171,7 @@ def stack(emulator: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory)
         gateway_port=free_port(),
         reuse_emulator=emulator,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "firestore", "THREADS": "4"},
+        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "local-first", "THREADS": "4"},
     )
     instance.start(progress=lambda message: None)
     yield instance

@@ -62,6 +62,8 @@ EXPECTED: dict[tuple[str, str, str], frozenset[str] | str] = {
     ("monitoring", "GET", "/api/monitoring/health"): PUBLIC,
     ("monitoring", "GET", "/api/monitoring/health/live"): PUBLIC,
     ("monitoring", "GET", "/api/monitoring/health/ready"): PUBLIC,
+    # details of the instance and its dependencies: operators only
+    ("monitoring", "GET", "/api/monitoring/health/detailed"): frozenset({ADMIN, VIEWER}),
 }
 
 

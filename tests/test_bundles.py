@@ -103,14 +103,24 @@ def exercise(name: str, url: str) -> None:
     """Calls that reach the function's lazily imported dependencies too."""
     if name == "monitoring":
         assert requests.get(f"{url}/health/ready", timeout=30).status_code == 200
-        assert requests.get(f"{url}/health", timeout=30).json()["dependencies"][0]["ok"]
+        assert requests.get(f"{url}/health", timeout=30).json()["status"] == "ok"
+        # The detailed report imports psutil and reads Firestore (behind monitoring:read).
+        assert requests.get(f"{url}/health/detailed", timeout=30).status_code == 401
     elif name == "auth":
         account = {
             "email": "bundle@example.test",
             "password": "sturdy-gearbox-7791-lane",
             "full_name": "Bundle Test",
         }
-        assert requests.post(f"{url}/register", json=account, timeout=60).status_code == 201
+        assert requests.post(f"{url}/register", json=account, timeout=60).status_code == 202
+        from auth_test_helpers import confirmation_code
+
+        confirmed = requests.post(
+            f"{url}/verify-email",
+            json={"code": confirmation_code(account["email"])},
+            timeout=60,
+        )
+        assert confirmed.status_code == 200
         login = requests.post(
             f"{url}/login",
             json={"email": account["email"], "password": account["password"]},

@@ -82,6 +82,7 @@ def test_every_function_is_deployed_with_its_entry_point_bundle_secret_account_a
         accounts.add(account)
         env_vars = flag(argv, "set-env-vars")
         assert f";THREADS={spec.concurrency}" in env_vars
+        assert ";PMI_TRUSTED_PROXY_HOPS=1" in env_vars
         assert flag(argv, "concurrency") == str(spec.concurrency)
         assert flag(argv, "min-instances") == str(spec.min_instances[environment.name])
         assert flag(argv, "max-instances") == str(spec.max_instances[environment.name])

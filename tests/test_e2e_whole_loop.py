@@ -114,12 +114,20 @@ def test_weak_battery_becomes_a_completed_service(stack: Any, db: Any) -> None:
     )
     staff = sign_in(base, "staff@loop.test")
 
-    registered = requests.post(
+    from auth_test_helpers import confirmation_code
+
+    registration = requests.post(
         f"{base}/api/auth/register",
         json={"email": "owner@loop.test", "password": PASSWORD, "full_name": "Owner"},
         timeout=60,
     )
-    assert registered.status_code == 201, registered.text
+    assert registration.status_code == 202, registration.text
+    registered = requests.post(
+        f"{base}/api/auth/verify-email",
+        json={"code": confirmation_code("owner@loop.test")},
+        timeout=60,
+    )
+    assert registered.status_code == 200, registered.text
     owner = Client(base, registered.json()["access_token"])
 
     vehicle = owner.call(

@@ -241,12 +241,15 @@ CLOSED = (
     "login_failures/account-alice",
     "audit_log/a-alice",
     "rate_limits/bucket-alice",
+    "rate_limit_shards/bucket-alice.instance-1",
     "vehicle_vins/WVWZZZ1JZXW000001",
     "booking_idempotency/k-alice",
     f"booking_holders/{OWNER.uid}",
     f"slots/{NORTH}_2024-05-02T08:00:00Z",
     f"token_revocations/{OWNER.uid}",
     "schema_migrations/001_backfill_user_fields",
+    "outbox/m-alice",
+    "login_known_networks/n-alice",
     "vin_claims/c-alice",
 )
 
@@ -304,6 +307,7 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             "login_failures/account-alice": {"count": 2},
             "audit_log/a-alice": {"actor_id": OWNER.uid, "subject_id": OWNER.uid},
             "rate_limits/bucket-alice": {"tokens": 5},
+            "rate_limit_shards/bucket-alice.instance-1": {"bucket": "bucket-alice", "admitted": 3},
             "vehicle_vins/WVWZZZ1JZXW000001": {"vehicle_id": "v-alice"},
             "booking_idempotency/k-alice": {"user_id": OWNER.uid, "status": 201},
             f"booking_holders/{OWNER.uid}": {"active_count": 1, "booking_ids": ["b-alice"]},
@@ -311,6 +315,9 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             # A revocation long before any token below was issued: it cuts nobody off.
             f"token_revocations/{OWNER.uid}": {"user_id": OWNER.uid, "revoke_time": 1},
             "schema_migrations/001_backfill_user_fields": {"status": "applied"},
+            # A confirmation code addressed to Alice must not be readable, even by her.
+            "outbox/m-alice": {"to": "alice@example.test", "user_id": OWNER.uid},
+            "login_known_networks/n-alice": {"expires_at": now},
             "vin_claims/c-alice": {"claimant_id": OWNER.uid, "vin": "WVWZZZ1JZXW000001"},
         }
     )
@@ -435,6 +442,7 @@ def test_server_only_collections_cannot_be_listed_even_by_their_user(
         "sessions": "user_id",
         "booking_idempotency": "user_id",
         "token_revocations": "user_id",
+        "outbox": "user_id",
         "vin_claims": "claimant_id",
     }.get(collection, "actor_id")
     assert world.query(OWNER, collection, (user_field, "EQUAL", OWNER.uid)).status_code == 403

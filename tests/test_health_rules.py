@@ -3,12 +3,15 @@
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from shared.maintenance import DueBasis, DueForecast, Urgency
 from vehicle.health_rules import (
+    MAX_CODES_IN_EVIDENCE,
     RULES,
+    SEVERITY_PENALTY,
     Finding,
     Severity,
     VehicleSnapshot,
@@ -72,6 +75,19 @@ def report_for(
 
 def only(findings: list[Finding], rule_id: str) -> list[Finding]:
     return [f for f in findings if f.rule_id.startswith(rule_id)]
+
+
+def codes_of(finding: Finding) -> list[str]:
+    """The fault codes a grouped dtc.* finding lists, in its order."""
+    entries = finding.evidence["codes"]
+    assert isinstance(entries, list)
+    return [str(entry["code"]) for entry in entries if isinstance(entry, dict)]
+
+
+def code_entry(finding: Finding, code: str) -> dict[str, Any]:
+    entries = finding.evidence["codes"]
+    assert isinstance(entries, list)
+    return next(e for e in entries if isinstance(e, dict) and e["code"] == code)
 
 
 # --- battery at rest ----------------------------------------------------------------------
@@ -371,7 +387,7 @@ def cycles(*per_cycle: tuple[list[str], list[str]]) -> list[Reading]:
 def test_confirmed_code_tiers(code: str, rule_id: str, severity: Severity) -> None:
     (finding,) = only(report_for(cycles(([code], []))), "dtc.")
     assert (finding.rule_id, finding.severity) == (rule_id, severity)
-    assert finding.evidence["code"] == code
+    assert codes_of(finding) == [code]
 
 
 def test_misfire_code_is_critical() -> None:
@@ -382,7 +398,7 @@ def test_misfire_code_is_critical() -> None:
 def test_pending_powertrain_code_is_medium() -> None:
     (finding,) = only(report_for(cycles(([], ["P0420"]))), "dtc.")
     assert (finding.rule_id, finding.severity) == ("dtc.pending", Severity.MEDIUM)
-    assert finding.evidence["status"] == "pending"
+    assert code_entry(finding, "P0420")["status"] == "pending"
 
 
 def test_pending_network_code_stays_low() -> None:
@@ -392,7 +408,7 @@ def test_pending_network_code_stays_low() -> None:
 
 def test_code_both_confirmed_and_pending_is_reported_once_as_confirmed() -> None:
     (finding,) = only(report_for(cycles((["P0171"], ["P0171"]))), "dtc.")
-    assert finding.evidence["status"] == "confirmed"
+    assert code_entry(finding, "P0171")["status"] == "confirmed"
 
 
 def test_code_missing_from_latest_cycle_is_cleared() -> None:
@@ -403,9 +419,10 @@ def test_code_missing_from_latest_cycle_is_cleared() -> None:
 def test_persistence_counts_ignition_cycles_reporting_code() -> None:
     readings = cycles((["P0171"], []), ([], []), ([], ["P0171"]), (["P0171"], []))
     (finding,) = only(report_for(readings), "dtc.")
-    assert finding.evidence["ignition_cycles_reporting"] == 3
+    entry = code_entry(finding, "P0171")
+    assert entry["ignition_cycles_reporting"] == 3
     assert finding.evidence["ignition_cycles_total"] == 4
-    assert finding.evidence["first_reported_at"] == at(timedelta(days=4)).isoformat()
+    assert entry["first_reported_at"] == at(timedelta(days=4)).isoformat()
 
 
 def test_codes_on_engine_off_readings_do_not_form_a_cycle() -> None:
@@ -413,9 +430,41 @@ def test_codes_on_engine_off_readings_do_not_form_a_cycle() -> None:
     assert only(report_for(readings), "dtc.") == []
 
 
-def test_each_active_code_gets_its_own_finding() -> None:
+def test_each_active_code_is_reported_in_its_tiers_finding() -> None:
     findings = only(report_for(cycles((["P0301", "P0171"], ["P0420"]))), "dtc.")
-    assert sorted(f.evidence["code"] for f in findings) == ["P0171", "P0301", "P0420"]  # type: ignore[type-var]
+    assert {f.rule_id: codes_of(f) for f in findings} == {
+        "dtc.misfire": ["P0301"],
+        "dtc.powertrain": ["P0171"],
+        "dtc.pending": ["P0420"],
+    }
+
+
+def test_codes_of_one_tier_share_one_finding_listing_them() -> None:
+    misfires = [f"P030{n}" for n in range(1, 5)]
+    (finding,) = only(report_for(cycles((misfires, []))), "dtc.")
+    assert finding.rule_id == "dtc.misfire" and finding.severity is Severity.CRITICAL
+    assert codes_of(finding) == misfires
+    assert finding.evidence["codes_total"] == 4 and finding.evidence["codes_not_listed"] == 0
+    assert finding.title == "Engine misfires P0301, P0302, P0303 and 1 more"
+
+
+def test_a_flood_of_codes_gives_one_finding_per_tier_with_bounded_evidence() -> None:
+    confirmed = [f"P{n:04X}" for n in range(0x100, 0x100 + 60)]  # powertrain, not misfire
+    findings = only(report_for(cycles((confirmed, []))), "dtc.")
+    assert [f.rule_id for f in findings] == ["dtc.powertrain"]
+    (finding,) = findings
+    assert len(codes_of(finding)) == MAX_CODES_IN_EVIDENCE
+    assert finding.evidence["codes_total"] == 60
+    assert finding.evidence["codes_not_listed"] == 60 - MAX_CODES_IN_EVIDENCE
+    assert len(json.dumps(finding.as_json())) < 6_000
+
+
+def test_overheat_code_is_grouped_apart_for_the_cooling_service() -> None:
+    findings = only(report_for(cycles((["P0217", "P0171"], []))), "dtc.")
+    assert sorted((f.service_code, tuple(codes_of(f))) for f in findings) == [
+        ("cooling_system", ("P0217",)),
+        ("diagnostics", ("P0171",)),
+    ]
 
 
 # --- maintenance --------------------------------------------------------------------------
@@ -471,9 +520,16 @@ def test_score_subtracts_documented_penalties() -> None:
 
 
 def test_score_never_goes_below_zero() -> None:
-    codes = [f"P03{n:02d}" for n in range(1, 5)]  # four misfires: 4 x 40
-    report = evaluate_health(VehicleSnapshot(cycles((codes, [])), NOW))
-    assert len(report.findings) == 4
+    # A misfire (40), an overheat with P0217 (40), a failing battery (40), the overheat
+    # code itself (20) and a declining crank voltage (40): 180 points of penalties.
+    readings = (
+        declining_starts(-3)
+        + cycles((["P0301", "P0217"], []))
+        + hot_drive([112, 113], codes=["P0301", "P0217"])
+    )
+    readings += [rest(NOW - timedelta(minutes=m), 11.5) for m in (5, 4, 3)]
+    report = evaluate_health(VehicleSnapshot(readings, NOW))
+    assert sum(SEVERITY_PENALTY[f.severity] for f in report.findings) > 100
     assert report.score == 0
 
 
@@ -545,6 +601,6 @@ def test_ninety_days_at_five_minute_sampling_evaluates_correctly() -> None:
     by_rule = {f.rule_id: f for f in report.findings}
     assert by_rule["battery.resting_voltage"].severity is Severity.MEDIUM
     misfire = by_rule["dtc.misfire"]
-    reporting = misfire.evidence["ignition_cycles_reporting"]
+    reporting = code_entry(misfire, "P0302")["ignition_cycles_reporting"]
     assert isinstance(reporting, int)
     assert 80 <= reporting <= 100  # odd days of the month over ~3 months

@@ -137,9 +137,10 @@ def test_handler_crash_is_500_envelope_without_stack_trace(
     assert "secret internal detail" in logged and error["request_id"] in logged
 
 
-def test_sane_request_id_is_echoed(probe: Any) -> None:
+def test_the_response_carries_our_own_request_id_not_the_clients(probe: Any) -> None:
     response = probe.get("/api/probe/items/1", headers={"X-Request-ID": "client-id-1234"})
-    assert response.headers["X-Request-ID"] == "client-id-1234"
+    assert response.headers["X-Request-ID"] != "client-id-1234"
+    assert len(response.headers["X-Request-ID"]) == 32
 
 
 def test_unsafe_request_id_is_replaced(probe: Any) -> None:
@@ -170,7 +171,8 @@ def test_one_structured_log_line_per_request_with_trace(
     assert len(lines) == 1
     entry = lines[0]
     assert entry["severity"] == "INFO"
-    assert entry["request_id"] == "req-12345678"
+    assert entry["client_request_id"] == "req-12345678"
+    assert len(entry["request_id"]) == 32 and entry["request_id"] != "req-12345678"
     assert entry["logging.googleapis.com/trace"] == f"projects/demo-pmi/traces/{trace}"
     assert entry["httpRequest"]["requestMethod"] == "GET"
     assert entry["httpRequest"]["status"] == 200

@@ -65,6 +65,7 @@ def covers(index: dict[str, Any], fields: list[dict[str, str]], scope: str) -> b
 
 def all_shapes() -> list[QueryShape]:
     import shared.mobile_queries  # noqa: F401 - registers the mobile SDK's direct queries
+    from shared import ratelimit_local  # noqa: F401 - registers the rate-limit shard query
 
     for name in FUNCTION_NAMES:
         function_app(name)  # importing a function registers its store modules' shapes
@@ -105,7 +106,16 @@ def test_every_declared_index_serves_a_registered_query() -> None:
 
 
 @pytest.mark.parametrize(
-    "collection", ["booking_idempotency", "rate_limits", "sessions", "login_failures"]
+    "collection",
+    [
+        "booking_idempotency",
+        "rate_limits",
+        "rate_limit_shards",
+        "sessions",
+        "login_failures",
+        "login_known_networks",
+        "outbox",
+    ],
 )
 def test_expiring_records_have_a_ttl_policy(collection: str) -> None:
     assert {

@@ -1,5 +1,6 @@
 """The monitoring function's health routes: liveness without I/O, readiness with a deadline,
-and the health report with each dependency's latency."""
+a minimal public health answer, and the detailed report (each dependency's latency, this
+instance) behind ``monitoring:read``."""
 
 from __future__ import annotations
 
@@ -37,8 +38,7 @@ def test_live_answers_ok_on_both_paths(call: Any) -> None:
 def test_ready_is_200_when_firestore_answers(call: Any) -> None:
     response = call("monitoring").get("/api/monitoring/health/ready")
     assert response.status_code == 200
-    assert response.get_json()["status"] == "ready"
-    assert response.get_json()["firestore_latency_ms"] >= 0
+    assert response.get_json() == {"status": "ready"}
 
 
 def test_ready_is_503_when_firestore_is_unreachable(call: Any, firestore_down: None) -> None:
@@ -53,8 +53,12 @@ def test_live_stays_200_when_firestore_is_unreachable(call: Any, firestore_down:
     assert call("monitoring").get("/api/monitoring/health/live").status_code == 200
 
 
-def test_health_reports_version_uptime_and_dependency_latency(call: Any) -> None:
-    body = call("monitoring").get("/api/monitoring/health").get_json()
+def test_detailed_health_reports_version_uptime_and_dependency_latency(
+    call: Any, users: Any
+) -> None:
+    admin = users.create("admin")
+    body = call("monitoring").get("/api/monitoring/health/detailed", headers=admin.headers)
+    body = body.get_json()
     assert body["status"] == "ok"
     assert body["version"]
     assert body["uptime_seconds"] >= 0
@@ -64,11 +68,42 @@ def test_health_reports_version_uptime_and_dependency_latency(call: Any) -> None
     assert body["process"]["rss_bytes"] > 0
 
 
-def test_health_is_degraded_not_500_when_firestore_is_down(call: Any, firestore_down: None) -> None:
-    response = call("monitoring").get("/api/monitoring/health")
+def test_detailed_health_is_degraded_not_500_when_firestore_is_down(
+    call: Any, users: Any, firestore_down: None
+) -> None:
+    from shared.auth.principal import Principal
+    from shared.auth.rbac import Role
+
+    # The principal cannot be read from a Firestore that is down: serve it from memory.
+    app = _monitoring_app()
+    loader = app._principal_loader
+    app._principal_loader = lambda claims: Principal(claims.user_id, Role.ADMIN, claims.session_id)
+    try:
+        response = call("monitoring").get(
+            "/api/monitoring/health/detailed", headers=_admin_token_headers()
+        )
+    finally:
+        app._principal_loader = loader
     assert response.status_code == 200
     assert response.get_json()["status"] == "degraded"
     assert response.get_json()["dependencies"][0]["ok"] is False
+
+
+def _monitoring_app() -> Any:
+    import inspect
+
+    from conftest import function_app
+
+    return inspect.unwrap(function_app("monitoring").view_functions["run"]).__globals__["app"]
+
+
+def _admin_token_headers() -> dict[str, str]:
+    from shared.auth import tokens
+
+    issued = tokens.issue(
+        tokens.TokenKind.ACCESS, user_id="admin0001", role="admin", session_id="session0001"
+    )
+    return {"Authorization": f"Bearer {issued.token}"}
 
 
 def test_health_routes_refuse_other_methods(call: Any) -> None:

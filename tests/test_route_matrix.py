@@ -102,6 +102,7 @@ def test_routes_needing_sign_in_outnumber_public_ones() -> None:
         "/health/live",
         "/health/ready",
         "/register",
+        "/verify-email",
         "/login",
         "/refresh",
         "/logout",

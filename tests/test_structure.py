@@ -36,6 +36,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "firebase_tokens": 0,
             "audit": 1,
             "brute_force": 1,
+            "outbox": 1,
             "sessions": 1,
             "accounts": 2,  # ends sessions when a password or an account changes
             "service": 3,
@@ -46,7 +47,11 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
         {
             "codec": 0,
             "telemetry_quality": 0,
+            "signals": 0,
+            "rollups": 0,
+            "trends": 0,
             "health_rules": 0,
+            "trend_rules": 0,
             "vin": 0,
             "models": 0,
             "store": 1,
@@ -55,6 +60,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "alert_store": 2,  # scopes its listing like store does
             "claims": 2,  # registers a claimed VIN through store
             "health": 3,
+            "limits": 3,  # derives its figures from the stores' bounds
             "service": 4,
         },
     ),

@@ -56,9 +56,12 @@ BARE = Reading.model_validate(
     }
 )
 FLAGS = (QualityFlag.IMPLAUSIBLE_STEP, QualityFlag.IMPLAUSIBLE_SPEED)
+WITH_AMBIENT = FULL.model_copy(update={"ambient_temp_c": -3.5})
 
 
-@pytest.mark.parametrize("original", [FULL, BARE], ids=["all-fields", "no-optional-fields"])
+@pytest.mark.parametrize(
+    "original", [FULL, BARE, WITH_AMBIENT], ids=["all-fields", "no-optional-fields", "ambient"]
+)
 @pytest.mark.parametrize("flags", [(), FLAGS], ids=["unflagged", "flagged"])
 def test_packed_reading_reads_back_exactly(
     original: Reading, flags: tuple[QualityFlag, ...]
@@ -88,7 +91,15 @@ def test_packed_form_is_compact_and_readable() -> None:
 
 def test_fields_appended_by_a_later_version_are_ignored() -> None:
     key = reading_key(FULL.timestamp)
-    assert decode(key, pack(FULL) + PACKED_SEPARATOR + "future") == FULL
+    assert decode(key, pack(WITH_AMBIENT) + PACKED_SEPARATOR + "future") == WITH_AMBIENT
+
+
+def test_the_ambient_temperature_is_appended_only_when_reported() -> None:
+    assert pack(WITH_AMBIENT) == pack(FULL) + PACKED_SEPARATOR + "-3.5"
+    key = reading_key(FULL.timestamp)
+    assert decode(key, pack(WITH_AMBIENT)).ambient_temp_c == -3.5
+    # A reader of the 7-field form (an instance still running the older code) ignores it.
+    assert pack(WITH_AMBIENT).split(PACKED_SEPARATOR)[:7] == pack(FULL).split(PACKED_SEPARATOR)
 
 
 def test_a_truncated_packed_reading_is_an_error_not_a_guess() -> None:

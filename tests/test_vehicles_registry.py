@@ -13,6 +13,7 @@ from vehicles_testkit import (
     error_code,
     european_vin,
     north_american_vin,
+    recent,
     vehicle_body,
 )
 from vehicles_testkit import link_to_center as shared_rule_link
@@ -375,7 +376,7 @@ def test_delete_frees_the_vin_and_removes_the_data(client: Any, users: Any, db: 
     vehicle = create_vehicle(client, owner)
     url = f"{API}/{vehicle['id']}"
     reading = {
-        "timestamp": "2024-01-01T00:00:00Z",
+        "timestamp": recent(60).isoformat(),  # telemetry older than 30 days is refused
         "odometer_km": 42001,
         "battery_voltage": 12.6,
         "engine_running": False,

@@ -24,24 +24,29 @@ check_configuration()  # a bad setting or signing key stops the instance here
 app = App("auth")
 
 
-def _sensitive_rule(name: str, divisor: int) -> RateLimitRule:
+def _sensitive_rule(name: str, divisor: int, burst_divisor: int | None = None) -> RateLimitRule:
     """A per-route limit ``divisor`` times stricter than the function default.
 
-    Derived from the configured default (120/min, burst 30 in production → login 20/min,
-    burst 5) so one setting scales every limit. Fails closed: if the limiter's backend is
-    down, refusing sign-ins (503) is safer than admitting unlimited password guesses.
+    Derived from the configured default (120/min, burst 30 in production) so one setting
+    scales every limit. Fails closed: if the limiter's backend is down, refusing sign-ins
+    (503) is safer than admitting unlimited password guesses.
     """
     settings = get_settings()
     return RateLimitRule(
         f"auth-{name}",
         per_minute=max(1, settings.rate_limit_per_minute // divisor),
-        burst=max(1, settings.rate_limit_burst // divisor),
+        burst=max(1, settings.rate_limit_burst // (burst_divisor or divisor)),
         fail_mode="closed",
     )
 
 
-LOGIN_LIMIT = _sensitive_rule("login", 6)
-REGISTER_LIMIT = _sensitive_rule("register", 12)
+# Per client network (an IPv4 address, an IPv6 /64). Guessing is bounded by the attempt
+# counters (identity/brute_force.py), so this only bounds request volume and bcrypt CPU;
+# it is sized for many people behind one address: 60/min with a burst of 30 lets a whole
+# workshop shift sign in at 8:00 and a carrier NAT's users one a second (docs/auth.md).
+LOGIN_LIMIT = _sensitive_rule("login", 2, burst_divisor=1)
+REGISTER_LIMIT = _sensitive_rule("register", 12, burst_divisor=6)
+CONFIRM_LIMIT = _sensitive_rule("confirm", 12, burst_divisor=6)
 REFRESH_LIMIT = _sensitive_rule("refresh", 2)
 
 
@@ -51,10 +56,16 @@ def health(ctx: RequestContext) -> dict[str, Any]:
     return {"status": "ok", "function": app.name}
 
 
-@app.post("/register", access=PUBLIC, body=m.RegisterBody, rate_limit=REGISTER_LIMIT, status=201)
-def register(ctx: RequestContext) -> dict[str, Any]:
-    """Create a customer account and sign it in."""
+@app.post("/register", access=PUBLIC, body=m.RegisterBody, rate_limit=REGISTER_LIMIT, status=202)
+def register(ctx: RequestContext) -> Reply:
+    """Register a customer; the same 202 whether or not the address has an account."""
     return service.register(ctx, ctx.body_as(m.RegisterBody))
+
+
+@app.post("/verify-email", access=PUBLIC, body=m.ConfirmEmailBody, rate_limit=CONFIRM_LIMIT)
+def verify_email(ctx: RequestContext) -> dict[str, Any]:
+    """Confirm a new account with the code sent to its address, and sign it in."""
+    return service.confirm_email(ctx, ctx.body_as(m.ConfirmEmailBody))
 
 
 @app.post("/login", access=PUBLIC, body=m.LoginBody, rate_limit=LOGIN_LIMIT)

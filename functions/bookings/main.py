@@ -102,7 +102,9 @@ def suggestions(ctx: RequestContext) -> dict[str, Any]:
     return service.suggest(ctx.user, ctx.query_as(SuggestionsQuery))
 
 
-@app.post("/suggestions/<suggestion_id>/accept", access=Permission.BOOKINGS_CREATE, status=201)
+@app.post(
+    "/suggestions/<opaque:suggestion_id>/accept", access=Permission.BOOKINGS_CREATE, status=201
+)
 def accept_suggestion(ctx: RequestContext) -> Reply:
     """Book a suggestion, re-checked as a fresh booking; a slot gone meanwhile is 409."""
     return service.accept_suggestion(

@@ -37,7 +37,12 @@ def env_vars(
         "PMI_VERSION": version,
         "PMI_CORS_ORIGINS": ",".join(environment.cors_origins),
         "THREADS": str(spec.concurrency),  # gunicorn threads = the instance's concurrency
+        # Google's front end appends the address it saw, on every path (docs/operations.md,
+        # "Client IP"); through Hosting, the CDN's ranges let us step past its edge.
+        "PMI_TRUSTED_PROXY_HOPS": "1",
     }
+    if environment.trusted_proxy_networks:
+        values["PMI_TRUSTED_PROXY_NETWORKS"] = ",".join(environment.trusted_proxy_networks)
     return "^;^" + ";".join(f"{key}={value}" for key, value in values.items())
 
 

@@ -48,6 +48,8 @@ class Environment:
     site_url: str
     cors_origins: tuple[str, ...]
     observe_seconds: int
+    # Hosting's CDN egress ranges (PMI_TRUSTED_PROXY_NETWORKS, docs/operations.md "Client IP").
+    trusted_proxy_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ def _environment(name: str, body: dict[str, Any], problems: list[str]) -> Enviro
         site_url=site.rstrip("/"),
         cors_origins=tuple(body.get("cors_origins", ())),
         observe_seconds=int(body.get("observe_seconds", 0)),
+        trusted_proxy_networks=tuple(body.get("trusted_proxy_networks", ())),
     )
 
 

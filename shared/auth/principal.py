@@ -1,8 +1,16 @@
-"""The authenticated caller, loaded from the user's document on every request.
+"""The authenticated caller, checked against the user's document (cached for seconds).
 
-The token proves who the caller is; the user document says what they are *now*. Reading
-it per request (one Firestore read) is what makes a role change, a deactivation or a
-revoked session take effect on the very next request instead of when the token expires.
+The token proves who the caller is; the user document says what they are *now*: a role
+change, a deactivation or a revoked session takes effect within seconds instead of when the
+token expires (30 minutes; Firebase ID tokens and Auth0 access tokens stay valid until they
+expire). Each instance keeps the facts it needs of a user's document for
+``PMI_PRINCIPAL_CACHE_SECONDS`` (default 5 s; 0 reads the document on every request):
+
+- a change made through this instance (the auth function calls :func:`forget_user` after
+  it writes) takes effect here on the next request;
+- a change made anywhere else takes effect everywhere within the bound;
+- only grants are served from memory: a token the cached document would refuse (a session
+  opened since, a reactivated account) makes the instance read the document again.
 
 User documents (collection ``users``, written by the auth function) carry, among others:
 ``role``, ``is_active``, ``service_center_id`` and ``session_ids`` — the ids of the user's
@@ -11,14 +19,22 @@ live sessions. An access token whose ``sid`` is not listed has been revoked.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from shared.auth.rbac import Role
 from shared.auth.tokens import TokenClaims
+from shared.config import get_settings
 from shared.errors import Unauthorized
 
 USERS_COLLECTION = "users"
+# Users remembered per instance (a few hundred bytes each); the least recently used go first.
+PRINCIPAL_CACHE_ENTRIES = 10_000
+# The only fields a principal is built from; the rest of the document is not kept.
+_PRINCIPAL_FIELDS = ("role", "is_active", "session_ids", "email", "service_center_id")
 
 
 @dataclass(frozen=True)
@@ -61,9 +77,94 @@ def principal_from_user(claims: TokenClaims, user: dict[str, Any] | None) -> Pri
     )
 
 
-def load_principal(claims: TokenClaims) -> Principal:
-    """Read ``users/{sub}`` and build the principal."""
+class UserCache:
+    """Users' documents (the principal's fields only) per instance, for a bounded time.
+
+    Thread-safe, LRU-bounded. A read that started before an invalidation on this instance
+    never stores its (possibly older) result, so :meth:`forget` cannot be undone by a
+    request that was in flight.
+    """
+
+    def __init__(self, max_entries: int = PRINCIPAL_CACHE_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._generation = 0  # bumped by every forget
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str, max_age: float) -> dict[str, Any] | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(user_id)
+            if entry is None:
+                return None
+            if now - entry[0] >= max_age:
+                del self._entries[user_id]
+                return None
+            self._entries.move_to_end(user_id)
+            return entry[1]
+
+    def generation(self) -> int:
+        with self._lock:
+            return self._generation
+
+    def put(self, user_id: str, user: dict[str, Any], read_at: float, generation: int) -> None:
+        """Remember ``user`` as read at ``read_at`` (monotonic), unless forgotten since."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._entries[user_id] = (read_at, user)
+            self._entries.move_to_end(user_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop(user_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+user_cache = UserCache()
+
+
+def forget_user(user_id: str) -> None:
+    """Make this instance re-read ``user_id`` on its next request (call after changing it)."""
+    user_cache.forget(user_id)
+
+
+def read_user(user_id: str) -> dict[str, Any] | None:
+    """One read of ``users/{user_id}``: the principal's fields, or None if it is missing."""
     from shared.firestore import get_client
 
-    snapshot = get_client().collection(USERS_COLLECTION).document(claims.user_id).get()
-    return principal_from_user(claims, snapshot.to_dict() if snapshot.exists else None)
+    snapshot = get_client().collection(USERS_COLLECTION).document(user_id).get()
+    if not snapshot.exists:
+        return None
+    data = snapshot.to_dict() or {}
+    return {name: data[name] for name in _PRINCIPAL_FIELDS if name in data}
+
+
+def load_principal(claims: TokenClaims) -> Principal:
+    """The principal for a verified token, from the cache when it may grant, else a read."""
+    max_age = get_settings().principal_cache_seconds
+    if max_age > 0:
+        cached = user_cache.get(claims.user_id, max_age)
+        if cached is not None:
+            try:
+                return principal_from_user(claims, cached)
+            except Unauthorized:
+                pass  # never refuse from memory: the document may have changed since
+    generation = user_cache.generation()
+    # Stamped before the read: the entry's age then covers the read's own duration.
+    read_at = time.monotonic()
+    user = read_user(claims.user_id)
+    if max_age > 0 and user is not None:
+        user_cache.put(claims.user_id, user, read_at, generation)
+    return principal_from_user(claims, user)

@@ -19,6 +19,7 @@ import jwt
 
 from shared.config import Settings, get_settings
 from shared.errors import Unauthorized
+from shared.ids import is_document_id
 from shared.secrets import signing_keys
 
 ALGORITHM = "HS256"
@@ -135,6 +136,9 @@ def verify(
     if not all(
         isinstance(claims[name], str) and claims[name] for name in ("sub", "role", "sid", "jti")
     ):
+        raise Unauthorized("The token is invalid or expired.", code="invalid_token")
+    if not (is_document_id(claims["sub"]) and is_document_id(claims["sid"])):
+        # Both become document paths (users/{sub}, sessions/{sid}): the one id rule.
         raise Unauthorized("The token is invalid or expired.", code="invalid_token")
     issued_at, expires_at = claims["iat"], claims["exp"]
     if not isinstance(issued_at, int) or not isinstance(expires_at, int):

@@ -1,36 +1,60 @@
-"""Accounts: creation, sign-in checks, profile and password changes, admin management.
+"""Accounts: registration, sign-in checks, profile and password changes, admin management.
 
 Storage:
 - ``users/{user_id}``: email (normalised), password_hash, full_name, phone, role,
   is_active, email_verified, created_at, updated_at, last_login, password_changed_at,
-  service_center_id, session_ids (see sessions.py).
+  service_center_id, session_ids (see sessions.py); while a self-registered address is
+  unconfirmed also ``pending_verification`` (True), ``verification_hash`` and
+  ``verification_expires_at``.
 - ``user_emails/{sha256(normalised email)}``: {user_id} — the uniqueness guard. It is
-  created together with the user document in one atomic batch of two ``create`` writes, so
-  of any number of concurrent registrations of one email exactly one commits; the others
-  fail with AlreadyExists (→ 409 ``email_taken``) and leave nothing behind.
+  created together with the user document in one atomic batch of ``create`` writes, so of
+  any number of concurrent registrations of one email exactly one commits; the others fail
+  with AlreadyExists and leave nothing behind.
+
+Registration never says whether an address had an account: every well-formed request gets
+the same 202, and the *owner of the address* is told what happened through the outbox
+(identity/outbox.py) — a confirmation code for a new account, a "someone tried to register
+with your address" note for an existing one. A new account signs in only once its address is
+confirmed, and until then sign-in answers exactly as for a wrong password, so "register,
+then try to sign in" reveals nothing either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from identity import audit, brute_force, password_policy, sessions
+from identity import audit, brute_force, outbox, password_policy, sessions
 from shared import clock
 from shared.auth import passwords
-from shared.auth.principal import USERS_COLLECTION, Principal
+from shared.auth.principal import USERS_COLLECTION, Principal, forget_user
 from shared.auth.rbac import Role
+from shared.client_ip import ClientIp
 from shared.config import Settings, get_settings
-from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from shared.firestore import get_client
+from shared.ids import is_document_id
 from shared.pagination import PageQuery, page_of
 from shared.query_shapes import QueryShape, register
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import CollectionReference, Query
+    from google.cloud.firestore import CollectionReference, Query, Transaction, WriteBatch
 
 EMAILS_COLLECTION = "user_emails"
+# A confirmation code is good for two days; registering again sends a fresh one.
+CONFIRMATION_HOURS = 48
 # Roles whose work is tied to one service center: they must name it.
 CENTER_ROLES = frozenset({Role.SERVICE_CENTER, Role.MECHANIC})
 # What never leaves the server, whatever the caller's role.
@@ -60,13 +84,36 @@ USER_LIST_SHAPES = register(
 
 
 class EmailTaken(Conflict):
+    """Only for callers that create accounts directly (admin tooling, the demo seeder)."""
+
     code = "email_taken"
     default_message = "An account with this email already exists."
 
 
 def invalid_credentials() -> Unauthorized:
-    # One body for unknown email and wrong password, so responses reveal no accounts.
-    return Unauthorized("The email or password is incorrect.", code="invalid_credentials")
+    # One body for unknown email, wrong password and an unconfirmed new account, so
+    # responses reveal no accounts.
+    return Unauthorized(
+        "The email or password is incorrect, or the address is not confirmed yet.",
+        code="invalid_credentials",
+    )
+
+
+def invalid_confirmation() -> BadRequest:
+    return BadRequest(
+        "The confirmation code is invalid, already used or expired; register again to get "
+        "a new one.",
+        code="invalid_confirmation",
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a registration did. The caller is told none of it; the address owner is."""
+
+    user_id: str
+    # True when the address already had a confirmed account (nothing was changed).
+    existing: bool
 
 
 def normalise_email(email: str) -> str:
@@ -121,8 +168,25 @@ def create_account(
         password_policy.ensure_acceptable(password, email=normalised)
     password_hash = passwords.hash_password(password, cost or get_settings().bcrypt_cost)
     user_id = uuid.uuid4().hex
+    user = _new_user(normalised, password_hash, full_name, phone, role, service_center_id)
+    batch = _creation_batch(user_id, user)
+    try:
+        batch.commit()
+    except (AlreadyExists, GoogleConflict):
+        raise EmailTaken() from None
+    return {"id": user_id, **user}
+
+
+def _new_user(
+    normalised: str,
+    password_hash: str,
+    full_name: str,
+    phone: str | None,
+    role: str,
+    service_center_id: str | None,
+) -> dict[str, Any]:
     now = clock.now()
-    user: dict[str, Any] = {
+    return {
         "email": normalised,
         "password_hash": password_hash,
         "full_name": full_name,
@@ -137,17 +201,139 @@ def create_account(
         "service_center_id": service_center_id,
         "session_ids": [],
     }
+
+
+def _creation_batch(user_id: str, user: dict[str, Any]) -> WriteBatch:
+    """The email guard and the user, both ``create``: the batch fails if either exists."""
     batch = get_client().batch()
     batch.create(
-        get_client().collection(EMAILS_COLLECTION).document(email_key(normalised)),
-        {"user_id": user_id, "created_at": now},
+        get_client().collection(EMAILS_COLLECTION).document(email_key(user["email"])),
+        {"user_id": user_id, "created_at": user["created_at"]},
     )
     batch.create(get_client().collection(USERS_COLLECTION).document(user_id), user)
-    try:
+    return batch
+
+
+def _confirmation_fields() -> tuple[str, dict[str, Any]]:
+    """A fresh secret and the user fields that make it the account's current one."""
+    secret = secrets.token_urlsafe(32)
+    return secret, {
+        "pending_verification": True,
+        "verification_hash": _secret_hash(secret),
+        "verification_expires_at": clock.now() + timedelta(hours=CONFIRMATION_HOURS),
+    }
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def register_account(
+    *, email: str, password: str, full_name: str, phone: str | None, settings: Settings
+) -> Registration:
+    """Register a customer, or tell the address's owner that someone tried; see the module.
+
+    Both outcomes make the same work — two reads, one bcrypt hash, one batch with one
+    outbox message — so neither the answer nor its timing tells them apart. A new account
+    waits for its confirmation code; registering an address whose account was never
+    confirmed replaces that pending registration (password, name, code), so nobody can
+    squat an address they cannot read mail for.
+    """
+    from google.api_core.exceptions import AlreadyExists
+    from google.api_core.exceptions import Conflict as GoogleConflict
+
+    normalised = normalise_email(email)
+    password_policy.ensure_acceptable(password, email=normalised)
+    existing = _find_by_email(normalised)
+    password_hash = passwords.hash_password(password, settings.bcrypt_cost)
+    secret, pending = _confirmation_fields()
+    if existing is None:
+        user_id = uuid.uuid4().hex
+        user = _new_user(normalised, password_hash, full_name, phone, "customer", None)
+        batch = _creation_batch(user_id, {**user, **pending})
+        outbox.add_to(
+            batch,
+            normalised,
+            outbox.Template.CONFIRM_ACCOUNT,
+            user_id=user_id,
+            token=f"{user_id}.{secret}",
+        )
+        try:
+            batch.commit()
+            return Registration(user_id, existing=False)
+        except (AlreadyExists, GoogleConflict):
+            # A concurrent registration of the same address won: it is theirs now.
+            existing = _find_by_email(normalised)
+            if existing is None:  # pragma: no cover - the guard and user commit together
+                raise
+    batch = get_client().batch()
+    if existing.get("pending_verification"):
+        batch.update(
+            get_client().collection(USERS_COLLECTION).document(existing["id"]),
+            {
+                **pending,
+                "password_hash": password_hash,
+                "full_name": full_name,
+                "phone": phone,
+                "updated_at": clock.now(),
+            },
+        )
+        outbox.add_to(
+            batch,
+            normalised,
+            outbox.Template.CONFIRM_ACCOUNT,
+            user_id=existing["id"],
+            token=f"{existing['id']}.{secret}",
+        )
         batch.commit()
-    except (AlreadyExists, GoogleConflict):
-        raise EmailTaken() from None
-    return {"id": user_id, **user}
+        return Registration(existing["id"], existing=False)
+    outbox.add_to(batch, normalised, outbox.Template.ACCOUNT_EXISTS, user_id=existing["id"])
+    batch.commit()
+    return Registration(existing["id"], existing=True)
+
+
+def confirm_email(code: str) -> dict[str, Any]:
+    """Confirm an address with the code sent to it; the now active user, or 400."""
+    from google.cloud import firestore
+
+    from shared.transactions import run_transaction
+
+    user_id, _, secret = code.partition(".")
+    if not is_document_id(user_id) or not secret:
+        raise invalid_confirmation()
+    ref = get_client().collection(USERS_COLLECTION).document(user_id)
+
+    def confirm(transaction: Transaction) -> dict[str, Any]:
+        snapshot = ref.get(transaction=transaction)
+        user = snapshot.to_dict() if snapshot.exists else None
+        if (
+            not user
+            or not user.get("pending_verification")
+            or not hmac.compare_digest(str(user.get("verification_hash", "")), _secret_hash(secret))
+            or user["verification_expires_at"] <= clock.now()
+        ):
+            raise invalid_confirmation()
+        changes = {
+            "pending_verification": False,
+            "email_verified": True,
+            "updated_at": clock.now(),
+        }
+        transaction.update(
+            ref,
+            {
+                **changes,
+                "verification_hash": firestore.DELETE_FIELD,
+                "verification_expires_at": firestore.DELETE_FIELD,
+            },
+        )
+        remaining = {
+            k: v
+            for k, v in user.items()
+            if k not in ("verification_hash", "verification_expires_at")
+        }
+        return {"id": user_id, **remaining, **changes}
+
+    return run_transaction(confirm, what="confirm an email address", lock_keys=[ref.path])
 
 
 def get_user(user_id: str) -> dict[str, Any] | None:
@@ -169,23 +355,25 @@ def _find_by_email(normalised: str) -> dict[str, Any] | None:
     return get_user(user_id)
 
 
-def sign_in(*, email: str, password: str, ip: str, settings: Settings) -> dict[str, Any]:
+def sign_in(*, email: str, password: str, client: ClientIp, settings: Settings) -> dict[str, Any]:
     """Check credentials under brute-force protection; the user on success, else 401/429."""
     normalised = normalise_email(email)
-    account, address = brute_force.subjects(normalised, ip)
-    # Checked before the password, so a locked account cannot be guessed at all.
-    brute_force.ensure_not_locked(account, address)
+    # Counted before the password is checked, atomically: a refused or uncountable
+    # attempt never reaches the password at all (identity/brute_force.py).
+    attempt = brute_force.begin(normalised, client.limit_key)
     user = _find_by_email(normalised)
     if user is None:
         passwords.burn_equal_time(password, settings.bcrypt_cost)
         ok = False
     else:
         ok = passwords.verify_password(password, user.get("password_hash", ""))
+        # An unconfirmed registration answers like a wrong password (module docstring).
+        ok = ok and not user.get("pending_verification", False)
     if not ok:
-        _count_failure(account, address, user, ip, normalised)
+        _record_failure(attempt, user, client.address, normalised)
         raise invalid_credentials()
     assert user is not None  # for mypy: ok implies a user was found
-    brute_force.reset(account)
+    brute_force.succeeded(attempt)
     if not user.get("is_active", False):
         # Only after the right password, so this reveals nothing to a guesser.
         raise Unauthorized("The account is deactivated.", code="account_disabled")
@@ -198,15 +386,10 @@ def sign_in(*, email: str, password: str, ip: str, settings: Settings) -> dict[s
     return user
 
 
-def _count_failure(
-    account: brute_force.Subject,
-    address: brute_force.Subject,
-    user: dict[str, Any] | None,
-    ip: str,
-    normalised: str,
+def _record_failure(
+    attempt: brute_force.Attempt, user: dict[str, Any] | None, ip: str, normalised: str
 ) -> None:
-    account_count = brute_force.record_failure(account)
-    address_count = brute_force.record_failure(address)
+    """Audit a failed attempt (already counted), and the lockout it may have started."""
     subject = user["id"] if user else None
     details = {"email_hash": email_key(normalised)[:16], "known_account": user is not None}
 
@@ -215,10 +398,8 @@ def _count_failure(
         audit.record(event, actor_id=None, subject_id=subject, ip=ip, details=event_details)
 
     record(audit.AuditEvent.LOGIN_FAILED, details)
-    if brute_force.MAX_FAILURES in (account_count, address_count):
-        scope = "account" if account_count >= brute_force.MAX_FAILURES else "ip"
-        window = brute_force.WINDOW_SECONDS
-        record(audit.AuditEvent.LOCKOUT, {**details, "scope": scope, "window_seconds": window})
+    if attempt.filled is not None:
+        record(audit.AuditEvent.LOCKOUT, {**details, "scope": attempt.filled})
 
 
 def update_profile(user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -233,17 +414,18 @@ def change_password(
     *,
     current_password: str,
     new_password: str,
-    ip: str,
+    client: ClientIp,
     settings: Settings,
 ) -> None:
     """Check the current password, store the new one, end every other session."""
     user = require_user(principal.user_id)
-    account = brute_force.Subject("account", user["email"])
-    brute_force.ensure_not_locked(account)
+    # A stolen access token must not become a password oracle: the same counters as
+    # sign-in, counted before the check.
+    attempt = brute_force.begin(user["email"], client.limit_key)
     if not passwords.verify_password(current_password, user.get("password_hash", "")):
-        brute_force.record_failure(account)
         # 403, not 401: the caller's token is fine, and a 401 would make clients sign out.
         raise Forbidden("The current password is incorrect.", code="wrong_password")
+    brute_force.succeeded(attempt)
     password_policy.ensure_acceptable(new_password, email=user["email"], field="new_password")
     new_hash = passwords.hash_password(new_password, settings.bcrypt_cost)
     get_client().collection(USERS_COLLECTION).document(principal.user_id).update(
@@ -256,7 +438,7 @@ def change_password(
         audit.AuditEvent.PASSWORD_CHANGED,
         actor_id=principal.user_id,
         subject_id=principal.user_id,
-        ip=ip,
+        ip=client.address,
     )
 
 
@@ -309,6 +491,7 @@ def admin_update(
     if "service_center_id" in changes:
         updates["service_center_id"] = changes["service_center_id"]
     get_client().collection(USERS_COLLECTION).document(user_id).update(updates)
+    forget_user(user_id)  # effective at once on this instance (principal cache)
 
     def record(event: audit.AuditEvent, details: dict[str, Any] | None = None) -> None:
         audit.record(event, actor_id=actor.user_id, subject_id=user_id, ip=ip, details=details)

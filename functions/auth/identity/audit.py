@@ -18,6 +18,9 @@ COLLECTION = audit.COLLECTION
 
 class AuditEvent(StrEnum):
     REGISTERED = "registered"
+    # Someone registered an address that already has an account (its owner was told).
+    REGISTRATION_FOR_EXISTING_ACCOUNT = "registration_for_existing_account"
+    EMAIL_CONFIRMED = "email_confirmed"
     LOGIN_SUCCEEDED = "login_succeeded"
     LOGIN_FAILED = "login_failed"
     LOCKOUT = "lockout"
@@ -31,7 +34,12 @@ class AuditEvent(StrEnum):
 
 # Failures and attacks are warnings in Cloud Logging so alerts can key on severity.
 _WARNING_EVENTS = frozenset(
-    {AuditEvent.LOGIN_FAILED, AuditEvent.LOCKOUT, AuditEvent.REFRESH_REUSED}
+    {
+        AuditEvent.LOGIN_FAILED,
+        AuditEvent.LOCKOUT,
+        AuditEvent.REFRESH_REUSED,
+        AuditEvent.REGISTRATION_FOR_EXISTING_ACCOUNT,
+    }
 )
 
 

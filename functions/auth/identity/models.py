@@ -9,6 +9,7 @@ from pydantic import AfterValidator, StringConstraints, model_validator
 
 from shared.auth.rbac import Role
 from shared.http import BodyModel
+from shared.ids import DocumentId
 from shared.pagination import PageQuery
 
 # RFC 5321 caps a forward path at 256 octets, so an address is at most 254 characters.
@@ -49,6 +50,12 @@ class RegisterBody(BodyModel):
     phone: Phone = None
 
 
+class ConfirmEmailBody(BodyModel):
+    """The code from the confirmation message: ``<user id>.<secret>``."""
+
+    code: Annotated[str, StringConstraints(min_length=3, max_length=256)]
+
+
 class LoginBody(BodyModel):
     email: Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH)]
     password: Annotated[str, StringConstraints(max_length=MAX_LOGIN_PASSWORD_LENGTH)]
@@ -81,7 +88,7 @@ class PasswordChangeBody(BodyModel):
 class AdminUserPatch(BodyModel):
     role: Role | None = None
     is_active: bool | None = None
-    service_center_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    service_center_id: DocumentId | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> AdminUserPatch:

@@ -12,6 +12,7 @@ from typing import Any
 from identity import accounts, audit, firebase_tokens, sessions
 from identity.models import (
     AdminUserPatch,
+    ConfirmEmailBody,
     LoginBody,
     PasswordChangeBody,
     ProfilePatch,
@@ -20,7 +21,7 @@ from identity.models import (
     UserListQuery,
 )
 from shared.errors import Unauthorized
-from shared.http import RequestContext
+from shared.http import Reply, RequestContext
 from shared.pagination import PageQuery
 
 
@@ -62,35 +63,62 @@ def _audit(
     audit.record(event, actor_id=actor_id, subject_id=subject_id, ip=ctx.client_ip, details=details)
 
 
-def register(ctx: RequestContext, body: RegisterBody) -> dict[str, Any]:
-    """Create a customer account and sign it in."""
-    user = accounts.create_account(
+# The one answer to every well-formed registration, new address or not (accounts.py).
+REGISTRATION_ACCEPTED = {
+    "status": "confirmation_sent",
+    "message": (
+        "If this address can be used for a new account, a confirmation code is on its way "
+        "to it. Send the code to POST /api/auth/verify-email to finish and sign in."
+    ),
+}
+
+
+def register(ctx: RequestContext, body: RegisterBody) -> Reply:
+    """Register a customer (pending confirmation); the same 202 whatever the address."""
+    outcome = accounts.register_account(
         email=body.email,
         password=body.password,
         full_name=body.full_name,
-        role="customer",
         phone=body.phone,
+        settings=ctx.settings,
     )
-    _audit(ctx, audit.AuditEvent.REGISTERED, actor_id=user["id"], subject_id=user["id"])
-    return _token_reply(_open_session(ctx, user["id"]))
+    event = (
+        audit.AuditEvent.REGISTRATION_FOR_EXISTING_ACCOUNT
+        if outcome.existing
+        else audit.AuditEvent.REGISTERED
+    )
+    _audit(ctx, event, actor_id=None, subject_id=outcome.user_id)
+    return Reply(dict(REGISTRATION_ACCEPTED), 202)
+
+
+def confirm_email(ctx: RequestContext, body: ConfirmEmailBody) -> dict[str, Any]:
+    """Confirm a new account's address with the code sent to it, and sign it in."""
+    user = accounts.confirm_email(body.code)
+    _audit(ctx, audit.AuditEvent.EMAIL_CONFIRMED, actor_id=user["id"], subject_id=user["id"])
+    return _signed_in(ctx, user["id"])
 
 
 def login(ctx: RequestContext, body: LoginBody) -> dict[str, Any]:
     """Exchange email and password for tokens and a Firebase custom token."""
     user = accounts.sign_in(
-        email=body.email, password=body.password, ip=ctx.client_ip, settings=ctx.settings
+        email=body.email, password=body.password, client=ctx.client, settings=ctx.settings
     )
-    session = _open_session(ctx, user["id"])
+    return _signed_in(ctx, user["id"])
+
+
+def _signed_in(ctx: RequestContext, user_id: str) -> dict[str, Any]:
+    """A new session for ``user_id``, audited, as tokens and a Firebase custom token."""
+    session = _open_session(ctx, user_id)
     _audit(
         ctx,
         audit.AuditEvent.LOGIN_SUCCEEDED,
-        actor_id=user["id"],
-        subject_id=user["id"],
+        actor_id=user_id,
+        subject_id=user_id,
         details={"session_id": session.session_id},
     )
     reply = _token_reply(session)
     reply["firebase_token"] = firebase_tokens.create_custom_token(
-        user["id"],
+        user_id,
         role=session.user["role"],
         service_center_id=session.user.get("service_center_id"),
         settings=ctx.settings,
@@ -148,7 +176,7 @@ def change_password(ctx: RequestContext, body: PasswordChangeBody) -> None:
         ctx.user,
         current_password=body.current_password,
         new_password=body.new_password,
-        ip=ctx.client_ip,
+        client=ctx.client,
         settings=ctx.settings,
     )
 

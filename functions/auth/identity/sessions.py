@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.auth import tokens
-from shared.auth.principal import USERS_COLLECTION
+from shared.auth.principal import USERS_COLLECTION, forget_user
 from shared.config import Settings
 from shared.errors import Unauthorized
 from shared.firestore import get_client
@@ -157,6 +157,7 @@ def open_session(
     session_id, refresh, user = run_transaction(
         start, what="open session", lock_keys=[user_ref.path], attempts=MAX_TRANSACTION_ATTEMPTS
     )
+    forget_user(user_id)  # a session evicted here ends at once on this instance
     return _with_access_token(session_id, user_id, refresh, user, settings)
 
 
@@ -239,6 +240,8 @@ def refresh(raw_token: str, *, settings: Settings, ip: str, user_agent: str) -> 
         lock_keys=[session_ref.path, user_ref.path],
         attempts=MAX_TRANSACTION_ATTEMPTS,
     )
+    if result == "reused":
+        forget_user(claims.user_id)  # the revoked session ends at once on this instance
     if issued is None:
         return RefreshOutcome(result, claims.user_id)
     session = _with_access_token(claims.session_id, claims.user_id, issued, user, settings)
@@ -265,6 +268,8 @@ def close_session(raw_token: str, *, settings: Settings) -> None:
         batch.commit()
     except NotFound:  # the user was deleted meanwhile: nothing left to end
         return
+    finally:
+        forget_user(claims.user_id)  # the logout takes effect at once on this instance
 
 
 def close_all_sessions(user_id: str, *, keep: str | None = None, reason: str) -> None:
@@ -272,6 +277,7 @@ def close_all_sessions(user_id: str, *, keep: str | None = None, reason: str) ->
     user_ref = get_client().collection(USERS_COLLECTION).document(user_id)
     # The user document is what every request checks: clearing it first revokes at once.
     user_ref.update({"session_ids": [keep] if keep else []})
+    forget_user(user_id)  # effective at once on this instance (principal cache)
     live = (
         get_client()
         .collection(COLLECTION)

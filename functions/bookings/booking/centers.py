@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from booking import capacity
-from booking.models import MAX_ID_CHARS, CenterCreate, CenterPatch
+from booking.models import CenterCreate, CenterPatch
 from booking.scheduling import (
     CenterCalendar,
     OpeningHours,
@@ -32,6 +32,7 @@ from shared import clock
 from shared.errors import NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.http import validation_details
+from shared.ids import is_document_id
 from shared.pagination import PageQuery, page_of
 from shared.query_shapes import QueryShape, register
 
@@ -138,7 +139,7 @@ def create_center(body: CenterCreate) -> Center:
 
 
 def get_center(center_id: str) -> Center:
-    if not center_id or "/" in center_id or len(center_id) > MAX_ID_CHARS:
+    if not is_document_id(center_id):
         raise NotFound("The service center does not exist.")
     snapshot = get_client().collection(CENTERS).document(center_id).get()
     if not snapshot.exists:

@@ -24,6 +24,7 @@ from booking.scheduling import (
 from shared import service_codes
 from shared.errors import ValidationFailed
 from shared.http import BodyModel, QueryModel
+from shared.ids import DocumentId
 from shared.mileage import MAX_MILEAGE_KM
 from shared.pagination import PageQuery
 
@@ -35,10 +36,6 @@ MAX_MECHANICS_PER_CENTER = 200
 MAX_NOTES_CHARS = 2000
 MAX_WORK_DONE_CHARS = 4000
 MAX_CANCEL_REASON_CHARS = 500
-# Firestore document ids are at most 1500 bytes; ours are far shorter, and a bound keeps a
-# hostile id from reaching the database at all.
-MAX_ID_CHARS = 128
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 
 
 class Location(BaseModel):
@@ -71,7 +68,9 @@ class CenterCreate(BodyModel):
     bays: Bays
     slot_step_minutes: SlotStepMinutes = DEFAULT_SLOT_STEP_MINUTES
     services: list[ServiceOffering] = Field(min_length=1, max_length=MAX_SERVICES_PER_CENTER)
-    mechanic_ids: list[str] = Field(default_factory=list, max_length=MAX_MECHANICS_PER_CENTER)
+    mechanic_ids: list[DocumentId] = Field(
+        default_factory=list, max_length=MAX_MECHANICS_PER_CENTER
+    )
     location: Location | None = None
 
     @field_validator("time_zone")
@@ -91,9 +90,6 @@ class CenterCreate(BodyModel):
     @field_validator("mechanic_ids")
     @classmethod
     def _mechanic_ids_unique(cls, ids: list[str]) -> list[str]:
-        for user_id in ids:
-            if not 1 <= len(user_id) <= MAX_ID_CHARS:
-                raise ValueError("mechanic ids must be 1..128 characters")
         return list(dict.fromkeys(ids))
 
 
@@ -109,7 +105,9 @@ class CenterPatch(BodyModel):
     services: list[ServiceOffering] | None = Field(
         default=None, min_length=1, max_length=MAX_SERVICES_PER_CENTER
     )
-    mechanic_ids: list[str] | None = Field(default=None, max_length=MAX_MECHANICS_PER_CENTER)
+    mechanic_ids: list[DocumentId] | None = Field(
+        default=None, max_length=MAX_MECHANICS_PER_CENTER
+    )
     location: Location | None = None
 
 
@@ -123,8 +121,8 @@ class AvailabilityQuery(QueryModel):
 class BookingCreate(BodyModel):
     """``POST /``: book ``service_type`` for ``vehicle_id`` at ``center_id`` from ``start``."""
 
-    vehicle_id: str = Field(pattern=ID_PATTERN)
-    center_id: str = Field(pattern=ID_PATTERN)
+    vehicle_id: DocumentId
+    center_id: DocumentId
     service_type: str = Field(min_length=1, max_length=64)
     # ISO 8601 with an offset; parsed by scheduling.parse_start for precise error reasons.
     start: str = Field(min_length=1, max_length=64)
@@ -138,7 +136,7 @@ class BookingListQuery(PageQuery):
         default=None,
         pattern=r"^(requested|confirmed|in_progress|completed|cancelled|no_show)$",
     )
-    center_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    center_id: DocumentId | None = None
     # Inclusive first day and exclusive last day of the range of booking starts (UTC).
     from_date: date | None = Field(default=None, alias="from")
     to_date: date | None = Field(default=None, alias="to")
@@ -147,7 +145,7 @@ class BookingListQuery(PageQuery):
 class AssignBody(BodyModel):
     """``POST /{id}/assign``: a mechanic of the booking's center."""
 
-    mechanic_id: str = Field(pattern=ID_PATTERN)
+    mechanic_id: DocumentId
 
 
 class RescheduleBody(BodyModel):

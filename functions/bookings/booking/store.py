@@ -41,7 +41,7 @@ from booking.lifecycle import (
     OutsideActionWindow,
     apply_action,
 )
-from booking.models import MAX_ID_CHARS, BookingListQuery, CompleteBody
+from booking.models import BookingListQuery, CompleteBody
 from booking.scheduling import Slot, slot_keys_held
 from booking.views import Booking, as_utc, booking_to_json, visible
 from shared import clock
@@ -51,6 +51,7 @@ from shared.auth.scoping import scope_query
 from shared.center_links import PendingLink, grant_until, read_link
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.firestore import get_client
+from shared.ids import is_document_id
 from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.service_completion import CompletedService, read_completion
@@ -95,7 +96,7 @@ LIST_SHAPES = register(*_list_shapes())
 
 def booking_ref(booking_id: str) -> DocumentReference:
     """The booking's document; an id that cannot be one is 404 without a read."""
-    if not booking_id or "/" in booking_id or len(booking_id) > MAX_ID_CHARS:
+    if not is_document_id(booking_id):
         raise NotFound("The booking does not exist.")
     return get_client().collection(BOOKINGS).document(booking_id)
 
@@ -115,7 +116,7 @@ def require_own_vehicle(vehicle: dict[str, Any] | None, user_id: str) -> None:
 
 def read_vehicle(vehicle_id: str) -> dict[str, Any] | None:
     """A vehicle document without a lock (None when missing)."""
-    if not vehicle_id or "/" in vehicle_id or len(vehicle_id) > MAX_ID_CHARS:
+    if not is_document_id(vehicle_id):
         return None
     snapshot = vehicle_ref(vehicle_id).get()
     return snapshot.to_dict() if snapshot.exists else None

@@ -10,6 +10,12 @@ with a caller location, the first free slot at each of the nearest centers offer
 service; without one, the soonest free slots across those centers. The scan is bounded
 (:data:`SCAN_DAYS`, :data:`MAX_CENTERS_PER_NEED`) so one request costs a few dozen reads.
 
+**Predicted failures.** An alert from a forecasting rule carries ``predicted_failure_date``
+(and ``book_by``; docs/data-model.md). Its need is served with slots *before* that date
+only (in the center's own calendar), soonest first, and each suggestion says why
+(``reason.why``, ``book_before``). When no center has room before the date within the scan,
+the soonest slots after it are offered instead, marked ``before_predicted_date: false``.
+
 A suggestion id is an encoding (not a secret) of vehicle, center, service and start.
 Accepting one re-checks everything as a fresh booking would, so a forged or stale id can
 never do more than a normal ``POST /``.
@@ -34,6 +40,7 @@ from shared.alerts import ALERTS, OPEN
 from shared.auth.principal import Principal
 from shared.errors import NotFound
 from shared.firestore import get_client
+from shared.ids import is_document_id
 from shared.query_shapes import QueryShape, register
 from shared.vehicle_documents import VEHICLES
 
@@ -78,6 +85,16 @@ class Need:
     def priority(self) -> int:
         return min(int(r["priority"]) for r in self.reasons)
 
+    @property
+    def deadline(self) -> date | None:
+        """The earliest predicted failure among the reasons, if any predicts one."""
+        dates = [
+            date.fromisoformat(r["predicted_failure_date"])
+            for r in self.reasons
+            if isinstance(r.get("predicted_failure_date"), str)
+        ]
+        return min(dates) if dates else None
+
 
 @dataclass(frozen=True)
 class SuggestionRef:
@@ -108,8 +125,10 @@ class SuggestionRef:
             version, vehicle_id, center_id, code, start = json.loads(
                 base64.urlsafe_b64decode(padded.encode())
             )
-            if version != _ID_VERSION or not all(
-                isinstance(v, str) and 0 < len(v) <= 128 for v in (vehicle_id, center_id, code)
+            if (
+                version != _ID_VERSION
+                or not (is_document_id(vehicle_id) and is_document_id(center_id))
+                or not (isinstance(code, str) and 0 < len(code) <= 64)
             ):
                 raise ValueError("shape")
             moment = datetime.fromisoformat(start)
@@ -154,17 +173,19 @@ def _needs(principal: Principal) -> list[Need]:
         severity = data.get("severity")
         if severity not in ("high", "critical"):
             continue
-        add(
-            str(data.get("vehicle_id")),
-            str(data.get("service_code") or ""),
-            {
-                "kind": "alert",
-                "alert_id": alert.id,
-                "severity": severity,
-                "title": data.get("title"),
-                "priority": _PRIORITY[("alert", severity)],
-            },
-        )
+        reason: dict[str, Any] = {
+            "kind": "alert",
+            "alert_id": alert.id,
+            "severity": severity,
+            "title": data.get("title"),
+            "priority": _PRIORITY[("alert", severity)],
+        }
+        predicted = _iso_date(data.get("predicted_failure_date"))
+        if predicted is not None:
+            reason["predicted_failure_date"] = predicted
+            reason["book_by"] = _iso_date(data.get("book_by"))
+            reason["why"] = data.get("recommended_action")
+        add(str(data.get("vehicle_id")), str(data.get("service_code") or ""), reason)
     vehicles = (
         client.collection(VEHICLES)
         .where(filter=FieldFilter("owner_id", "==", principal.user_id))
@@ -200,6 +221,16 @@ def _needs(principal: Principal) -> list[Need]:
     return open_needs[:MAX_NEEDS]
 
 
+def _iso_date(value: Any) -> str | None:
+    """An ISO date string from an alert, or None when absent or not a date."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
 class _AvailabilityCache:
     """One request's availability reads, so needs sharing a center and day read it once."""
 
@@ -213,13 +244,17 @@ class _AvailabilityCache:
         return self._cache[key]
 
 
-def _days(center: Center) -> Iterable[date]:
+def _days(center: Center, before: date | None) -> Iterable[date]:
+    """The center's days to scan, today first; only days before ``before`` when given."""
     today = center_today(center.calendar, clock.now())
-    return (today + timedelta(days=offset) for offset in range(SCAN_DAYS))
+    days = (today + timedelta(days=offset) for offset in range(SCAN_DAYS))
+    return (day for day in days if before is None or day < before)
 
 
-def _first_free(center: Center, minutes: int, cache: _AvailabilityCache) -> AvailableSlot | None:
-    for day in _days(center):
+def _first_free(
+    center: Center, minutes: int, cache: _AvailabilityCache, before: date | None
+) -> AvailableSlot | None:
+    for day in _days(center, before):
         free = cache.free(center, day, minutes)
         if free:
             return free[0]
@@ -227,22 +262,49 @@ def _first_free(center: Center, minutes: int, cache: _AvailabilityCache) -> Avai
 
 
 def _soonest(
-    centers: list[Center], code: str, cache: _AvailabilityCache
+    centers: list[Center], code: str, cache: _AvailabilityCache, before: date | None
 ) -> list[tuple[Center, AvailableSlot]]:
     found: list[tuple[Center, AvailableSlot]] = []
     for offset in range(SCAN_DAYS):
         for center in centers:
             offering = center.service(code)
             assert offering is not None
-            today = center_today(center.calendar, clock.now())
-            for slot in cache.free(
-                center, today + timedelta(days=offset), offering.duration_minutes
-            ):
+            day = center_today(center.calendar, clock.now()) + timedelta(days=offset)
+            if before is not None and day >= before:
+                continue
+            for slot in cache.free(center, day, offering.duration_minutes):
                 found.append((center, slot))
         if len(found) >= SUGGESTIONS_PER_NEED:
             break  # later days cannot hold anything sooner than what this day gave
     found.sort(key=lambda pair: pair[1].slot.start_utc)
     return found[:SUGGESTIONS_PER_NEED]
+
+
+def _picks(
+    need: Need,
+    centers: list[Center],
+    distance: dict[str, float | None],
+    location: tuple[float, float] | None,
+    cache: _AvailabilityCache,
+    before: date | None,
+) -> list[tuple[Center, AvailableSlot]]:
+    """Slots for one need: nearest centers first with a location, else soonest first."""
+    if location is None:
+        return _soonest(centers[: MAX_CENTERS_PER_NEED * 2], need.service_code, cache, before)
+    picks: list[tuple[Center, AvailableSlot]] = []
+    # Centers without a location sort after every located one.
+    nearest = sorted(centers, key=lambda c: (distance[c.id] is None, distance[c.id] or 0.0, c.name))
+    for center in nearest[:MAX_CENTERS_PER_NEED]:
+        offering = center.service(need.service_code)
+        assert offering is not None
+        slot = _first_free(center, offering.duration_minutes, cache, before)
+        if slot is not None:
+            picks.append((center, slot))
+        if len(picks) >= SUGGESTIONS_PER_NEED:
+            break
+    if before is not None:
+        picks.sort(key=lambda pair: pair[1].slot.start_utc)  # a deadline: soonest first
+    return picks
 
 
 def suggestions(principal: Principal, location: tuple[float, float] | None) -> list[dict[str, Any]]:
@@ -259,22 +321,11 @@ def suggestions(principal: Principal, location: tuple[float, float] | None) -> l
         for center in offering_centers:
             at = center.location()
             distance[center.id] = haversine_km(location, at) if location and at else None
-        picks: list[tuple[Center, AvailableSlot]] = []
-        if location is not None:
-            # Centers without a location sort after every located one.
-            offering_centers.sort(
-                key=lambda c: (distance[c.id] is None, distance[c.id] or 0.0, c.name)
-            )
-            for center in offering_centers[:MAX_CENTERS_PER_NEED]:
-                offering = center.service(need.service_code)
-                assert offering is not None
-                slot = _first_free(center, offering.duration_minutes, cache)
-                if slot is not None:
-                    picks.append((center, slot))
-                if len(picks) >= SUGGESTIONS_PER_NEED:
-                    break
-        else:
-            picks = _soonest(offering_centers[: MAX_CENTERS_PER_NEED * 2], need.service_code, cache)
+        deadline = need.deadline
+        picks = _picks(need, offering_centers, distance, location, cache, deadline)
+        in_time = deadline is None or bool(picks)
+        if not picks and deadline is not None:  # nothing before the date: the soonest after
+            picks = _picks(need, offering_centers, distance, location, cache, None)
         reasons = sorted(need.reasons, key=lambda r: r["priority"])
         for center, free in picks:
             ref = SuggestionRef(need.vehicle_id, center.id, need.service_code, free.slot.start)
@@ -296,6 +347,14 @@ def suggestions(principal: Principal, location: tuple[float, float] | None) -> l
                         ),
                     },
                     **free.to_json(),
+                    **(
+                        {}
+                        if deadline is None
+                        else {
+                            "book_before": deadline.isoformat(),
+                            "before_predicted_date": in_time,
+                        }
+                    ),
                 }
             )
     return result

@@ -2,9 +2,15 @@
 published together with the rest of an evaluation.
 
 ``alerts/{vehicle_id}_{alert_key}`` (deterministic id, so re-evaluating updates rather than
-duplicates). ``alert_key`` is the finding's rule id, qualified when one rule produces several
-findings at once: the fault code for ``dtc.*`` (two different codes are two problems) and
-the service code for ``maintenance.due``. ``rule_id`` keeps the plain rule id.
+duplicates). ``alert_key`` is the finding's rule id, qualified by the service code when one
+rule produces several findings at once: ``dtc.*`` (one finding per tier and service code,
+listing its fault codes, so a vehicle has a bounded number of fault-code alerts however
+many codes it reports) and ``maintenance.due``. ``rule_id`` keeps the plain rule id.
+Forecasting findings also carry ``predicted_failure_date`` and ``book_by`` (ISO dates; null
+on other alerts): bookings reads them to offer slots before that date.
+
+Bounded work: :func:`publish` reads the alerts it may write by id and the vehicle's open
+alerts (at most ``MAX_OPEN_ALERTS_READ``), never every alert the vehicle ever had.
 
 Lifecycle (see docs/vehicles.md; the shared vocabulary is shared.alerts):
 
@@ -26,13 +32,13 @@ never lost; shared.center_links).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
 from shared import clock
-from shared.alerts import ALERTS, OPEN, Resolution, of_vehicle, resolved_fields
+from shared.alerts import ALERTS, OPEN, Resolution, open_of_vehicle, resolved_fields
 from shared.auth.principal import Principal
 from shared.auth.scoping import redact_for
 from shared.center_links import live_center_ids
@@ -49,6 +55,15 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
 
 ALERT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
+# Open alerts one evaluation reads to resolve those whose finding is gone. Far above what the
+# rules can open at once (one per rule, per fault-code tier and service, per maintenance
+# code: a few dozen); older data with more (one alert per fault code, before they were
+# grouped) is resolved this many at a time, one evaluation after another.
+MAX_OPEN_ALERTS_READ = 100
+# Alerts one evaluation may open or refresh, the most severe first. The rules cannot want
+# more (4 threshold and 4 trend rules, at most 6 fault-code groups, one per maintenance
+# interval: 6 by default and at most 30 overridden); the cap makes that a guarantee.
+MAX_ALERTS_PER_EVALUATION = 50
 
 _ORDER: tuple[tuple[str, Direction], ...] = (("opened_at", "DESCENDING"),)
 LIST_SHAPES = register(
@@ -74,12 +89,10 @@ LIST_SHAPES = register(
 
 def alert_key(finding: Finding) -> str:
     """The finding's key among the vehicle's alerts (see the module docstring)."""
-    qualifier: Any = None
-    if finding.rule_id.startswith("dtc."):
-        qualifier = finding.evidence.get("code")
-    elif finding.rule_id == "maintenance.due":
-        qualifier = finding.service_code
-    return f"{finding.rule_id}.{qualifier}" if qualifier else finding.rule_id
+    qualified = finding.rule_id.startswith("dtc.") or finding.rule_id == "maintenance.due"
+    if qualified and finding.service_code:
+        return f"{finding.rule_id}.{finding.service_code}"
+    return finding.rule_id
 
 
 def alert_id(vehicle_id: str, key: str) -> str:
@@ -100,17 +113,24 @@ def publish(
     collection = get_client().collection(ALERTS)
     ref = vehicle_ref(vehicle_id)
 
+    alerting = [f for f in findings if f.severity in ALERT_SEVERITIES]
+    alerting.sort(key=lambda f: f.severity is not Severity.CRITICAL)  # stable: keeps order
+    wanted = {alert_id(vehicle_id, alert_key(f)): f for f in alerting[:MAX_ALERTS_PER_EVALUATION]}
+    open_alerts = open_of_vehicle(vehicle_id).limit(MAX_OPEN_ALERTS_READ)
+
     def work(transaction: Transaction) -> tuple[int, int]:
-        snapshot = ref.get(transaction=transaction)
-        existing = {s.id: s.to_dict() or {} for s in transaction.get(of_vehicle(vehicle_id))}
-        if not snapshot.exists:
-            return 1 + len(existing), 0
-        vehicle = snapshot.to_dict() or {}
-        wanted = {
-            alert_id(vehicle_id, alert_key(f)): f
-            for f in findings
-            if f.severity in ALERT_SEVERITIES
-        }
+        snapshots = list(
+            transaction.get_all([ref, *(collection.document(doc_id) for doc_id in wanted)])
+        )
+        existing = {s.id: s.to_dict() or {} for s in snapshots if s.exists and s.id in wanted}
+        vehicle_snapshot = next((s for s in snapshots if s.reference.path == ref.path), None)
+        open_snapshots = list(transaction.get(open_alerts))
+        for open_snapshot in open_snapshots:
+            existing.setdefault(open_snapshot.id, open_snapshot.to_dict() or {})
+        reads = len(snapshots) + len(open_snapshots)
+        if vehicle_snapshot is None or not vehicle_snapshot.exists:
+            return reads, 0
+        vehicle = vehicle_snapshot.to_dict() or {}
         writes = 0
         for doc_id, finding in wanted.items():
             current = existing.get(doc_id)
@@ -126,6 +146,8 @@ def publish(
                 "evidence": finding.evidence,
                 "recommended_action": finding.recommended_action,
                 "service_code": finding.service_code,
+                "predicted_failure_date": _iso(finding.predicted_date),
+                "book_by": _iso(finding.book_by),
                 "status": OPEN,
                 "resolution": None,
                 "resolved_at": None,
@@ -148,9 +170,13 @@ def publish(
                 )
                 writes += 1
         transaction.update(ref, dict(vehicle_fields))
-        return 1 + len(existing), writes + 1
+        return reads, writes + 1
 
     return run_transaction(work, what="publish health", lock_keys=[ref.path])
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def present(principal: Principal, doc_id: str, alert: Mapping[str, Any]) -> dict[str, Any]:

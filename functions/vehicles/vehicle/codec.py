@@ -31,6 +31,9 @@ PACKED_LIST_SEPARATOR = ","
 # odometer, volts, running, coolant, dtc, pending, flags. A reader ignores fields after
 # these, so a later version may append one without breaking instances still running this.
 PACKED_FIELD_COUNT = 7
+# Appended since: the ambient temperature, only when the reading has one (an 8th field), so
+# readings without it keep their 7-field form and older readers skip it.
+AMBIENT_FIELD = 7
 RUNNING, NOT_RUNNING = "1", "0"
 
 
@@ -58,12 +61,13 @@ def _number(value: float) -> str:
 def pack(reading: Reading, flags: Sequence[QualityFlag] = ()) -> str:
     """One reading as one string (see the module docstring for why).
 
-    ``odometer|volts|running|coolant|dtc|pending|flags``, e.g. ``"42012.5|14.1|1|90|||"`` or
-    ``"42012.5|12.3|0||P0301,P0420|P0171|implausible_speed"``: numbers as their shortest
-    exact decimal (``repr``), running ``1``/``0``, an empty field for no coolant value, lists
-    comma-separated and empty when there is nothing.
+    ``odometer|volts|running|coolant|dtc|pending|flags[|ambient]``, e.g.
+    ``"42012.5|14.1|1|90|||"`` or ``"42012.5|12.3|0||P0301,P0420|P0171|implausible_speed"``:
+    numbers as their shortest exact decimal (``repr``), running ``1``/``0``, an empty field
+    for no coolant value, lists comma-separated and empty when there is nothing; the ambient
+    temperature is appended only when the reading has one.
     """
-    return PACKED_SEPARATOR.join(
+    packed = PACKED_SEPARATOR.join(
         (
             _number(reading.odometer_km),
             _number(reading.battery_voltage),
@@ -74,6 +78,9 @@ def pack(reading: Reading, flags: Sequence[QualityFlag] = ()) -> str:
             PACKED_LIST_SEPARATOR.join(str(flag) for flag in flags),
         )
     )
+    if reading.ambient_temp_c is None:
+        return packed
+    return packed + PACKED_SEPARATOR + _number(reading.ambient_temp_c)
 
 
 class StoredFields(NamedTuple):
@@ -90,6 +97,7 @@ class StoredFields(NamedTuple):
     dtc_codes: list[str]
     dtc_pending: list[str]
     flags: list[str]
+    ambient_temp_c: float | None = None
 
 
 def unpack(value: str) -> StoredFields:
@@ -98,6 +106,7 @@ def unpack(value: str) -> StoredFields:
     if len(parts) < PACKED_FIELD_COUNT:
         raise ValueError(f"a packed reading has {PACKED_FIELD_COUNT} fields: {value!r}")
     odometer, volts, running, coolant, codes, pending, flags = parts[:PACKED_FIELD_COUNT]
+    ambient = parts[AMBIENT_FIELD] if len(parts) > AMBIENT_FIELD else ""
     # Inline rather than a helper: this runs for every stored reading.
     return StoredFields(
         float(odometer),
@@ -107,6 +116,7 @@ def unpack(value: str) -> StoredFields:
         codes.split(PACKED_LIST_SEPARATOR) if codes else [],
         pending.split(PACKED_LIST_SEPARATOR) if pending else [],
         flags.split(PACKED_LIST_SEPARATOR) if flags else [],
+        float(ambient) if ambient else None,
     )
 
 
@@ -124,6 +134,7 @@ def to_reading(timestamp: datetime, fields: StoredFields) -> Reading:
         fields.coolant_temp_c,
         fields.dtc_codes,
         fields.dtc_pending,
+        fields.ambient_temp_c,
     )
 
 
@@ -143,6 +154,7 @@ def as_json(key: str, value: str) -> dict[str, Any]:
         "coolant_temp_c": fields.coolant_temp_c,
         "dtc_codes": fields.dtc_codes,
         "dtc_pending": fields.dtc_pending,
+        "ambient_temp_c": fields.ambient_temp_c,
         "flags": fields.flags,
     }
 

@@ -1,17 +1,19 @@
 """Evaluate one vehicle's health from stored data and publish the outcome.
 
-Steps: read the last ``HEALTH_WINDOW`` (90 days) of telemetry day documents (at most 91
-reads) and the service records; forecast maintenance (intervals from the vehicle's
-overrides, average daily km from its own odometer history); run the rules of health_rules;
-then publish, in one transaction (vehicle.alert_store.publish), the alerts and the vehicle's
-``due_services``, ``last_services``, ``average_daily_km``, ``health_score`` and
-``health_evaluated_at`` (the inputs a completed service needs to re-forecast its own due
-services at once: shared.service_completion).
+Steps: read the last ``HEALTH_WINDOW`` (90 days) of telemetry — raw readings of the last
+``RAW_DAYS`` days, the older days as per-day rollups (vehicle.telemetry_store
+.evaluation_window: at most 92 day documents, only 8 of them with their readings) — and
+the service records; forecast maintenance (intervals from the vehicle's overrides, average
+daily km from the rollups' daily odometers); run the threshold rules (health_rules) and the
+trend rules (trend_rules); then publish, in one transaction (vehicle.alert_store.publish),
+the alerts and the vehicle's ``due_services``, ``last_services``, ``average_daily_km``,
+``health_score`` and ``health_evaluated_at`` (the inputs a completed service needs to
+re-forecast its own due services at once: shared.service_completion).
 
 **Evidence after a service.** A finding whose service code was performed at time S counts
-only on readings after S: the rules are re-run on that later telemetry alone. Otherwise a
-fresh battery would stay "weak" until 90 days of old readings aged out, and an alert
-resolved by the completed service would reopen at once.
+only on telemetry after S (health_rules.after_services): the rules are re-run on the later
+readings and days alone. Otherwise a fresh battery would stay "weak" (or "falling") until
+old readings aged out, and an alert resolved by the completed service would reopen at once.
 
 **After ingest** evaluation is throttled (:func:`should_evaluate_after_ingest`): each
 evaluation reads up to 91 day documents, more than the ingest itself, so it runs when the
@@ -24,8 +26,9 @@ evaluated, or cleared by a completed service), or when the batch carries an urge
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shared.maintenance import DueForecast, average_daily_km, forecast_all, intervals_for_vehicle
@@ -40,20 +43,22 @@ from vehicle.health_rules import (
     COOLANT_HOT_C,
     RESTING_WEAK_V,
     RULES,
-    Finding,
     HealthReport,
     VehicleSnapshot,
+    after_services,
     evaluate_health,
-    maintenance_due,
-    score_for,
 )
 from vehicle.telemetry_quality import Reading
+from vehicle.trend_rules import TREND_RULES
 
 HEALTH_WINDOW = timedelta(days=90)  # the longest look-back any rule needs, plus trend context
+# Days decoded reading by reading: today and the 7 before it, which covers the coolant
+# rule's 7-day look-back and the latest ignition cycles; older days are read as rollups.
+RAW_DAYS = 8
 INGEST_REFRESH_INTERVAL = timedelta(minutes=10)  # routine telemetry: fresh enough for alerts
 URGENT_REFRESH_INTERVAL = timedelta(minutes=1)  # urgent signals: quick, but not every batch
 
-_TELEMETRY_RULES = tuple(rule for rule in RULES if rule is not maintenance_due)
+ALL_RULES = (*RULES, *TREND_RULES)
 
 
 @dataclass(frozen=True)
@@ -96,48 +101,29 @@ def _forecasts(
     )
 
 
-def _after_services(
-    report: HealthReport,
-    readings: Sequence[Reading],
-    serviced_at: Mapping[str, datetime],
-    now: datetime,
-) -> HealthReport:
-    """Drop telemetry evidence older than the last service that addresses the finding."""
-    findings = list(report.findings)
-    for code in {f.service_code for f in findings if f.rule_id != "maintenance.due"}:
-        if code is None or code not in serviced_at:
-            continue
-        since = serviced_at[code]
-        later = VehicleSnapshot([r for r in readings if r.timestamp > since], now)
-        rechecked = [
-            f for f in evaluate_health(later, _TELEMETRY_RULES).findings if f.service_code == code
-        ]
-        findings = [
-            f for f in findings if f.service_code != code or f.rule_id == "maintenance.due"
-        ] + rechecked
-    if findings == report.findings:
-        return report
-    # Findings hold dicts (unhashable), so order by identity: keep the report's order.
-    order = {id(f): i for i, f in enumerate(report.findings)}
-    findings.sort(key=lambda f: (_rank(f), order.get(id(f), len(order))))
-    return HealthReport(score=score_for(findings), findings=findings)
-
-
-def _rank(finding: Finding) -> int:
-    return ["critical", "high", "medium", "low"].index(finding.severity.value)
+def raw_window_start(now: datetime) -> datetime:
+    """The UTC midnight from which an evaluation decodes raw readings."""
+    first_day = now.astimezone(UTC).date() - timedelta(days=RAW_DAYS - 1)
+    return datetime.combine(first_day, time(), tzinfo=UTC)
 
 
 def evaluate(vehicle: Mapping[str, Any], now: datetime) -> HealthOutcome:
     """Evaluate, then publish alerts and the health fields (see the module docstring)."""
-    readings, odometer_points, day_reads = telemetry_store.recent_readings(
-        vehicle["id"], now - HEALTH_WINDOW, now
-    )
-    records = record_store.all_records(vehicle["id"])
+    raw_from = raw_window_start(now)
+    # The service records and the telemetry are independent reads: run them side by side.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="service-records") as pool:
+        pending_records = pool.submit(record_store.all_records, vehicle["id"])
+        window = telemetry_store.evaluation_window(
+            vehicle["id"], now - HEALTH_WINDOW, raw_from, now
+        )
+        records = pending_records.result()
     serviced = record_store.last_service_points(records)
+    odometer_points = [(d.day, d.odometer_km) for d in window.days if d.odometer_km is not None]
     average = average_daily_km([first_seen(vehicle, now.date()), *odometer_points])
     forecasts = _forecasts(vehicle, record_store.as_dated_km(serviced), average, now)
-    report = evaluate_health(VehicleSnapshot(readings, now, forecasts))
-    report = _after_services(report, readings, {c: at for c, (at, _) in serviced.items()}, now)
+    snapshot = VehicleSnapshot(window.readings, now, forecasts, days=window.days, raw_from=raw_from)
+    report = evaluate_health(snapshot, ALL_RULES)
+    report = after_services(report, snapshot, {c: at for c, (at, _) in serviced.items()}, ALL_RULES)
 
     alert_reads, writes = alert_store.publish(
         vehicle["id"],
@@ -154,10 +140,11 @@ def evaluate(vehicle: Mapping[str, Any], now: datetime) -> HealthOutcome:
     return HealthOutcome(
         report=report,
         forecasts=forecasts,
-        readings_considered=len(readings),
+        readings_considered=len(window.readings)
+        + sum(d.readings for d in window.days if d.day < raw_from.date()),
         evaluated_at=now,
-        reads=day_reads + len(records) + alert_reads,
-        writes=writes,
+        reads=window.reads + len(records) + alert_reads,
+        writes=writes + window.writes,
     )
 
 

@@ -10,18 +10,28 @@ Health score: start at 100 and subtract a fixed penalty per finding by severity
 explainable: any user can recompute it from the list of findings. One critical finding alone
 drops a vehicle to 60, so "below 60" reliably means "something critical or several high".
 
-Speed: derived facts (engine starts, ignition cycles, settled resting readings) are computed
-once per snapshot in a single linear pass, so ~26,000 readings (90 days at one per 5
-minutes) evaluate in a few tens of milliseconds.
+Speed: derived facts (engine starts, ignition cycles, settled resting readings; defined
+once in vehicle.signals) are computed once per snapshot in a single linear pass. In the
+service the snapshot holds raw readings of the last days only (vehicle.health.RAW_DAYS)
+plus the per-day rollups of the whole window (vehicle.rollups): a rule that looks further
+back than the raw readings reach — the last settled resting or charging readings of a car
+parked for weeks, the starts of the last 30 days, how long a fault code has persisted —
+continues into the rollups of the older days (``VehicleSnapshot.history``). Built from
+readings alone (``days`` empty), a snapshot behaves exactly as if the readings were all
+there is.
+
+Fault codes are grouped: one finding per tier (misfire, powertrain, pending,
+body/chassis/network) and service code, its evidence listing the codes (at most
+``MAX_CODES_IN_EVIDENCE``), so a reading full of codes cannot fan out into as many findings
+and alerts.
 """
 
 from __future__ import annotations
 
-import bisect
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
@@ -29,7 +39,24 @@ from typing import TypeAlias
 
 from shared import service_codes
 from shared.maintenance import DueForecast, Urgency
+from vehicle import signals
+from vehicle.rollups import DayRollup
+from vehicle.signals import (
+    CRANK_WINDOW,
+    MIN_SAMPLES_IN_CRANK_WINDOW,
+    RESTING_SETTLE_TIME,
+    CrankEvent,
+    IgnitionCycle,
+)
 from vehicle.telemetry_quality import Reading
+
+__all__ = [
+    "CRANK_WINDOW",
+    "MIN_SAMPLES_IN_CRANK_WINDOW",
+    "RESTING_SETTLE_TIME",
+    "CrankEvent",
+    "IgnitionCycle",
+]
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
@@ -67,20 +94,14 @@ RESTING_WEAK_V = 12.4
 RESTING_HIGH_RISK_V = 12.2
 RESTING_FAILING_V = 12.0
 # Median of the last few resting readings, so one noisy sample cannot raise an alarm.
+# (What counts as settled, RESTING_SETTLE_TIME, is defined in vehicle.signals.)
 RESTING_SAMPLE_SIZE = 3
-# After the engine stops, surface charge keeps the voltage artificially high for a while;
-# readings this soon after running would hide a weak battery.
-RESTING_SETTLE_TIME = timedelta(minutes=30)
 
 # --- cranking -----------------------------------------------------------------------------
 # A healthy 12 V battery holds above ~9.6 V while cranking (common load-test pass line);
 # below it the starter and ECU start to brown out.
 CRANK_MIN_HEALTHY_V = 9.6
-# Readings this close to the first engine-running sample belong to the start itself.
-CRANK_WINDOW = timedelta(seconds=60)
-# A start window holding a single sample means the device was not sampling fast enough to
-# see the dip; that sample would be a running voltage, not a cranking one.
-MIN_SAMPLES_IN_CRANK_WINDOW = 2
+# (A start's window, CRANK_WINDOW, and its minimum samples are defined in vehicle.signals.)
 # Fewer starts than this make a straight-line trend meaningless.
 MIN_STARTS_FOR_TREND = 5
 # Battery decline is not linear over months; the last 30 days describe its current state.
@@ -106,6 +127,9 @@ OVERHEAT_DTC = "P0217"  # ... unless the ECU itself reports "engine overheat"
 # P0300 random misfire, P0301-P0312 misfire on cylinder 1-12: unburnt fuel can destroy the
 # catalytic converter within minutes, hence critical.
 MISFIRE_CYLINDERS = range(0, 13)
+# One grouped finding lists at most this many codes (the rest are counted): bounds the size
+# of /health and of an alert document whatever a vehicle reports.
+MAX_CODES_IN_EVIDENCE = 20
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,10 @@ class Finding:
     evidence: dict[str, JsonValue]
     recommended_action: str
     service_code: str | None
+    # Forecasting rules only: the day the signal is predicted to cross its failure threshold
+    # and the day to have the service booked by (both also in the evidence).
+    predicted_date: date | None = None
+    book_by: date | None = None
 
     def as_json(self) -> dict[str, JsonValue]:
         return {
@@ -127,7 +155,13 @@ class Finding:
             "evidence": self.evidence,
             "recommended_action": self.recommended_action,
             "service_code": self.service_code,
+            "predicted_failure_date": _iso(self.predicted_date),
+            "book_by": _iso(self.book_by),
         }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 @dataclass(frozen=True)
@@ -140,27 +174,13 @@ class HealthReport:
 
 
 @dataclass(frozen=True)
-class CrankEvent:
-    """One engine start: the lowest voltage seen around the first engine-running sample."""
-
-    at: datetime
-    min_voltage: float
-    samples: int
-
-
-@dataclass(frozen=True)
-class IgnitionCycle:
-    """A run of consecutive engine-running readings and the codes reported during it."""
-
-    started_at: datetime
-    ended_at: datetime
-    confirmed: frozenset[str]
-    pending: frozenset[str]
-
-
-@dataclass(frozen=True)
 class VehicleSnapshot:
     """Everything the rules look at. ``readings`` may be unordered; rules see them sorted.
+
+    ``days`` are the per-day rollups of the whole evaluation window (oldest first), for the
+    trend rules; ``raw_from`` is where the raw readings begin (a UTC midnight): the days
+    before it are ``history``, which the threshold rules continue into when the raw
+    readings do not reach far enough. Without ``raw_from`` the readings are all there is.
 
     Derived facts are cached_property values (cached_property writes straight to the instance
     dict, which a frozen dataclass allows), so all rules share one pass over the readings.
@@ -170,12 +190,16 @@ class VehicleSnapshot:
     now: datetime
     forecasts: Sequence[DueForecast] = ()
     booking_lead_days: int = DEFAULT_BOOKING_LEAD_DAYS
+    days: Sequence[DayRollup] = ()
+    raw_from: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         if self.booking_lead_days < 0:
             raise ValueError("booking_lead_days must not be negative")
+        if self.raw_from is not None and self.raw_from.tzinfo is None:
+            raise ValueError("raw_from must be timezone-aware")
 
     @cached_property
     def ordered(self) -> Sequence[Reading]:
@@ -185,22 +209,16 @@ class VehicleSnapshot:
         return sorted(readings, key=lambda r: r.timestamp)
 
     @cached_property
+    def history(self) -> Sequence[DayRollup]:
+        """Rollups of the days before the raw readings, oldest first."""
+        if self.raw_from is None:
+            return ()
+        first_raw_day = self.raw_from.date()
+        return [d for d in self.days if d.day < first_raw_day]
+
+    @cached_property
     def _crank_windows(self) -> tuple[list[CrankEvent], frozenset[int]]:
-        """Engine starts, and the indices of readings that fall inside a start window."""
-        readings = self.ordered
-        seconds = [r.timestamp.timestamp() for r in readings]
-        window = CRANK_WINDOW.total_seconds()
-        events: list[CrankEvent] = []
-        in_window: set[int] = set()
-        for i in range(1, len(readings)):
-            if readings[i].engine_running and not readings[i - 1].engine_running:
-                low = bisect.bisect_left(seconds, seconds[i] - window)
-                high = bisect.bisect_right(seconds, seconds[i] + window)
-                in_window.update(range(low, high))
-                if high - low >= MIN_SAMPLES_IN_CRANK_WINDOW:
-                    lowest = min(r.battery_voltage for r in readings[low:high])
-                    events.append(CrankEvent(readings[i].timestamp, lowest, high - low))
-        return events, frozenset(in_window)
+        return signals.crank_windows(self.ordered)
 
     @property
     def crank_events(self) -> list[CrankEvent]:
@@ -213,50 +231,60 @@ class VehicleSnapshot:
     @cached_property
     def settled_resting_readings(self) -> list[Reading]:
         """Engine-off readings taken long enough after running, and not during a start."""
-        settled: list[Reading] = []
-        last_running_at: datetime | None = None
-        excluded = self.crank_window_indices
-        for i, reading in enumerate(self.ordered):
-            if reading.engine_running:
-                last_running_at = reading.timestamp
-            elif i not in excluded and (
-                last_running_at is None
-                or reading.timestamp - last_running_at >= RESTING_SETTLE_TIME
-            ):
-                settled.append(reading)
-        return settled
+        return signals.settled_resting(self.ordered, self.crank_window_indices, self.raw_from)
 
     @cached_property
     def charging_readings(self) -> list[Reading]:
         """Engine-running readings outside start windows (the cranking dip is not charging)."""
-        excluded = self.crank_window_indices
-        return [r for i, r in enumerate(self.ordered) if r.engine_running and i not in excluded]
+        return signals.charging(self.ordered, self.crank_window_indices)
 
     @cached_property
     def ignition_cycles(self) -> list[IgnitionCycle]:
-        cycles: list[IgnitionCycle] = []
-        run: list[Reading] = []
-        for reading in [*self.ordered, None]:
-            if reading is not None and reading.engine_running:
-                run.append(reading)
-                continue
-            if run:
-                cycles.append(
-                    IgnitionCycle(
-                        started_at=run[0].timestamp,
-                        ended_at=run[-1].timestamp,
-                        confirmed=frozenset(c for r in run for c in r.dtc_codes),
-                        pending=frozenset(c for r in run for c in r.dtc_pending),
-                    )
-                )
-                run = []
-        return cycles
+        return signals.ignition_cycles(self.ordered)
+
+    @property
+    def latest_cycle(self) -> IgnitionCycle | None:
+        """The latest ignition cycle: in the raw readings, else the last one of history."""
+        if self.ignition_cycles:
+            return self.ignition_cycles[-1]
+        for day in reversed(self.history):
+            if day.last_cycle is not None:
+                return day.last_cycle
+        return None
 
     @property
     def active_confirmed_codes(self) -> frozenset[str]:
         """Confirmed codes of the latest ignition cycle; older ones count as cleared."""
-        cycles = self.ignition_cycles
-        return cycles[-1].confirmed if cycles else frozenset()
+        cycle = self.latest_cycle
+        return cycle.confirmed if cycle else frozenset()
+
+    def last_resting_points(self, count: int) -> list[tuple[datetime, float]]:
+        """The latest ``count`` settled resting (time, volts), reaching into history."""
+        points = [(r.timestamp, r.battery_voltage) for r in self.settled_resting_readings]
+        return _reach_back(points, [d.last_resting for d in self.history], count)
+
+    def last_charging_points(self, count: int) -> list[tuple[datetime, float]]:
+        """The latest ``count`` charging (time, volts), reaching into history."""
+        points = [(r.timestamp, r.battery_voltage) for r in self.charging_readings]
+        return _reach_back(points, [d.last_charging for d in self.history], count)
+
+    def starts_since(self, since: datetime) -> list[CrankEvent]:
+        """Engine starts from ``since`` to now: history's (capped per day), then raw ones."""
+        older = [e for d in self.history for e in d.starts if since <= e.at <= self.now]
+        return older + [e for e in self.crank_events if since <= e.at <= self.now]
+
+
+def _reach_back(
+    recent: list[tuple[datetime, float]],
+    older_days: Sequence[Sequence[tuple[datetime, float]]],
+    count: int,
+) -> list[tuple[datetime, float]]:
+    points = list(recent)
+    for day in reversed(older_days):
+        if len(points) >= count:
+            break
+        points = list(day) + points
+    return points[-count:]
 
 
 Rule: TypeAlias = Callable[[VehicleSnapshot], list[Finding]]
@@ -269,10 +297,10 @@ def _round(value: float) -> float:
 
 def battery_resting_voltage(snapshot: VehicleSnapshot) -> list[Finding]:
     """battery.resting_voltage: median of the latest settled engine-off voltages."""
-    recent = snapshot.settled_resting_readings[-RESTING_SAMPLE_SIZE:]
+    recent = snapshot.last_resting_points(RESTING_SAMPLE_SIZE)
     if len(recent) < RESTING_SAMPLE_SIZE:
         return []
-    median = statistics.median(r.battery_voltage for r in recent)
+    median = statistics.median(volts for _, volts in recent)
     if median < RESTING_FAILING_V:
         severity, title = Severity.CRITICAL, "12 V battery is failing"
         action = "Replace the 12 V battery now; the vehicle may not start."
@@ -291,9 +319,7 @@ def battery_resting_voltage(snapshot: VehicleSnapshot) -> list[Finding]:
             title=title,
             evidence={
                 "median_resting_voltage_v": _round(median),
-                "readings": [
-                    {"at": r.timestamp.isoformat(), "voltage_v": r.battery_voltage} for r in recent
-                ],
+                "readings": [{"at": at.isoformat(), "voltage_v": volts} for at, volts in recent],
                 "thresholds_v": {
                     "weak": RESTING_WEAK_V,
                     "high_risk": RESTING_HIGH_RISK_V,
@@ -320,8 +346,7 @@ def _least_squares(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, flo
 
 def battery_cranking_trend(snapshot: VehicleSnapshot) -> list[Finding]:
     """battery.cranking_trend: will the per-start minimum voltage cross 9.6 V soon?"""
-    since = snapshot.now - CRANK_TREND_WINDOW
-    starts = [e for e in snapshot.crank_events if since <= e.at <= snapshot.now]
+    starts = snapshot.starts_since(snapshot.now - CRANK_TREND_WINDOW)
     if len(starts) < MIN_STARTS_FOR_TREND:
         return []
     seconds_per_day = 86_400
@@ -333,6 +358,7 @@ def battery_cranking_trend(snapshot: VehicleSnapshot) -> list[Finding]:
     slope, voltage_now = fit
 
     crossing: datetime | None = None
+    book_by: date | None = None
     if voltage_now < CRANK_MIN_HEALTHY_V:
         severity = Severity.CRITICAL
         title = "Cranking voltage is already below 9.6 V"
@@ -345,6 +371,8 @@ def battery_cranking_trend(snapshot: VehicleSnapshot) -> list[Finding]:
         severity = Severity.HIGH
         title = "Cranking voltage will drop below 9.6 V within the booking lead time"
         action = "Book a battery test and replacement before the projected date."
+        # The day before the projected crossing, or today when that is sooner.
+        book_by = max(snapshot.now.date(), (crossing - timedelta(days=1)).date())
     else:
         return []
     return [
@@ -364,16 +392,18 @@ def battery_cranking_trend(snapshot: VehicleSnapshot) -> list[Finding]:
             },
             recommended_action=action,
             service_code=SERVICE_BATTERY,
+            predicted_date=crossing.date() if crossing else None,
+            book_by=book_by,
         )
     ]
 
 
 def charging_voltage(snapshot: VehicleSnapshot) -> list[Finding]:
     """battery.charging_voltage: persistent running voltage outside 13.7-14.7 V."""
-    recent = snapshot.charging_readings[-CHARGING_SAMPLE_SIZE:]
+    recent = snapshot.last_charging_points(CHARGING_SAMPLE_SIZE)
     if len(recent) < CHARGING_MIN_PERSISTENT:
         return []
-    voltages = [r.battery_voltage for r in recent]
+    voltages = [volts for _, volts in recent]
     median = statistics.median(voltages)
     below = sum(v < CHARGING_MIN_V for v in voltages)
     above = sum(v > CHARGING_MAX_V for v in voltages)
@@ -397,8 +427,8 @@ def charging_voltage(snapshot: VehicleSnapshot) -> list[Finding]:
                 "readings_out_of_band": out_of_band,
                 "readings_considered": len(recent),
                 "band_v": [CHARGING_MIN_V, CHARGING_MAX_V],
-                "from": recent[0].timestamp.isoformat(),
-                "to": recent[-1].timestamp.isoformat(),
+                "from": recent[0][0].isoformat(),
+                "to": recent[-1][0].isoformat(),
             },
             recommended_action=action,
             service_code=SERVICE_CHARGING,
@@ -467,37 +497,89 @@ def _code_tier(code: str, pending: bool) -> tuple[str, Severity, str]:
     return "dtc.powertrain", Severity.HIGH, f"Engine/powertrain fault {code}"
 
 
+@dataclass(frozen=True)
+class _CodeHistory:
+    """How one active code persisted: cycles reporting it, first and last report."""
+
+    reporting: int
+    first_reported_at: datetime
+    last_reported_at: datetime
+
+
+def _code_history(snapshot: VehicleSnapshot, code: str) -> _CodeHistory:
+    reporting = [c for c in snapshot.ignition_cycles if code in c.confirmed or code in c.pending]
+    count, first, last = len(reporting), None, None
+    if reporting:
+        first, last = reporting[0].started_at, reporting[-1].ended_at
+    for day in snapshot.history:
+        seen = day.codes.get(code)
+        if seen is not None:
+            count += seen.cycles
+            first = seen.first_at if first is None else min(first, seen.first_at)
+    latest = snapshot.latest_cycle
+    if last is None and latest is not None:
+        last = latest.ended_at  # the code is active, so the latest cycle reported it
+    assert first is not None and last is not None  # an active code was reported somewhere
+    return _CodeHistory(max(count, 1), first, last)
+
+
 def fault_codes(snapshot: VehicleSnapshot) -> list[Finding]:
-    """dtc.*: codes reported in the latest ignition cycle, with persistence over cycles."""
-    cycles = snapshot.ignition_cycles
-    if not cycles:
+    """dtc.*: codes reported in the latest ignition cycle, one finding per tier and service.
+
+    Evidence lists each code (up to ``MAX_CODES_IN_EVIDENCE``, the most persistent first)
+    with its status and persistence over ignition cycles.
+    """
+    latest = snapshot.latest_cycle
+    if latest is None:
         return []
-    latest = cycles[-1]
+    total_cycles = len(snapshot.ignition_cycles) + sum(d.cycles for d in snapshot.history)
     active = [(code, False) for code in sorted(latest.confirmed)] + [
         (code, True) for code in sorted(latest.pending - latest.confirmed)
     ]
-    findings = []
+    groups: dict[tuple[str, str], list[tuple[str, bool, Severity, _CodeHistory]]] = {}
     for code, pending in active:
-        reporting = [c for c in cycles if code in c.confirmed or code in c.pending]
-        rule_id, severity, title = _code_tier(code, pending)
+        rule_id, severity, _ = _code_tier(code, pending)
         # An overheat code is fixed by cooling-system work, not by a generic scan.
         service_code = SERVICE_COOLING if code == OVERHEAT_DTC else SERVICE_DIAGNOSTICS
+        groups.setdefault((rule_id, service_code), []).append(
+            (code, pending, severity, _code_history(snapshot, code))
+        )
+    findings = []
+    for (rule_id, service_code), members in groups.items():
+        members.sort(key=lambda m: (-m[3].reporting, m[0]))
+        listed = members[:MAX_CODES_IN_EVIDENCE]
+        severity = members[0][2]
+        codes = [m[0] for m in listed]
+        title = _code_tier(codes[0], members[0][1])[2]
+        if len(members) > 1:
+            title = f"{title.rsplit(' ', 1)[0]}s {', '.join(codes[:3])}" + (
+                f" and {len(members) - 3} more" if len(members) > 3 else ""
+            )
         findings.append(
             Finding(
                 rule_id=rule_id,
                 severity=severity,
                 title=title,
                 evidence={
-                    "code": code,
-                    "status": "pending" if pending else "confirmed",
-                    "ignition_cycles_reporting": len(reporting),
-                    "ignition_cycles_total": len(cycles),
-                    "first_reported_at": reporting[0].started_at.isoformat(),
-                    "last_reported_at": reporting[-1].ended_at.isoformat(),
+                    "codes": [
+                        {
+                            "code": code,
+                            "status": "pending" if pending else "confirmed",
+                            "ignition_cycles_reporting": seen.reporting,
+                            "first_reported_at": seen.first_reported_at.isoformat(),
+                            "last_reported_at": seen.last_reported_at.isoformat(),
+                        }
+                        for code, pending, _, seen in listed
+                    ],
+                    "codes_total": len(members),
+                    "codes_not_listed": len(members) - len(listed),
+                    "ignition_cycles_total": max(total_cycles, 1),
                 },
                 recommended_action=(
                     "Stop driving if the engine runs rough; book diagnostics immediately."
                     if severity is Severity.CRITICAL
+                    else "Book a diagnostic scan to read and resolve the fault codes."
+                    if len(members) > 1
                     else "Book a diagnostic scan to read and resolve the fault code."
                 ),
                 service_code=service_code,
@@ -558,4 +640,51 @@ def evaluate_health(snapshot: VehicleSnapshot, rules: Sequence[Rule] = RULES) ->
     """Run every rule and combine the findings into a scored report, most severe first."""
     findings = [finding for rule in rules for finding in rule(snapshot)]
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.rule_id, f.title))
+    return HealthReport(score=score_for(findings), findings=findings)
+
+
+def later_evidence(snapshot: VehicleSnapshot, since: datetime) -> VehicleSnapshot:
+    """The same snapshot restricted to telemetry after ``since`` (a service): raw readings
+    after it, and rollups of the days after its day (its own day mixes before and after)."""
+    raw_from = snapshot.raw_from
+    return VehicleSnapshot(
+        [r for r in snapshot.readings if r.timestamp > since],
+        snapshot.now,
+        (),
+        snapshot.booking_lead_days,
+        days=[d for d in snapshot.days if d.day > since.date()],
+        raw_from=None if raw_from is None else max(raw_from, since),
+    )
+
+
+def after_services(
+    report: HealthReport,
+    snapshot: VehicleSnapshot,
+    serviced_at: Mapping[str, datetime],
+    rules: Sequence[Rule] = RULES,
+) -> HealthReport:
+    """Drop telemetry evidence older than the last service that addresses the finding.
+
+    For each service code with a finding and a recorded service, the telemetry rules are
+    re-run on the evidence after that service alone (:func:`later_evidence`), and only what
+    they find for that code stays: a replaced battery resets its trend, a repaired cooling
+    system its coolant history. Maintenance findings have their own reset (the interval).
+    """
+    telemetry_rules = [rule for rule in rules if rule is not maintenance_due]
+    findings = list(report.findings)
+    for code in {f.service_code for f in findings if f.rule_id != "maintenance.due"}:
+        if code is None or code not in serviced_at:
+            continue
+        later = later_evidence(snapshot, serviced_at[code])
+        rechecked = [
+            f for f in evaluate_health(later, telemetry_rules).findings if f.service_code == code
+        ]
+        findings = [
+            f for f in findings if f.service_code != code or f.rule_id == "maintenance.due"
+        ] + rechecked
+    if findings == report.findings:
+        return report
+    # Findings hold dicts (unhashable), so order by identity: keep the report's order.
+    order = {id(f): i for i, f in enumerate(report.findings)}
+    findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order.get(id(f), len(order))))
     return HealthReport(score=score_for(findings), findings=findings)

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from shared import clock, service_codes
 from shared.http import BodyModel
+from shared.ids import DocumentId
 from shared.maintenance import intervals_for_vehicle
 from shared.mileage import MAX_MILEAGE_KM as MAX_MILEAGE
 from shared.pagination import PageQuery
@@ -167,7 +168,7 @@ class ServiceRecordCreate(BodyModel):
     cost: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
     # Center staff may send their own center (or leave it out: it is filled in); another
     # center, or any center from an owner, is refused by vehicle.service (422).
-    center_id: str | None = Field(default=None, min_length=1, max_length=128)
+    center_id: DocumentId | None = None
 
     @field_validator("service_codes")
     @classmethod

@@ -32,6 +32,7 @@ from shared.auth.principal import Principal
 from shared.auth.scoping import can_see, redact_for, scope_query
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.firestore import get_client
+from shared.ids import is_document_id
 from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.transactions import run_transaction
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
     )
 
 VEHICLE_VINS = "vehicle_vins"
-# Longer ids are never ours; refusing them keeps a hostile id out of a document path.
-MAX_VEHICLE_ID_CHARS = 128
 
 # Subcollection deletes go in batches: Firestore caps a write batch at 500 operations.
 DELETE_BATCH_SIZE = 400
@@ -117,7 +116,7 @@ def in_scope(principal: Principal, document: Mapping[str, Any]) -> bool:
 
 def load_visible(principal: Principal, vehicle_id: str) -> dict[str, Any]:
     """The vehicle document (with ``id``), or 404 if absent or outside the caller's scope."""
-    if not vehicle_id or "/" in vehicle_id or len(vehicle_id) > MAX_VEHICLE_ID_CHARS:
+    if not is_document_id(vehicle_id):
         raise NotFound("The vehicle does not exist.")
     snapshot = vehicle_ref(vehicle_id).get()
     vehicle = snapshot.to_dict() if snapshot.exists else None
@@ -210,7 +209,7 @@ def create_vehicle(owner_id: str, body: VehicleCreate) -> dict[str, Any]:
 
 def read_vehicle(vehicle_id: str) -> dict[str, Any] | None:
     """A vehicle document with its ``id`` (no scope check: for the service's own decisions)."""
-    if not vehicle_id or "/" in vehicle_id or len(vehicle_id) > MAX_VEHICLE_ID_CHARS:
+    if not is_document_id(vehicle_id):
         return None
     snapshot = vehicle_ref(vehicle_id).get()
     if not snapshot.exists:

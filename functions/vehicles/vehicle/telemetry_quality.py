@@ -1,8 +1,14 @@
 """Decide which incoming telemetry readings are trustworthy enough to store.
 
-Two layers:
+Three layers:
 
 * :class:`Reading` validates one reading on its own (types, physical ranges, DTC code format).
+* :func:`screen_batch` bounds what a batch may cost before anything is read: readings from
+  the future or older than ``MAX_READING_AGE``, readings reporting more than
+  ``MAX_FAULT_CODES_PER_READING`` fault codes, and readings beyond the first
+  ``MAX_DAYS_PER_BATCH`` distinct days are refused, each with a reason (so one request
+  touches at most ``MAX_DAYS_PER_BATCH`` day documents and opens at most a handful of
+  alerts, whatever it carries).
 * :func:`check_batch` judges a batch of readings against each other and against the last
   stored reading, returning a verdict per reading (by its index in the submitted batch).
 
@@ -48,6 +54,21 @@ MAX_BATCH = 500
 # that while still catching clocks set to the wrong day or year.
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
 
+# A device that was offline for a month (parked at an airport, no coverage) still delivers
+# its backlog. Older readings would rewrite history that alerts were already opened and
+# resolved on, and would let one request reach day documents of any age.
+MAX_READING_AGE = timedelta(days=30)
+
+# The day documents one batch may touch: each is a read and a write in the ingest
+# transaction. 500 readings at one per 5 minutes span ~2 days, at one per hour ~21 days:
+# such a slow device sends its backlog in batches of a week.
+MAX_DAYS_PER_BATCH = 7
+
+# An ECU reports a handful of codes; a scan of every module (engine, gearbox, ABS, body) a
+# dozen or so. Dozens of codes in one reading are a broken device or an attack: refused, so
+# one reading cannot fan out into hundreds of findings.
+MAX_FAULT_CODES_PER_READING = 20
+
 # Faster than any road vehicle sustains on average between two readings; above it the
 # odometer or the timestamp is probably wrong.
 MAX_PLAUSIBLE_SPEED_KMH = 250.0
@@ -65,6 +86,8 @@ MIN_BATTERY_VOLTAGE = 0.0
 MAX_BATTERY_VOLTAGE = 30.0  # 24 V trucks charge at ~28-29 V
 MIN_COOLANT_TEMP_C = -60.0  # coldest inhabited climates at cold start
 MAX_COOLANT_TEMP_C = 200.0  # beyond this the sensor, not the engine, has failed
+MIN_AMBIENT_TEMP_C = -60.0  # as cold as inhabited places get
+MAX_AMBIENT_TEMP_C = 60.0  # a car parked in desert sun; beyond it the sensor is wrong
 
 # OBD-II (SAE J2012) diagnostic trouble code: system letter (Powertrain, Body, Chassis,
 # network/U), a 0-3 code-type digit, then three hex characters.
@@ -92,6 +115,7 @@ def _normalise_dtc_list(codes: list[str]) -> list[str]:
 
 Voltage = Annotated[float, Field(ge=MIN_BATTERY_VOLTAGE, le=MAX_BATTERY_VOLTAGE)]
 CoolantTemp = Annotated[float, Field(ge=MIN_COOLANT_TEMP_C, le=MAX_COOLANT_TEMP_C)]
+AmbientTemp = Annotated[float, Field(ge=MIN_AMBIENT_TEMP_C, le=MAX_AMBIENT_TEMP_C)]
 
 
 class Reading(BaseModel):
@@ -108,6 +132,9 @@ class Reading(BaseModel):
     coolant_temp_c: CoolantTemp | None = None
     dtc_codes: list[str] = Field(default_factory=list)
     dtc_pending: list[str] = Field(default_factory=list)
+    # Outside air, when the device or the car reports it: makes the battery trend
+    # temperature-aware (cold lowers a battery's resting voltage).
+    ambient_temp_c: AmbientTemp | None = None
 
     @field_validator("timestamp")
     @classmethod
@@ -130,13 +157,15 @@ class Reading(BaseModel):
         coolant_temp_c: float | None,
         dtc_codes: list[str],
         dtc_pending: list[str],
+        ambient_temp_c: float | None = None,
     ) -> Reading:
         """A reading from values validated before (stored ones), without validating again.
 
         What ``model_construct`` does for this model, minus its generic per-field loop
         (aliases, defaults), which cost ~7 µs per reading: ~0.2 s of a health evaluation
-        over 26,000 stored readings, against ~2 µs here. Every field must be given and
-        already valid; tests/test_vehicles_storage_format.py checks the result equals a
+        over 26,000 stored readings, against ~2 µs here. Every field must be given (the
+        ambient temperature defaults to None) and already valid; tests/test_vehicles_codec.py
+        checks the result equals a
         validated reading, so a pydantic upgrade that changes the model's internals fails
         there first.
         """
@@ -152,6 +181,7 @@ class Reading(BaseModel):
                 "coolant_temp_c": coolant_temp_c,
                 "dtc_codes": dtc_codes,
                 "dtc_pending": dtc_pending,
+                "ambient_temp_c": ambient_temp_c,
             },
         )
         _set_attribute(reading, "__pydantic_fields_set__", set(_READING_FIELDS))
@@ -240,6 +270,63 @@ def _jump_flags(previous: Reading, current: Reading) -> tuple[list[QualityFlag],
                 f"{speed_kmh:.0f} km/h (more than {MAX_PLAUSIBLE_SPEED_KMH:g} km/h)"
             )
     return flags, details
+
+
+def fault_code_count(reading: Reading) -> int:
+    """Distinct fault codes a reading reports, confirmed and pending together."""
+    return len(set(reading.dtc_codes) | set(reading.dtc_pending))
+
+
+def screen_batch(
+    readings: Sequence[Reading], now: datetime
+) -> tuple[list[int], dict[int, ReadingVerdict]]:
+    """Bound a batch's cost before anything is read (see the module docstring).
+
+    Returns the indices admitted to the quality checks (in batch order) and a rejection
+    verdict for each refused index. The day cap keeps the earliest days: devices send their
+    backlog oldest first, and a later batch carries on where this one stopped.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    latest_allowed = now + CLOCK_SKEW_ALLOWANCE
+    oldest_allowed = now - MAX_READING_AGE
+    refused: dict[int, ReadingVerdict] = {}
+    candidates: list[int] = []
+    for index, reading in enumerate(readings):
+        reason: str | None = None
+        if reading.timestamp > latest_allowed:
+            reason = (
+                f"timestamp {reading.timestamp.isoformat()} is in the future (more than "
+                f"{CLOCK_SKEW_ALLOWANCE.total_seconds() / 60:g} min after server time)"
+            )
+        elif reading.timestamp < oldest_allowed:
+            reason = (
+                f"timestamp {reading.timestamp.isoformat()} is more than "
+                f"{MAX_READING_AGE.days} days old; readings older than that are not accepted"
+            )
+        elif (codes := fault_code_count(reading)) > MAX_FAULT_CODES_PER_READING:
+            reason = (
+                f"the reading reports {codes} fault codes; at most "
+                f"{MAX_FAULT_CODES_PER_READING} (confirmed and pending together) are accepted "
+                "per reading"
+            )
+        if reason is None:
+            candidates.append(index)
+        else:
+            refused[index] = ReadingVerdict(index, ReadingStatus.REJECTED, reason)
+    days = sorted({readings[i].timestamp.astimezone(UTC).date() for i in candidates})
+    if len(days) > MAX_DAYS_PER_BATCH:
+        last_kept = days[MAX_DAYS_PER_BATCH - 1]
+        for index in candidates:
+            if readings[index].timestamp.astimezone(UTC).date() > last_kept:
+                refused[index] = ReadingVerdict(
+                    index,
+                    ReadingStatus.REJECTED,
+                    f"the batch spans more than {MAX_DAYS_PER_BATCH} days (UTC); readings "
+                    f"after {last_kept.isoformat()} were not considered: send them in another "
+                    "batch",
+                )
+    return [i for i in candidates if i not in refused], refused
 
 
 def check_batch(

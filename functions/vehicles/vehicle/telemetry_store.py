@@ -8,6 +8,16 @@ key to its packed string (both defined in :mod:`vehicle.codec`). Why this shape:
   document, and 1 write per day document + 1 write of the vehicle, in one transaction.
   Per 1,000 readings at one per 5 minutes (2 batches over ~3.5 days) that is about 7 reads
   and 7 writes, against 1,000 writes for one document per reading.
+* **Bounded per request.** Before anything is read, vehicle.telemetry_quality.screen_batch
+  refuses readings from the future or older than 30 days, readings with more than 20 fault
+  codes, and readings beyond the batch's first 7 distinct days (each with a reason), so a
+  batch costs at most 1 + 7 reads and 7 + 1 writes.
+* **Per-day rollups** (vehicle.rollups). Each day document also holds ``rollup``, the
+  day's summary for the long-window health rules, recomputed from all of the day's readings
+  and written in the same ``set`` as the new readings. :func:`evaluation_window` reads raw
+  readings of the last days only and older days as rollups (a projection query); a day
+  without a current rollup (written before rollups existed) is summarised from its readings
+  and written back (:func:`backfill_rollups` does a whole vehicle, for a migration).
 * **Retries are idempotent.** A reading is identified by vehicle and timestamp: its map key.
   A re-sent reading finds its key already stored and is reported as a duplicate, not added.
 * **Bounded documents.** Firestore's limit is 1 MiB per document; a stored reading is at
@@ -26,6 +36,7 @@ baseline that makes true readings look backwards.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -34,9 +45,11 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
 from shared.errors import NotFound
+from shared.firestore import get_client
 from shared.query_shapes import QueryShape, register
 from shared.transactions import run_transaction
 from shared.vehicle_documents import TELEMETRY_DAYS, vehicle_ref
+from vehicle import rollups
 from vehicle.codec import (
     as_json,
     baseline,
@@ -48,12 +61,14 @@ from vehicle.codec import (
     to_reading,
     unpack,
 )
+from vehicle.rollups import DayRollup
 from vehicle.telemetry_quality import (
     BatchVerdict,
     Reading,
     ReadingStatus,
     ReadingVerdict,
     check_batch,
+    screen_batch,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +78,11 @@ if TYPE_CHECKING:
 
 # See the module docstring: ~0.6 MB at the cap, below the 1 MiB document limit.
 MAX_READINGS_PER_DAY = 5000
+# Days without a current rollup that one evaluation writes back (the others are summarised
+# on the fly, and written by a later evaluation): bounds a GET's writes on old data.
+MAX_ROLLUP_REPAIRS = 30
+# Fields an evaluation reads from a day it needs no raw readings of.
+ROLLUP_FIELDS = ("day", "rollup")
 
 (DAY_RANGE_SHAPE,) = register(
     QueryShape(
@@ -126,7 +146,8 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
     vehicle_doc = vehicle_ref(vehicle_id)
     days_ref = vehicle_doc.collection(TELEMETRY_DAYS)
     keys = [reading_key(r.timestamp) for r in readings]
-    days = sorted({day_of(r.timestamp) for r in readings})
+    admitted, refused = screen_batch(readings, now)
+    days = sorted({day_of(readings[i].timestamp) for i in admitted})
     day_refs = {day: days_ref.document(day) for day in days}
 
     def store(transaction: Transaction) -> IngestResult:
@@ -144,7 +165,7 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
             stored[day] = data.get("readings") or {}
             counts[day] = int(data.get("count") or len(stored[day]))
 
-        verdicts = _judge(readings, keys, stored, vehicle, now)
+        verdicts = _judge(readings, keys, admitted, refused, stored, vehicle, now)
         result = IngestResult(verdicts=verdicts, reads=len(snapshots))
 
         # The day cap, in time order so the earliest readings of a full day are the ones kept.
@@ -168,9 +189,16 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
             result.accepted_readings.append(readings[index])
 
         for day, entries in additions.items():
+            rollup = rollups.encode(_summarize(day, {**stored[day], **entries}))
             transaction.set(
                 day_refs[day],
-                {"day": day, "readings": entries, "count": counts[day], "updated_at": now},
+                {
+                    "day": day,
+                    "readings": entries,
+                    "count": counts[day],
+                    "rollup": rollup,
+                    "updated_at": now,
+                },
                 merge=True,
             )
             result.writes += 1
@@ -187,17 +215,31 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
     )
 
 
+def _summarize(day: str, stored: Mapping[str, Any]) -> DayRollup:
+    """The rollup of one day document's readings (its map of packed strings)."""
+    readings: list[Reading] = []
+    flagged: list[bool] = []
+    for key, value in stored.items():
+        fields = unpack(value)
+        readings.append(to_reading(key_time(key), fields))
+        flagged.append(bool(fields.flags))
+    return rollups.summarize_day(date.fromisoformat(day), readings, flagged)
+
+
 def _judge(
     readings: Sequence[Reading],
     keys: Sequence[str],
+    admitted: Sequence[int],
+    refused: Mapping[int, ReadingVerdict],
     stored: Mapping[str, Mapping[str, Any]],
     vehicle: Mapping[str, Any],
     now: datetime,
 ) -> list[ReadingVerdict]:
-    """Verdict per batch index: stored duplicates first, then the quality checks."""
-    verdicts: dict[int, ReadingVerdict] = {}
+    """Verdict per batch index: screened out, stored duplicates, then the quality checks."""
+    verdicts: dict[int, ReadingVerdict] = dict(refused)
     fresh: list[int] = []
-    for index, reading in enumerate(readings):
+    for index in admitted:
+        reading = readings[index]
         if keys[index] in stored[day_of(reading.timestamp)]:
             verdicts[index] = ReadingVerdict(
                 index, ReadingStatus.DUPLICATE, "a reading with this timestamp is already stored"
@@ -255,16 +297,9 @@ def _vehicle_changes(
 
 def iter_days(vehicle_id: str, first_day: date, last_day: date) -> Iterator[Snapshot]:
     """Day document snapshots of one vehicle from ``first_day`` to ``last_day``, in order."""
-    days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
-    query = (
-        days_ref.where(filter=firestore.FieldFilter("day", ">=", first_day.isoformat()))
-        .where(filter=firestore.FieldFilter("day", "<=", last_day.isoformat()))
-        .order_by("day")
+    yield from _day_range(
+        vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS), first_day, last_day, None
     )
-    try:
-        yield from query.stream()
-    except google_exceptions.NotFound:  # pragma: no cover - vehicle deleted meanwhile
-        return
 
 
 def readings_between(
@@ -290,30 +325,148 @@ def readings_between(
     return items, None, docs
 
 
-def recent_readings(
-    vehicle_id: str, since: datetime, now: datetime
-) -> tuple[list[Reading], list[tuple[date, float]], int]:
-    """Readings since ``since`` (oldest first), per-day odometer points, and docs read.
+@dataclass
+class EvaluationWindow:
+    """What a health evaluation reads: raw readings of the last days, every day's rollup."""
 
-    The odometer points (day, highest unflagged odometer) feed the average daily distance.
-    Readings up to a day after ``now`` are included (devices' clocks may run a little ahead).
+    readings: list[Reading]  # from ``raw_from`` on, oldest first
+    days: list[DayRollup]  # every day of the window that has readings, oldest first
+    reads: int = 0
+    writes: int = 0  # rollups written back (days stored before rollups existed)
+
+
+def evaluation_window(
+    vehicle_id: str, since: datetime, raw_from: datetime, now: datetime
+) -> EvaluationWindow:
+    """Rollups of the days from ``since`` and raw readings from ``raw_from`` (a UTC midnight).
+
+    Two queries, run at the same time: the days before ``raw_from`` projected to their rollup
+    (their readings are not transferred), the days from ``raw_from`` in full. Readings up to
+    a day after ``now`` are included (devices' clocks may run a little ahead).
     """
-    readings: list[Reading] = []
-    points: list[tuple[date, float]] = []
-    docs = 0
+    days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
+    first_raw_day = raw_from.astimezone(UTC).date()
     last_day = now.astimezone(UTC).date() + timedelta(days=1)
-    for snapshot in iter_days(vehicle_id, since.astimezone(UTC).date(), last_day):
-        docs += 1
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recent-days") as pool:
+        recent = pool.submit(lambda: list(_day_range(days_ref, first_raw_day, last_day, None)))
+        older = list(
+            _day_range(
+                days_ref,
+                since.astimezone(UTC).date(),
+                first_raw_day - timedelta(days=1),
+                ROLLUP_FIELDS,
+            )
+        )
+        recent_days = recent.result()
+    window = EvaluationWindow(readings=[], days=[])
+    missing: list[Snapshot] = []
+    for snapshot in older:
+        window.reads += 1
         data = snapshot.to_dict() or {}
+        rollup = rollups.decode(_day_id(snapshot, data), data.get("rollup"))
+        if rollup is None:
+            missing.append(snapshot)
+        else:
+            window.days.append(rollup)
+    if missing:
+        repaired, reads, writes = _repair_rollups([s.reference for s in missing])
+        window.days.extend(repaired)
+        window.reads += reads
+        window.writes += writes
+        window.days.sort(key=lambda d: d.day)
+
+    for snapshot in recent_days:
+        window.reads += 1
+        data = snapshot.to_dict() or {}
+        day = _day_id(snapshot, data)
         stored: Mapping[str, Any] = data.get("readings") or {}
-        best: float | None = None
+        decoded: list[Reading] = []
+        flagged: list[bool] = []
         for key in sorted(stored, key=int):
             fields = unpack(stored[key])
-            timestamp = key_time(key)
-            if timestamp >= since:
-                readings.append(to_reading(timestamp, fields))
-            if not fields.flags:
-                best = fields.odometer_km if best is None else max(best, fields.odometer_km)
-        if best is not None:
-            points.append((date.fromisoformat(str(data.get("day", snapshot.id))), best))
-    return readings, points, docs
+            decoded.append(to_reading(key_time(key), fields))
+            flagged.append(bool(fields.flags))
+        window.readings.extend(r for r in decoded if r.timestamp >= raw_from)
+        rollup = rollups.decode(day, data.get("rollup"))
+        window.days.append(rollup or rollups.summarize_day(day, decoded, flagged))
+    return window
+
+
+def _day_id(snapshot: Snapshot, data: Mapping[str, Any]) -> date:
+    return date.fromisoformat(str(data.get("day", snapshot.id)))
+
+
+def _day_range(
+    days_ref: Any, first_day: date, last_day: date, fields: Sequence[str] | None
+) -> Iterator[Snapshot]:
+    if last_day < first_day:
+        return
+    query = (
+        days_ref.where(filter=firestore.FieldFilter("day", ">=", first_day.isoformat()))
+        .where(filter=firestore.FieldFilter("day", "<=", last_day.isoformat()))
+        .order_by("day")
+    )
+    if fields is not None:
+        query = query.select(list(fields))
+    try:
+        yield from query.stream()
+    except google_exceptions.NotFound:  # pragma: no cover - vehicle deleted meanwhile
+        return
+
+
+def _repair_rollups(
+    refs: Sequence[Any], max_writes: int = MAX_ROLLUP_REPAIRS
+) -> tuple[list[DayRollup], int, int]:
+    """Summarise day documents that have no current rollup; write back up to
+    ``max_writes`` of them. (rollups, reads, writes)
+
+    Each write-back is conditional on the document being unchanged since it was read, so a
+    concurrent ingest (which writes its own rollup) always wins; a lost race costs nothing
+    but a later repair.
+    """
+    client = get_client()
+    summaries: list[DayRollup] = []
+    batch = client.batch()
+    writes = 0
+    reads = 0
+    for snapshot in client.get_all(list(refs)):
+        reads += 1
+        if not snapshot.exists:
+            continue
+        data = snapshot.to_dict() or {}
+        day = _day_id(snapshot, data)
+        rollup = _summarize(day.isoformat(), data.get("readings") or {})
+        summaries.append(rollup)
+        if writes < max_writes:
+            batch.update(
+                snapshot.reference,
+                {"rollup": rollups.encode(rollup)},
+                option=client.write_option(last_update_time=snapshot.update_time),
+            )
+            writes += 1
+    if writes:
+        try:
+            batch.commit()
+        except (google_exceptions.FailedPrecondition, google_exceptions.NotFound):
+            writes = 0  # a day changed meanwhile: its rollup is fresh; repair the rest later
+    return summaries, reads, writes
+
+
+def backfill_rollups(vehicle_id: str, batch_size: int = 50) -> int:
+    """Write the rollup of every day document of one vehicle that lacks a current one.
+
+    For a data migration (days stored before rollups existed); safe to run while the
+    vehicle ingests (conditional writes) and to run again. Returns the days written.
+    """
+    days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
+    stale = [
+        s.reference
+        for s in days_ref.select(list(ROLLUP_FIELDS)).stream()
+        if rollups.decode(_day_id(s, s.to_dict() or {}), (s.to_dict() or {}).get("rollup")) is None
+    ]
+    written = 0
+    for offset in range(0, len(stale), batch_size):
+        chunk = stale[offset : offset + batch_size]
+        _, _, writes = _repair_rollups(chunk, max_writes=len(chunk))
+        written += writes
+    return written

@@ -1,0 +1,180 @@
+"""Write amplification is bounded: a hostile batch costs a stated number of Firestore
+operations, fans out into a bounded number of alerts, and answers a small /health."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from google.cloud.firestore_v1.base_query import FieldFilter
+from vehicles_testkit import (
+    API,
+    MINUTE,
+    client_fixture,  # noqa: F401 - provides the "client" fixture
+    owner_fixture,  # noqa: F401 - provides the "owner" fixture
+    reading,
+    recent,
+    vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
+)
+
+from vehicle import limits
+from vehicle.telemetry_quality import (
+    MAX_DAYS_PER_BATCH,
+    MAX_FAULT_CODES_PER_READING,
+    MAX_READING_AGE,
+)
+
+DAY = timedelta(days=1)
+
+
+def post(client: Any, user: Any, vehicle: dict[str, Any], readings: list[dict[str, Any]]) -> Any:
+    return client.post(
+        f"{API}/{vehicle['id']}/telemetry", json={"readings": readings}, headers=user.headers
+    )
+
+
+def ops(response: Any) -> tuple[int, int]:
+    found = dict(re.findall(r"(reads|writes)=(\d+)", response.headers["X-Firestore-Ops"]))
+    return int(found["reads"]), int(found["writes"])
+
+
+def powertrain_codes(count: int, start: int = 0x1000) -> list[str]:
+    """Distinct well-formed generic powertrain codes outside the misfire range."""
+    return [f"P{n:04X}" for n in range(start, start + count)]
+
+
+def alerts_of(db: Any, vehicle_id: str) -> list[dict[str, Any]]:
+    return [
+        s.to_dict()
+        for s in db.collection("alerts")
+        .where(filter=FieldFilter("vehicle_id", "==", vehicle_id))
+        .stream()
+    ]
+
+
+def test_a_reading_with_600_fault_codes_is_refused_with_a_reason(
+    client: Any, owner: Any, vehicle: Any, db: Any
+) -> None:
+    flood = reading(recent(10), 42001, running=True, codes=powertrain_codes(600))
+    assert len(json.dumps(flood)) > 4_000
+    response = post(client, owner, vehicle, [reading(recent(20), 42000), flood])
+    assert response.status_code == 207
+    body = response.get_json()
+    assert body["accepted"] == 1
+    (refused,) = body["rejected"]
+    assert refused["index"] == 1 and "600 fault codes" in refused["reason"]
+    assert alerts_of(db, vehicle["id"]) == []
+    _, writes = ops(response)
+    assert writes <= limits.INGEST_WRITES + limits.EVALUATION_WRITES
+
+
+def test_the_most_codes_a_reading_may_carry_are_accepted(
+    client: Any, owner: Any, vehicle: Any
+) -> None:
+    full = reading(
+        recent(10),
+        42001,
+        running=True,
+        codes=powertrain_codes(15),
+        pending=powertrain_codes(5, start=0x2000),
+    )
+    assert len(full["dtc_codes"]) + len(full["dtc_pending"]) == MAX_FAULT_CODES_PER_READING
+    assert post(client, owner, vehicle, [full]).status_code == 201
+
+
+def test_hundreds_of_codes_in_one_drive_open_one_alert_per_tier(
+    client: Any, owner: Any, vehicle: Any, db: Any
+) -> None:
+    start = recent(60)
+    drive = [
+        reading(
+            start + i * MINUTE,
+            42000 + i,
+            running=True,
+            volts=14.1,
+            codes=powertrain_codes(20, start=0x1000 + 20 * i),
+        )
+        for i in range(30)
+    ]
+    assert post(client, owner, vehicle, drive).status_code == 201
+    response = client.get(f"{API}/{vehicle['id']}/health", headers=owner.headers)
+    assert response.status_code == 200
+    assert len(response.data) < 10_000  # was 248 KB with one finding per code
+    (finding,) = [f for f in response.get_json()["findings"] if f["rule_id"].startswith("dtc.")]
+    assert finding["evidence"]["codes_total"] == 600
+    assert len(finding["evidence"]["codes"]) == 20
+    stored = alerts_of(db, vehicle["id"])
+    assert [a["alert_key"] for a in stored] == ["dtc.powertrain.diagnostics"]
+    _, writes = ops(response)
+    assert writes <= limits.EVALUATION_WRITES
+
+
+def test_readings_older_than_the_horizon_are_refused_with_a_reason(
+    client: Any, owner: Any, vehicle: Any, db: Any
+) -> None:
+    # 500 readings, one per day going back 500 days: one transaction of 593 reads and 502
+    # writes before; now only the last 30 days are considered, and of those the first 7.
+    newest = recent(60)
+    readings = [reading(newest - i * DAY, 42000 + 500 - i) for i in range(500)]
+    response = post(client, owner, vehicle, readings)
+    assert response.status_code == 207
+    body = response.get_json()
+    reasons = {item["index"]: item["reason"] for item in body["rejected"]}
+    too_old = [i for i, reason in reasons.items() if "days old" in reason]
+    assert len(too_old) >= 500 - MAX_READING_AGE.days - 1
+    assert all(i > MAX_READING_AGE.days - 2 for i in too_old)
+    assert body["accepted"] == MAX_DAYS_PER_BATCH
+    assert len(body["days"]) == MAX_DAYS_PER_BATCH
+    reads, writes = ops(response)
+    assert reads <= 1 + limits.INGEST_READS + 1 + limits.EVALUATION_READS
+    assert writes <= limits.INGEST_WRITES + limits.EVALUATION_WRITES
+    days = db.collection("vehicles").document(vehicle["id"]).collection("telemetry_days")
+    assert len(list(days.stream())) == MAX_DAYS_PER_BATCH
+
+
+def test_a_batch_spanning_more_than_seven_days_keeps_the_first_seven(
+    client: Any, owner: Any, vehicle: Any
+) -> None:
+    first = recent(60) - 9 * DAY
+    readings = [reading(first + i * DAY, 42000 + i) for i in range(10)]
+    response = post(client, owner, vehicle, readings)
+    assert response.status_code == 207
+    body = response.get_json()
+    assert body["accepted"] == MAX_DAYS_PER_BATCH
+    refused = {item["index"] for item in body["rejected"]}
+    assert refused == {7, 8, 9}
+    assert all("more than 7 days" in item["reason"] for item in body["rejected"])
+    # The rest is accepted in the next batch.
+    assert post(client, owner, vehicle, readings[7:]).status_code == 201
+
+
+def test_a_reading_years_in_the_future_costs_no_day_document(
+    client: Any, owner: Any, vehicle: Any
+) -> None:
+    future = reading(recent(-60 * 24 * 365 * 3), 42001)
+    response = post(client, owner, vehicle, [future])
+    assert response.status_code == 207
+    assert "future" in response.get_json()["rejected"][0]["reason"]
+    reads, writes = ops(response)
+    assert (reads, writes) == (2, 0)  # the vehicle, twice (scope and transaction); no day
+
+
+def test_an_ordinary_batch_costs_what_the_docs_say(client: Any, owner: Any, vehicle: Any) -> None:
+    readings = [reading(recent(600) + 5 * i * MINUTE, 42000 + i) for i in range(100)]
+    response = post(client, owner, vehicle, readings)
+    assert response.status_code == 201
+    reads, writes = ops(response)
+    assert reads <= 1 + limits.INGEST_READS + 1 + limits.EVALUATION_READS
+    assert writes <= limits.INGEST_WRITES + limits.EVALUATION_WRITES
+
+
+def test_the_documented_bounds_are_the_enforced_ones() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "vehicles.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| `GET /{id}/health`"))
+    reads, writes = (int(n) for n in re.findall(r"= \*\*(\d+)\*\*", row))
+    assert reads == 1 + limits.EVALUATION_READS
+    assert writes == limits.EVALUATION_WRITES
+    assert (limits.INGEST_READS, limits.INGEST_WRITES) == (8, 8)
