@@ -170,7 +170,13 @@ import { PmiClient } from "./client.js";
  */
 
 /**
- * @typedef {object} MonitoringHealth
+ * @typedef {object} MonitoringHealth  The public health answer: status and version only.
+ * @property {"ok" | "degraded"} status
+ * @property {string} version
+ */
+
+/**
+ * @typedef {object} MonitoringHealthDetailed  `GET /health/detailed` (`monitoring:read`).
  * @property {"ok" | "degraded"} status
  * @property {string} version
  * @property {string} function
@@ -418,6 +424,8 @@ export class Pmi extends PmiClient {
       ready: () => client.request("GET", "/api/monitoring/health/ready", { auth: false }),
       /** @returns {Promise<MonitoringHealth>} */
       health: () => client.request("GET", "/api/monitoring/health", { auth: false }),
+      /** @returns {Promise<MonitoringHealthDetailed>} */
+      healthDetailed: () => client.request("GET", "/api/monitoring/health/detailed"),
     };
   }
 }

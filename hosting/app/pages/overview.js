@@ -31,7 +31,7 @@ export function OverviewPage() {
       <${AlertsCard} client=${client} />
       <${FleetCard} client=${client} />
       ${can(user, "users:read") ? html`<${UsersCard} client=${client} />` : null}
-      <${HealthCard} client=${client} />
+      <${HealthCard} client=${client} detailed=${can(user, "monitoring:read")} />
     </div>
   </section>`;
 }
@@ -185,9 +185,17 @@ function UsersCard({ client }) {
   </article>`;
 }
 
-/** @param {{client: import("/sdk/api.js").Pmi}} props */
-function HealthCard({ client }) {
-  const state = useData(() => client.monitoring.health(), []);
+/**
+ * System health: the detailed report (dependencies, uptime) for roles holding
+ * `monitoring:read`, the public status and version for everyone else.
+ * @param {{client: import("/sdk/api.js").Pmi, detailed: boolean}} props
+ */
+function HealthCard({ client, detailed }) {
+  const state = useData(
+    () => (detailed ? client.monitoring.healthDetailed() : client.monitoring.health()),
+    [detailed],
+  );
+  /** @type {Partial<import("/sdk/api.js").MonitoringHealthDetailed> | null} */
   const health = state.data;
   return html`<article class="card" aria-labelledby="card-health">
     <h2 id="card-health">System health</h2>
@@ -197,8 +205,8 @@ function HealthCard({ client }) {
       ? html`<p class="figure"><span class=${`badge health-${health.status}`}>${label(health.status)}</span></p>
           <dl class="facts">
             <dt>Version</dt><dd>${health.version}</dd>
-            <dt>Uptime</dt><dd>${number(health.uptime_seconds / 60)} min</dd>
-            ${health.dependencies.map(
+            ${health.uptime_seconds != null ? html`<dt>Uptime</dt><dd>${number(health.uptime_seconds / 60)} min</dd>` : null}
+            ${(health.dependencies ?? []).map(
               (d) => html`<dt>${label(d.name)}</dt><dd>${d.ok ? `ok, ${number(d.latency_ms, 1)} ms` : `down: ${d.error}`}</dd>`,
             )}
           </dl>`
