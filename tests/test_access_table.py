@@ -55,6 +55,9 @@ EXPECTED: dict[tuple[str, str, str], frozenset[str] | str] = {
     ("vehicles", "POST", f"/api/vehicles/{ID}/service-records"): frozenset(
         {ADMIN, CUSTOMER, CENTER}
     ),
+    ("vehicles", "POST", f"/api/vehicles/{ID}/mileage-correction"): frozenset({ADMIN, CUSTOMER}),
+    ("vehicles", "GET", "/api/vehicles/vin-claims"): frozenset({ADMIN, CUSTOMER}),
+    ("vehicles", "POST", f"/api/vehicles/vin-claims/{ID}/resolve"): frozenset({ADMIN}),
     # monitoring: probes and uptime checks call without credentials
     ("monitoring", "GET", "/api/monitoring/health"): PUBLIC,
     ("monitoring", "GET", "/api/monitoring/health/live"): PUBLIC,

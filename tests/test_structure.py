@@ -58,6 +58,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "telemetry_store": 1,
             "record_store": 1,
             "alert_store": 2,  # scopes its listing like store does
+            "claims": 2,  # registers a claimed VIN through store
             "health": 3,
             "limits": 3,  # derives its figures from the stores' bounds
             "service": 4,

@@ -47,13 +47,13 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 @app.get("/centers", access=Permission.CENTERS_READ, query=PageQuery)
 def list_centers(ctx: RequestContext) -> dict[str, Any]:
     """Service centers, by name, one page at a time."""
-    return service.list_centers(ctx.query_as(PageQuery))
+    return service.list_centers(ctx.user, ctx.query_as(PageQuery))
 
 
 @app.get("/centers/<center_id>", access=Permission.CENTERS_READ)
 def get_center(ctx: RequestContext) -> dict[str, Any]:
     """One service center."""
-    return service.get_center(ctx.path_params["center_id"])
+    return service.get_center(ctx.user, ctx.path_params["center_id"])
 
 
 @app.post("/centers", access=Permission.CENTERS_MANAGE, body=CenterCreate, status=201)

@@ -25,6 +25,7 @@ from shared import service_codes
 from shared.errors import ValidationFailed
 from shared.http import BodyModel, QueryModel
 from shared.ids import DocumentId
+from shared.mileage import MAX_MILEAGE_KM
 from shared.pagination import PageQuery
 
 # A center offers a handful of services and employs a few dozen mechanics at most; the caps
@@ -172,7 +173,7 @@ class CompleteBody(BodyModel):
     """``POST /{id}/complete``: what was done, at what mileage, for what cost."""
 
     # 2 million km is beyond any road vehicle; it rejects typos with extra digits.
-    mileage_km: int = Field(strict=True, ge=0, le=2_000_000)
+    mileage_km: int = Field(strict=True, ge=0, le=int(MAX_MILEAGE_KM))
     work_done: str = Field(min_length=1, max_length=MAX_WORK_DONE_CHARS)
     cost: Money
 

@@ -37,6 +37,7 @@ from booking.store import NewBooking
 from booking.views import booking_to_json
 from shared import clock
 from shared.auth.principal import Principal
+from shared.auth.scoping import redact_for
 from shared.errors import Conflict, ValidationFailed
 from shared.http import Reply, RequestContext
 from shared.pagination import PageQuery
@@ -44,13 +45,14 @@ from shared.pagination import PageQuery
 # --------------------------------------------------------------------------- centers
 
 
-def list_centers(page: PageQuery) -> dict[str, Any]:
+def list_centers(principal: Principal, page: PageQuery) -> dict[str, Any]:
     items, cursor = centers.list_centers(page)
-    return {"items": [c.to_json() for c in items], "next_cursor": cursor}
+    return {"items": [redact_for(principal, c.to_json()) for c in items], "next_cursor": cursor}
 
 
-def get_center(center_id: str) -> dict[str, Any]:
-    return centers.get_center(center_id).to_json()
+def get_center(principal: Principal, center_id: str) -> dict[str, Any]:
+    """One center (viewers do not get its mechanics' user ids: shared.auth.scoping)."""
+    return redact_for(principal, centers.get_center(center_id).to_json())
 
 
 def create_center(body: CenterCreate) -> dict[str, Any]:
