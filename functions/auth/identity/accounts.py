@@ -501,12 +501,8 @@ def list_users(
         query = query.where(filter=FieldFilter("is_active", "==", active))
     if search is not None:
         terms = query_terms(search)
-        if not terms:
-            raise ValidationFailed(
-                "Search for at least one letter, digit or symbol.",
-                code="invalid_search",
-                details=[{"field": "q", "location": "query", "message": "blank", "type": "blank"}],
-            )
+        if not terms:  # only spaces (the query model strips them, so never from a request)
+            return [], None
         query = query.where(filter=FieldFilter(SEARCH_FIELD, "array_contains_any", terms))
     # __name__ breaks ties between equal timestamps so the cursor is exact.
     query = query.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
