@@ -42,6 +42,7 @@ IDS = (
     "003_rebuild_alert_scope",
     "004_center_grants_from_bookings",
     "005_alert_center_access",
+    "010_user_search_keys",
 )
 USER_FIELDS = (
     "is_active",
@@ -180,6 +181,7 @@ def test_the_dry_run_shows_what_would_change_and_writes_nothing(db: Any) -> None
         (IDS[2], "would apply", 1),
         (IDS[3], "would apply", 2),  # neither vehicle has access with an end yet
         (IDS[4], "would apply", 1),
+        (IDS[5], "would apply", 1),
     ]
     printed = out.getvalue()
     assert "users/u-old: " in printed and "is_active: (missing) -> True" in printed
@@ -203,6 +205,7 @@ def test_old_documents_come_out_in_the_current_shape(db: Any) -> None:
         ("applied", 2, 2),
         ("applied", 1, 1),
         ("applied", 2, 2),
+        ("applied", 1, 1),
         ("applied", 1, 1),
     ]
     user = db.document("users/u-old").get().to_dict()
@@ -398,7 +401,7 @@ def test_the_cli_dry_run_prints_the_plan_and_exits_0(db: Any, emulator: Any) -> 
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "DRY RUN" in output and f"the emulator at {emulator.address}" in output
-    assert "5 migration(s) pending, 7 document(s) would change" in output
+    assert "6 migration(s) pending, 8 document(s) would change" in output
     assert "users/u-old: " in output
     assert list(db.collection(RECORDS_COLLECTION).stream()) == []
 
@@ -417,3 +420,44 @@ def test_the_cli_will_not_send_the_demo_project_to_production() -> None:
     )
     assert result.returncode == 2
     assert "demo-pmi is a local demo project" in result.stderr
+
+
+# --------------------------------------------------------------------------- 010 search keys
+
+
+def test_old_accounts_are_found_by_the_admin_search_only_after_010(
+    db: Any, call: Any, users: Any
+) -> None:
+    seed_old_world(db)  # "Old Timer", old@example.test: no search keys
+    admin = users.create("admin")
+
+    def found(q: str) -> list[str]:
+        reply = call("auth").get("/users", query_string={"q": q}, headers=admin.headers)
+        assert reply.status_code == 200, reply.get_json()
+        return [u["id"] for u in reply.get_json()["items"]]
+
+    assert found("timer") == [] and found("old@") == []
+
+    apply_all(db)
+
+    assert found("timer") == ["u-old"]  # a later word of the name
+    assert found("OLD@EXAMPLE") == ["u-old"]  # the address, any case
+    assert found("timers") == []
+
+
+def test_010_rewrites_stale_keys_and_leaves_current_ones_alone(db: Any) -> None:
+    from shared.user_search import search_prefixes
+
+    seed_old_user(db, "u-renamed", "renamed@example.test")
+    db.document("users/u-renamed").update({"search_prefixes": ["someone", "else"]})
+    seed_old_user(db, "u-current", "current@example.test")
+    db.document("users/u-current").update(
+        {"search_prefixes": search_prefixes("current@example.test", "Old Timer")}
+    )
+    apply_all(db)
+
+    renamed = db.document("users/u-renamed").get().to_dict()
+    assert renamed["search_prefixes"] == search_prefixes("renamed@example.test", "Old Timer")
+    assert "someone" not in renamed["search_prefixes"]
+    record = db.document(f"{RECORDS_COLLECTION}/010_user_search_keys").get().to_dict()
+    assert record["scanned"] == 2 and record["changed"] == 1

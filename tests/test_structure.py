@@ -35,6 +35,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "password_policy": 0,
             "firebase_tokens": 0,
             "audit": 1,
+            "audit_trail": 1,  # reads audit_log (audit writes it, through shared.audit)
             "brute_force": 1,
             "outbox": 1,
             "sessions": 1,

@@ -60,6 +60,7 @@ export function pagesFor(user) {
   ];
   if (user.role !== "customer") pages.push({ path: "/bookings/day", label: "Day view" });
   if (can(user, "users:read")) pages.push({ path: "/users", label: "Users" });
+  if (can(user, "audit:read")) pages.push({ path: "/audit", label: "Audit log" });
   if (can(user, "monitoring:read")) pages.push({ path: "/analytics", label: "Analytics" });
   return pages;
 }

@@ -144,9 +144,16 @@ def get_booking(booking_id: str, principal: Principal) -> Booking:
 
 
 def list_bookings(
-    principal: Principal, query: BookingListQuery
+    principal: Principal,
+    query: BookingListQuery,
+    *,
+    starts_within: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """The caller's scope of bookings, filtered, ordered by start, one page at a time."""
+    """The caller's scope of bookings, filtered, ordered by start, one page at a time.
+
+    ``starts_within`` ([start, end) instants: a center-local day, from the service) takes
+    the place of the query's UTC ``from``/``to`` days.
+    """
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     if query.from_date and query.to_date and query.from_date >= query.to_date:
@@ -170,6 +177,9 @@ def list_bookings(
         filters.append(("center_id", "==", query.center_id))
     if query.status:
         filters.append(("status", "==", query.status))
+    if starts_within is not None:
+        filters.append(("start", ">=", starts_within[0]))
+        filters.append(("start", "<", starts_within[1]))
     if query.from_date:
         filters.append(("start", ">=", datetime.combine(query.from_date, datetime.min.time(), UTC)))
     if query.to_date:
