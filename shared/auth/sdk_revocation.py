@@ -91,7 +91,8 @@ def firebase_app(settings: Settings | None = None) -> Any:
 
 
 def _ref(db: Any, user_id: str) -> DocumentReference:
-    return db.collection(REVOCATIONS_COLLECTION).document(user_id)
+    ref: DocumentReference = db.collection(REVOCATIONS_COLLECTION).document(user_id)
+    return ref
 
 
 def stage_cut_off(writer: Any, db: Any, user_id: str, *, reason: RevocationReason) -> int:
