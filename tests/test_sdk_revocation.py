@@ -205,6 +205,13 @@ def _app_session(world: dict[str, Any], mobile: MobileClient, account: dict[str,
     return mobile.exchange(_login(world, account)["firebase_token"])
 
 
+@pytest.fixture
+def signed_in(world: dict[str, Any], mobile: MobileClient) -> tuple[dict[str, Any], Any]:
+    """A customer account and the app's Firebase session from its login."""
+    account = _account("customer")
+    return account, _app_session(world, mobile, account)
+
+
 def _admin_patch(world: dict[str, Any], user_id: str, change: dict[str, Any]) -> None:
     response = world["api"].patch(
         f"/api/auth/users/{user_id}", json=change, headers=world["admin"].headers
@@ -282,11 +289,11 @@ def test_the_admins_change_alone_ends_the_app_session(
 
 
 def test_a_change_that_leaves_the_claims_true_ends_nothing(
-    world: dict[str, Any], mobile: MobileClient, db: Any
+    world: dict[str, Any], mobile: MobileClient, db: Any, signed_in: Any
 ) -> None:
-    account = _account("customer")
-    session = _app_session(world, mobile, account)
-    _admin_patch(world, account["id"], {"role": "customer", "is_active": True})
+    account, session = signed_in
+    for unchanged in ({"role": "customer"}, {"is_active": True}, {"service_center_id": None}):
+        _admin_patch(world, account["id"], unchanged)
     assert _stored_revocation(db, account["id"]) is None
     assert mobile.read(session, CENTER) == 200
 
@@ -305,10 +312,9 @@ def test_a_custom_token_from_a_login_before_the_change_cannot_start_a_session_af
 
 
 def test_when_firebase_cannot_be_reached_the_cut_off_holds_and_a_retry_completes_it(
-    world: dict[str, Any], mobile: MobileClient, db: Any
+    world: dict[str, Any], mobile: MobileClient, db: Any, signed_in: Any
 ) -> None:
-    account = _account("customer")
-    session = _app_session(world, mobile, account)
+    account, session = signed_in
     valid_after_before = _firebase_valid_after(account["id"])
 
     with firebase_unreachable():
@@ -331,32 +337,32 @@ def test_when_firebase_cannot_be_reached_the_cut_off_holds_and_a_retry_completes
     assert _firebase_valid_after(account["id"]) >= stored["revoke_time"] - 1
 
 
-def test_signing_out_everywhere_ends_the_app_session(
-    world: dict[str, Any], mobile: MobileClient, db: Any
+@pytest.mark.parametrize(
+    ("path", "body", "reason"),
+    [
+        ("/api/auth/logout-all", None, "logout_all"),
+        (
+            "/api/auth/password",
+            {"current_password": PASSWORD, "new_password": "copper-meadow-sextant-77"},
+            "password_changed",
+        ),
+    ],
+    ids=["sign_out_everywhere", "password_change"],
+)
+def test_the_users_own_sign_out_everywhere_or_password_change_ends_every_app_session(
+    world: dict[str, Any],
+    mobile: MobileClient,
+    db: Any,
+    signed_in: Any,
+    path: str,
+    body: dict[str, str] | None,
+    reason: str,
 ) -> None:
-    account = _account("customer")
-    session = _app_session(world, mobile, account)
+    """The app on another device too: a stolen phone keeps no direct reads once the owner
+    reacts (Firebase ends sessions per user, not per device)."""
+    account, other_device = signed_in
     access = _login(world, account)["access_token"]
-    response = world["api"].post(
-        "/api/auth/logout-all", headers={"Authorization": f"Bearer {access}"}
-    )
+    response = world["api"].post(path, json=body, headers={"Authorization": f"Bearer {access}"})
     assert response.status_code == 204, response.get_json()
-    assert mobile.read(session, CENTER) == 403
-    assert (_stored_revocation(db, account["id"]) or {}).get("reason") == "logout_all"
-
-
-def test_a_password_change_ends_every_app_session(
-    world: dict[str, Any], mobile: MobileClient, db: Any
-) -> None:
-    """Another device's too: a stolen phone keeps no direct reads once the owner reacts."""
-    account = _account("customer")
-    stolen_phone = _app_session(world, mobile, account)
-    access = _login(world, account)["access_token"]
-    response = world["api"].post(
-        "/api/auth/password",
-        json={"current_password": PASSWORD, "new_password": "copper-meadow-sextant-77"},
-        headers={"Authorization": f"Bearer {access}"},
-    )
-    assert response.status_code == 204, response.get_json()
-    assert mobile.read(stolen_phone, CENTER) == 403
-    assert (_stored_revocation(db, account["id"]) or {}).get("reason") == "password_changed"
+    assert mobile.read(other_device, CENTER) == 403
+    assert (_stored_revocation(db, account["id"]) or {}).get("reason") == reason

@@ -250,10 +250,10 @@ def test_a_service_record_reads_a_bounded_number_of_open_alerts(
     response = client.post(
         f"{API}/{vehicle['id']}/service-records",
         json={
-            "performed_at": recent(60).isoformat(),
-            "mileage_km": 42_000,
             "service_codes": ["oil_change"],
             "work_done": "Oil and filter",
+            "mileage_km": 42_000,
+            "performed_at": recent(60).isoformat(),
         },
         headers=owner.headers,
     )
