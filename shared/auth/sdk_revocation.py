@@ -46,6 +46,9 @@ REVOCATIONS_COLLECTION = "token_revocations"
 # One firebase-admin app per instance, shared with the login route's custom tokens
 # (functions/auth/identity/firebase_tokens.py calls firebase_app()).
 FIREBASE_APP_NAME = "pmi-auth"
+# firebase-admin waits 120 s for Firebase by default; Hosting gives a request 60 s. A call
+# still unanswered after this long fails, and the revocation stays pending (module docstring).
+FIREBASE_HTTP_TIMEOUT_SECONDS = 10
 
 RevocationReason = Literal[
     "deactivated", "role_changed", "center_changed", "logout_all", "password_changed"
@@ -86,7 +89,8 @@ def firebase_app(settings: Settings | None = None) -> Any:
             return firebase_admin.get_app(FIREBASE_APP_NAME)
         except ValueError:
             return firebase_admin.initialize_app(
-                options={"projectId": project_id}, name=FIREBASE_APP_NAME
+                options={"projectId": project_id, "httpTimeout": FIREBASE_HTTP_TIMEOUT_SECONDS},
+                name=FIREBASE_APP_NAME,
             )
 
 
