@@ -19,7 +19,8 @@ written only by :meth:`PendingLink.write`:
 * ``center_ids``: the keys of ``center_access``, for the ``array_contains`` listings.
 
 Each alert of the vehicle carries copies of ``center_access`` and ``center_ids`` (its rules
-and listings decide the same way without reading the vehicle). The bookings function runs
+and listings decide the same way without reading the vehicle); a booking change reads at
+most ``shared.alerts.MAX_ALERTS_LINKED`` of them, open ones first. The bookings function runs
 this rule inside every transaction that changes a grant — create, cancel, no-show, complete,
 reschedule — and each run first drops the grants that have already expired, so the stored
 fields only ever shrink back to the truth. Expiry does not wait for that pruning: an entry
@@ -36,13 +37,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from shared.alerts import of_vehicle
+from shared.alerts import linked_of_vehicle
 from shared.vehicle_documents import as_utc_datetime, vehicle_ref
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
 
     from shared.firestore import Snapshot
+    from shared.staged_writes import Writer
 
 # How long after the work (or, for a booking never closed, after its slot) the center's staff
 # still see the vehicle. 30 days covers what a workshop legitimately does after a visit —
@@ -143,7 +145,7 @@ class PendingLink:
 
     def write(
         self,
-        transaction: Transaction,
+        transaction: Writer,
         *,
         booking_id: str,
         center_id: str,
@@ -174,8 +176,9 @@ class PendingLink:
 def read_link(
     transaction: Transaction, vehicle_id: str, *, vehicle: dict[str, Any] | None = None
 ) -> PendingLink:
-    """Phase one: the vehicle (unless the caller read it in this transaction) and its alerts."""
+    """Phase one: the vehicle (unless the caller read it in this transaction) and its alerts
+    (at most ``MAX_ALERTS_LINKED``, open ones first)."""
     if vehicle is None:
         snapshot = vehicle_ref(vehicle_id).get(transaction=transaction)
         vehicle = (snapshot.to_dict() or {}) if snapshot.exists else None
-    return PendingLink(vehicle_id, vehicle, list(transaction.get(of_vehicle(vehicle_id))))
+    return PendingLink(vehicle_id, vehicle, list(transaction.get(linked_of_vehicle(vehicle_id))))

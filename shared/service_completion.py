@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.alerts import Resolution, open_of_vehicle, resolved_fields
+from shared.alerts import MAX_OPEN_ALERTS_READ, Resolution, open_of_vehicle, resolved_fields
 from shared.errors import ValidationFailed
 from shared.maintenance import forecast_due, intervals_for_vehicle
 from shared.mileage import implausible_jump
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
     from shared.firestore import Snapshot
+    from shared.staged_writes import Writer
 
 
 # The one source whose mileage is not held to the plausible-jump bound (shared.mileage).
@@ -109,8 +110,9 @@ class PendingCompletion:
     record_exists: bool
     open_alerts: list[Snapshot]
 
-    def write(self, transaction: Transaction, now: datetime) -> CompletionOutcome:
-        """Stage every write of the completion (see the module docstring) in ``transaction``."""
+    def write(self, transaction: Writer, now: datetime) -> CompletionOutcome:
+        """Stage every write of the completion (see the module docstring) in ``transaction``
+        (or in shared.staged_writes, to merge them with another rule's writes)."""
         service = self.service
         if self.vehicle is None or self.record_exists:
             return CompletionOutcome(applied=False)
@@ -153,11 +155,15 @@ class PendingCompletion:
 
 
 def read_completion(transaction: Transaction, service: CompletedService) -> PendingCompletion:
-    """Phase one: read the vehicle, the record and the vehicle's open alerts."""
+    """Phase one: read the vehicle, the record and the vehicle's open alerts (at most
+    ``MAX_OPEN_ALERTS_READ``; any beyond resolve at the next evaluation, which no longer
+    counts evidence from before the service)."""
     vehicle_snapshot, record_snapshot = _read_two(
         transaction, vehicle_ref(service.vehicle_id), _record_ref(service)
     )
-    open_alerts = list(transaction.get(open_of_vehicle(service.vehicle_id)))
+    open_alerts = list(
+        transaction.get(open_of_vehicle(service.vehicle_id).limit(MAX_OPEN_ALERTS_READ))
+    )
     return PendingCompletion(
         service=service,
         vehicle=(vehicle_snapshot.to_dict() or {}) if vehicle_snapshot.exists else None,

@@ -153,6 +153,46 @@ def test_completed_booking_leaves_no_due_service_and_no_open_alert_for_the_work(
     assert garage.vehicle_document()["health_score"] == report["score"]
 
 
+def test_completion_writes_the_vehicle_and_each_alert_once(
+    garage: Garage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording the work (service_completion) and re-granting the center (center_links) both
+    change the vehicle and its alerts: merged into one write per document
+    (shared.staged_writes). Seen on the real client: the writes each commit sends."""
+    from collections import Counter
+
+    from google.cloud.firestore_v1.transaction import Transaction
+
+    booking_id = garage.booked()
+    garage.arrive()
+    for step in ("confirm", "start"):
+        assert garage.act(booking_id, step).status_code == 200
+    committed: list[Counter[str]] = []
+    real_commit = Transaction._commit
+
+    def counting_commit(self: Transaction) -> list[Any]:
+        committed.append(
+            Counter(w.update.name or w.delete for w in self._write_pbs if w.update.name or w.delete)
+        )
+        return real_commit(self)
+
+    monkeypatch.setattr(Transaction, "_commit", counting_commit)
+    done = garage.act(booking_id, "complete", COMPLETION)
+    assert done.status_code == 200, done.get_json()
+
+    writes = committed[-1]
+    vehicle = next(name for name in writes if name.endswith(f"/vehicles/{garage.vehicle_id}"))
+    alert = next(
+        name for name in writes if name.endswith(f"/alerts/{garage.vehicle_id}_{OIL_ALERT}")
+    )
+    assert writes[vehicle] == 1 and writes[alert] == 1, writes
+    # ... and each write carries both rules' fields.
+    stored = garage.vehicle_document()
+    assert stored["mileage_km"] == 45_600 and garage.center_id in stored["center_access"]
+    oil = garage.alert(OIL_ALERT)
+    assert oil["status"] == "resolved" and garage.center_id in oil["center_access"]
+
+
 def test_completion_re_forecasts_a_service_that_is_due_again_soon(garage: Garage) -> None:
     # With a 1,000 km interval the oil change is "upcoming" again right after the work:
     # re-forecast, not merely dropped from the list.

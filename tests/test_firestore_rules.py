@@ -377,6 +377,35 @@ def test_viewer_reads_no_raw_personal_documents_only_centers(world: RulesClient)
     assert world.get(VIEWER, CENTER) == 200
 
 
+@pytest.mark.parametrize(
+    "role_now",
+    [
+        {"role": "viewer"},
+        {"role": "service_center", "service_center_id": SOUTH},
+        {"role": "mechanic", "service_center_id": SOUTH},
+    ],
+    ids=["demoted_to_viewer", "now_center_staff", "now_mechanic"],
+)
+def test_ownership_counts_only_while_the_owner_is_a_customer(
+    world: RulesClient, role_now: dict[str, str]
+) -> None:
+    """The API decides by role (shared/auth/scoping.py): a customer made viewer or staff no
+    longer reads their own vehicle, its data, alerts or bookings as its owner — not by
+    document, not by the owner query."""
+    former_owner = Caller("former_owner", OWNER.uid, role_now)
+    for path in (VEHICLE, TELEMETRY_DAY, SERVICE_RECORD, ALERT, BOOKING):
+        assert world.get(former_owner, path) == 403, path
+    for collection, field_name in (
+        ("vehicles", "owner_id"),
+        ("alerts", "owner_id"),
+        ("bookings", "customer_id"),
+    ):
+        query = world.query(former_owner, collection, (field_name, "EQUAL", OWNER.uid))
+        assert query.status_code == 403, collection
+    assert world.get(former_owner, CENTER) == 200  # still a PMI user
+    assert world.get(OWNER, VEHICLE) == 200  # the same uid as a customer
+
+
 def test_staff_lose_sight_of_a_vehicle_not_linked_to_their_center(
     world: RulesClient, db: Any
 ) -> None:

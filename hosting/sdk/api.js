@@ -41,6 +41,48 @@ import { PmiClient } from "./client.js";
  */
 
 /**
+ * A registration of a VIN that is registered to someone else already (docs/vehicles.md, "VIN
+ * claims"): an administrator approves it (the claimant gets the VIN) or rejects it. The
+ * claimant sees nothing about the current registration; admins also get the fields marked.
+ * @typedef {object} VinClaim
+ * @property {string} id
+ * @property {string} vin
+ * @property {"pending" | "approved" | "rejected"} status
+ * @property {string} created_at
+ * @property {string | null} resolved_at
+ * @property {string | null} vehicle_id the claimant's vehicle, once approved
+ * @property {string} [claimant_id] admins only
+ * @property {Record<string, unknown>} [requested] admins only: the registration asked for
+ * @property {string | null} [resolved_by] admins only
+ * @property {string | null} [resolution_reason] admins only
+ * @property {Record<string, unknown> | null} [current_registration] admins only, while pending
+ */
+
+/**
+ * What `vehicles.create` answers (202) when the VIN is registered already: nothing is
+ * registered to the caller yet; the claim waits for an administrator. Tell it apart from a
+ * {@link Vehicle} with {@link isVinClaimPending}.
+ * @typedef {object} VinClaimPending
+ * @property {"pending_review"} status
+ * @property {string} message
+ * @property {VinClaim} claim
+ */
+
+/**
+ * True when `vehicles.create` answered with a pending VIN claim rather than a vehicle.
+ * @param {Vehicle | VinClaimPending | null | undefined} result
+ * @returns {result is VinClaimPending}
+ */
+export function isVinClaimPending(result) {
+  return (
+    typeof result === "object" &&
+    result !== null &&
+    "claim" in result &&
+    result.status === "pending_review"
+  );
+}
+
+/**
  * @typedef {object} Finding
  * @property {string} rule_id
  * @property {"critical" | "high" | "medium" | "low" | "info"} severity
@@ -348,10 +390,28 @@ export class Pmi extends PmiClient {
       /** @returns {Promise<{status: string, function: string}>} */
       health: () => client.request("GET", "/api/vehicles/health", { auth: false }),
       /**
+       * Register a vehicle: the vehicle (201), or — when the VIN is registered to someone
+       * else — a pending claim an administrator reviews (202; {@link isVinClaimPending}).
+       * A VIN the caller holds already is a `ConflictError` (`vin_already_yours`).
        * @param {{vin: string, make: string, model: string, year: number, mileage_km: number, plate?: string, nickname?: string, fuel_type?: string}} body
-       * @returns {Promise<Vehicle>}
+       * @returns {Promise<Vehicle | VinClaimPending>}
        */
       create: (body) => client.request("POST", "/api/vehicles", { body }),
+      /**
+       * The caller's VIN claims (admins: everyone's, with the current registration).
+       * @param {PageQuery & {status?: "pending" | "approved" | "rejected"}} [query] default `pending`
+       * @returns {Promise<Page<VinClaim>>}
+       */
+      vinClaims: (query = {}) => client.request("GET", "/api/vehicles/vin-claims", { query }),
+      /**
+       * Admins: approve (the claimant gets the VIN; the current registration is removed) or
+       * reject a pending claim, with a reason of 10–500 characters.
+       * @param {string} claimId
+       * @param {{decision: "approve" | "reject", reason: string}} resolution
+       * @returns {Promise<VinClaim & {removed_vehicle_id: string | null}>}
+       */
+      resolveVinClaim: (claimId, resolution) =>
+        client.request("POST", `/api/vehicles/vin-claims/${seg(claimId)}/resolve`, { body: resolution }),
       /**
        * @param {PageQuery & {make?: string, fuel_type?: string}} [query]
        * @returns {Promise<Page<Vehicle>>}

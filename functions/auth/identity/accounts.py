@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from identity import audit, brute_force, outbox, password_policy, sessions
 from shared import clock
-from shared.auth import passwords
+from shared.auth import passwords, sdk_revocation
 from shared.auth.principal import USERS_COLLECTION, Principal, forget_user
 from shared.auth.rbac import Role
 from shared.client_ip import ClientIp
@@ -467,18 +467,40 @@ def change_password(
     brute_force.succeeded(attempt)
     password_policy.ensure_acceptable(new_password, email=user["email"], field="new_password")
     new_hash = passwords.hash_password(new_password, settings.bcrypt_cost)
-    get_client().collection(USERS_COLLECTION).document(principal.user_id).update(
-        {"password_hash": new_hash, "password_changed_at": clock.now(), "updated_at": clock.now()}
+    # The new password and the end of every mobile-SDK session, this device's included, in
+    # one batch: whoever made the change to lock someone out also loses direct reads (the
+    # app signs in again with the new password; sdk_revocation).
+    db = get_client()
+    batch = db.batch()
+    batch.update(
+        db.collection(USERS_COLLECTION).document(principal.user_id),
+        {"password_hash": new_hash, "password_changed_at": clock.now(), "updated_at": clock.now()},
     )
+    revoke_time = sdk_revocation.stage_cut_off(
+        batch, db, principal.user_id, reason="password_changed"
+    )
+    batch.commit()
     sessions.close_all_sessions(
         principal.user_id, keep=principal.session_id, reason="password_changed"
     )
+    sdk_revocation.complete_revocation(db, principal.user_id, revoke_time=revoke_time)
     audit.record(
         audit.AuditEvent.PASSWORD_CHANGED,
         actor_id=principal.user_id,
         subject_id=principal.user_id,
         ip=client.address,
     )
+
+
+def sign_out_everywhere(user_id: str) -> None:
+    """End every API session of the user and every mobile-SDK session (logout-all).
+
+    The SDK cut-off first: if it fails, nothing has changed and the caller, still signed
+    in, can retry; ending the API sessions first would leave the SDK reading with no
+    session left to retry from.
+    """
+    sdk_revocation.revoke_sdk_sessions(get_client(), user_id, reason="logout_all")
+    sessions.close_all_sessions(user_id, reason="logout_all")
 
 
 def list_users(
@@ -518,7 +540,14 @@ def list_users(
 def admin_update(
     actor: Principal, user_id: str, changes: dict[str, Any], *, ip: str
 ) -> dict[str, Any]:
-    """Change a user's role, active flag or center; effective on their next request."""
+    """Change a user's role, active flag or center; effective on their next request.
+
+    A change that alters what the user's mobile-SDK claims say (deactivation, role, center)
+    also ends their SDK sessions: the rules' cut-off is written in the same batch as the
+    user document, and their Firebase refresh tokens are revoked after it
+    (shared/auth/sdk_revocation.py). Any call also finishes a Firebase revocation that
+    failed before, so retrying the same PATCH completes it.
+    """
     user = require_user(user_id)
     if user_id == actor.user_id and (
         changes.get("is_active") is False or ("role" in changes and changes["role"] != Role.ADMIN)
@@ -542,7 +571,14 @@ def admin_update(
         updates["is_active"] = bool(changes["is_active"])
     if "service_center_id" in changes:
         updates["service_center_id"] = changes["service_center_id"]
-    get_client().collection(USERS_COLLECTION).document(user_id).update(updates)
+    reason = _sdk_revocation_reason(user, updates)
+    db = get_client()
+    batch = db.batch()
+    batch.update(db.collection(USERS_COLLECTION).document(user_id), updates)
+    revoke_time = (
+        sdk_revocation.stage_cut_off(batch, db, user_id, reason=reason) if reason else None
+    )
+    batch.commit()
     forget_user(user_id)  # effective at once on this instance (principal cache)
 
     def record(event: audit.AuditEvent, details: dict[str, Any] | None = None) -> None:
@@ -557,7 +593,27 @@ def admin_update(
         record(audit.AuditEvent.ACCOUNT_REACTIVATED)
     if "role" in updates and updates["role"] != user.get("role"):
         record(audit.AuditEvent.ROLE_CHANGED, {"from": user.get("role"), "to": updates["role"]})
+    if revoke_time is not None:
+        sdk_revocation.complete_revocation(db, user_id, revoke_time=revoke_time)
+    else:
+        sdk_revocation.complete_if_pending(db, user_id)
     return require_user(user_id)
+
+
+def _sdk_revocation_reason(
+    user: dict[str, Any], updates: dict[str, Any]
+) -> sdk_revocation.RevocationReason | None:
+    """Why ``updates`` must end the user's mobile-SDK sessions, or None when the claims
+    their Firebase tokens carry stay true (the most serious reason when several apply)."""
+    if updates.get("is_active") is False and user.get("is_active", False):
+        return "deactivated"
+    if "role" in updates and updates["role"] != user.get("role"):
+        return "role_changed"
+    if "service_center_id" in updates and updates["service_center_id"] != user.get(
+        "service_center_id"
+    ):
+        return "center_changed"
+    return None
 
 
 def touch_last_login() -> dict[str, Any]:

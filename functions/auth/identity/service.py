@@ -154,9 +154,9 @@ def logout(ctx: RequestContext, body: RefreshBody) -> None:
 
 
 def logout_all(ctx: RequestContext) -> None:
-    """End every session of the caller, this one included."""
+    """End every session of the caller, this one included, and the app's direct reads."""
     user_id = ctx.user.user_id
-    sessions.close_all_sessions(user_id, reason="logout_all")
+    accounts.sign_out_everywhere(user_id)
     _audit(ctx, audit.AuditEvent.LOGOUT_ALL, actor_id=user_id, subject_id=user_id)
 
 

@@ -55,6 +55,7 @@ from shared.ids import is_document_id
 from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.service_completion import CompletedService, read_completion
+from shared.staged_writes import StagedWrites, Writer
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 
@@ -403,7 +404,7 @@ def _grant_after(booking: Booking, state: BookingState, now: datetime) -> dateti
 
 
 def _relink(
-    transaction: Transaction,
+    transaction: Writer,
     link: PendingLink,
     booking: Booking,
     until: datetime | None,
@@ -614,10 +615,13 @@ def complete(booking_id: str, body: CompleteBody, principal: Principal) -> dict[
                 booking_id=booking_id,
             ),
         )
-        link = read_link(transaction, booking.vehicle_id)
-        # Every read is done; from here on the transaction only writes.
-        outcome = pending.write(transaction, now)
-        _relink(transaction, link, booking, _grant_after(booking, BookingState.COMPLETED, now), now)
+        link = read_link(transaction, booking.vehicle_id, vehicle=pending.vehicle)
+        # Every read is done; from here on the transaction only writes. The two shared rules
+        # both change the vehicle and its alerts: staged, then written once per document.
+        staged = StagedWrites()
+        outcome = pending.write(staged, now)
+        _relink(staged, link, booking, _grant_after(booking, BookingState.COMPLETED, now), now)
+        staged.commit_to(transaction)
         release_cells(transaction, found, booking.slot_keys, booking_id)
         release_holder(
             transaction, found[customer_holder_ref.path], booking.customer_id, booking_id

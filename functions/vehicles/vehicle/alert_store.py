@@ -21,7 +21,10 @@ Lifecycle (see docs/vehicles.md; the shared vocabulary is shared.alerts):
   ``resolution = "service_completed"`` (shared.service_completion, for service records and
   completed bookings alike); evidence gathered before that service no longer counts
   (vehicle.health re-checks the rule on later telemetry only);
-* a resolved alert whose finding returns is reopened (new ``opened_at``).
+* a resolved alert whose finding returns is reopened (new ``opened_at``);
+* an open alert about a single fault code, as releases before grouping wrote them, is
+  deleted rather than resolved (shared.alerts.is_per_code_fault_alert): its grouped
+  successor reports the code now.
 
 :func:`publish` writes an evaluation's alerts and the vehicle's health fields in one
 transaction that reads the vehicle, so an alert always carries the vehicle's current
@@ -38,7 +41,15 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import firestore
 
 from shared import clock
-from shared.alerts import ALERTS, OPEN, Resolution, open_of_vehicle, resolved_fields
+from shared.alerts import (
+    ALERTS,
+    MAX_OPEN_ALERTS_READ,
+    OPEN,
+    Resolution,
+    is_per_code_fault_alert,
+    open_of_vehicle,
+    resolved_fields,
+)
 from shared.auth.principal import Principal
 from shared.auth.scoping import redact_for
 from shared.center_links import live_center_ids
@@ -55,11 +66,8 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
 
 ALERT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
-# Open alerts one evaluation reads to resolve those whose finding is gone. Far above what the
-# rules can open at once (one per rule, per fault-code tier and service, per maintenance
-# code: a few dozen); older data with more (one alert per fault code, before they were
-# grouped) is resolved this many at a time, one evaluation after another.
-MAX_OPEN_ALERTS_READ = 100
+# Open alerts one evaluation reads to resolve those whose finding is gone: MAX_OPEN_ALERTS_READ
+# (shared.alerts, the same bound as a completed service's).
 # Alerts one evaluation may open or refresh, the most severe first. The rules cannot want
 # more (4 threshold and 4 trend rules, at most 6 fault-code groups, one per maintenance
 # interval: 6 by default and at most 30 overridden); the cap makes that a guarantee.
@@ -164,10 +172,15 @@ def publish(
             writes += 1
         for doc_id, current in existing.items():
             if current.get("status") == OPEN and doc_id not in wanted:
-                transaction.update(
-                    collection.document(doc_id),
-                    resolved_fields(Resolution.EVIDENCE_CLEARED, now),
-                )
+                if is_per_code_fault_alert(doc_id, current):
+                    # Superseded by its grouped alert (written above when the code is still
+                    # reported): deleted, so the vehicle keeps only the keys the rules know.
+                    transaction.delete(collection.document(doc_id))
+                else:
+                    transaction.update(
+                        collection.document(doc_id),
+                        resolved_fields(Resolution.EVIDENCE_CLEARED, now),
+                    )
                 writes += 1
         transaction.update(ref, dict(vehicle_fields))
         return reads, writes + 1
