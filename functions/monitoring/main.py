@@ -17,7 +17,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from observability import health_checks, service
+from observability import service
 from observability.models import (
     ClientIpReading,
     DatabaseStats,
@@ -51,7 +51,7 @@ def live(ctx: RequestContext) -> dict[str, Any]:
 @app.get("/health/ready", access=PUBLIC)
 def ready(ctx: RequestContext) -> dict[str, Any]:
     """Firestore answers within the readiness deadline, else 503 (rate limited per IP)."""
-    firestore = health_checks.check_firestore()
+    firestore = service.readiness()
     if not firestore.ok:
         raise ServiceUnavailable(
             "Firestore is not reachable.",

@@ -29,6 +29,11 @@ _performance_cache: TtlCache[PerformanceReport] = TtlCache(max_entries=64)
 _database_cache: TtlCache[DatabaseStats] = TtlCache(max_entries=1)
 
 
+def readiness() -> health_checks.DependencyStatus:
+    """Can this instance reach Firestore within the readiness deadline?"""
+    return health_checks.check_firestore()
+
+
 def instance_metrics(settings: Settings, function: str, version: str) -> InstanceMetrics:
     """This instance: process, system, configuration and its metrics recorder."""
     recorder = metrics.get_recorder()
