@@ -15,7 +15,7 @@ function's ``GET /{vehicle_id}`` with one customer's token, PMI's default settin
   interleaved, so the hot-path goals (docs/benchmarks.md, "Hot path") can be checked with
   recording on.
 
-Run: ``.venv/bin/python bench/bench_monitoring.py`` (about 4 minutes; writes the
+Run: ``.venv/bin/python bench/bench_monitoring.py`` (about 5 minutes; writes the
 "Monitoring" section of docs/benchmarks.md). ``--quick`` runs shorter loads.
 """
 
@@ -40,7 +40,6 @@ from bench_hot_path import (  # noqa: E402
     WRK_REPORT,
     Load,
     World,
-    combine,
     ensure_wrk,
     first_ok,
     python_load,
@@ -210,7 +209,10 @@ def processes(
         script.write_text(WRK_REPORT)
         runs: dict[str, list[Load]] = {label: [] for label, _, _ in targets}
         for round_number in range(rounds):
-            for label, url, headers in targets:
+            # Each round starts with a different target: on a shared machine, load from
+            # elsewhere then falls on each configuration alike.
+            shift = round_number % len(targets)
+            for label, url, headers in targets[shift:] + targets[:shift]:
                 load = _load(wrk, url, headers, seconds, script)
                 runs[label].append(load)
                 print(
@@ -221,8 +223,19 @@ def processes(
     finally:
         for process in started:
             stop_process_group(process)
-    floor = combine(runs.pop("floor"))
-    return loader, floor, {label: combine(values) for label, values in runs.items()}
+    floor = median_of(runs.pop("floor"))
+    return loader, floor, {label: median_of(values) for label, values in runs.items()}
+
+
+def median_of(runs: list[Load]) -> Load:
+    """Rounds together: the median of each figure (one disturbed round does not move it)."""
+    return Load(
+        rps=statistics.median(r.rps for r in runs),
+        p50=statistics.median(r.p50 for r in runs),
+        p95=statistics.median(r.p95 for r in runs),
+        p99=statistics.median(r.p99 for r in runs),
+        failures=sum(r.failures for r in runs),
+    )
 
 
 def _load(wrk: str | None, url: str, headers: dict[str, str], seconds: float, script: Path) -> Load:
@@ -288,7 +301,8 @@ def report(
         "the busier the instance; an idle instance writes nothing.",
         "",
         f"**Real processes** ({loader}, 8 connections, {args.seconds:.0f} s per run, "
-        f"{args.rounds} interleaved rounds; req/s the mean, latencies the median), against the "
+        f"{args.rounds} interleaved rounds, each starting with another configuration; every "
+        "figure the median of the rounds), against the "
         "hot path's floor (a bare functions-framework function reading one document of the "
         "same size, `bench/fixtures/floor`):",
         "",
@@ -326,10 +340,10 @@ def report(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=1000, help="per in-process round")
     parser.add_argument("--threaded-requests", type=int, default=8000)
-    parser.add_argument("--seconds", type=float, default=8.0, help="per wrk run")
+    parser.add_argument("--seconds", type=float, default=6.0, help="per wrk run")
     parser.add_argument("--quick", action="store_true", help="shorter runs, 1 round")
     parser.add_argument("--no-doc", action="store_true", help="print only")
     args = parser.parse_args()
