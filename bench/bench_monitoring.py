@@ -45,6 +45,7 @@ from bench_hot_path import (  # noqa: E402
     python_load,
     seed,
     spawn,
+    tree_cpu_seconds,
     wrk_load,
 )
 from benchlib import machine_line, update_section  # noqa: E402
@@ -189,7 +190,7 @@ CONFIGS = (
 
 def processes(
     emulator: FirestoreEmulator, world: World, log_dir: Path, rounds: int, seconds: float
-) -> tuple[str, Load, dict[str, Load]]:
+) -> tuple[str, Load, dict[str, Load], dict[str, float]]:
     wrk = ensure_wrk()
     loader = "wrk" if wrk else "Python threads (wrk not found)"
     started: list[Any] = []
@@ -198,6 +199,7 @@ def processes(
         started.append(floor_process)
         first_ok(floor_url + "/doc", {}, floor_process)
         targets: list[tuple[str, str, dict[str, str]]] = [("floor", floor_url + "/doc", {})]
+        pids = {"floor": floor_process.pid}
         vehicles = ROOT / "functions" / "vehicles" / "main.py"
         for label, env in CONFIGS:
             process, base = spawn(vehicles, "vehicles", emulator, log_dir, **env)
@@ -205,26 +207,37 @@ def processes(
             url = f"{base}/{world.vehicle_id}"
             first_ok(url, world.headers, process)
             targets.append((label, url, world.headers))
+            pids[label] = process.pid
         script = log_dir / "report.lua"
         script.write_text(WRK_REPORT)
         runs: dict[str, list[Load]] = {label: [] for label, _, _ in targets}
+        cpu: dict[str, list[float]] = {label: [] for label, _, _ in targets}
         for round_number in range(rounds):
             # Each round starts with a different target: on a shared machine, load from
             # elsewhere then falls on each configuration alike.
             shift = round_number % len(targets)
             for label, url, headers in targets[shift:] + targets[:shift]:
+                _load(wrk, url, headers, 1, script)  # warm-up
+                cpu_before = tree_cpu_seconds(pids[label])
                 load = _load(wrk, url, headers, seconds, script)
+                # The server's own CPU per request: far steadier than throughput when the
+                # machine's other load comes and goes.
+                cpu[label].append(
+                    (tree_cpu_seconds(pids[label]) - cpu_before) / (load.rps * seconds)
+                )
                 runs[label].append(load)
                 print(
                     f"    round {round_number + 1} {label}: {load.rps:.0f} req/s, "
-                    f"p50 {load.p50:.1f} p95 {load.p95:.1f} p99 {load.p99:.1f} ms",
+                    f"p50 {load.p50:.1f} p95 {load.p95:.1f} p99 {load.p99:.1f} ms, "
+                    f"server CPU {cpu[label][-1] * 1e6:.0f} µs/request",
                     flush=True,
                 )
     finally:
         for process in started:
             stop_process_group(process)
     floor = median_of(runs.pop("floor"))
-    return loader, floor, {label: median_of(values) for label, values in runs.items()}
+    loads = {label: median_of(values) for label, values in runs.items()}
+    return loader, floor, loads, {label: statistics.median(v) for label, v in cpu.items()}
 
 
 def median_of(runs: list[Load]) -> Load:
@@ -240,9 +253,7 @@ def median_of(runs: list[Load]) -> Load:
 
 def _load(wrk: str | None, url: str, headers: dict[str, str], seconds: float, script: Path) -> Load:
     if wrk:
-        wrk_load(wrk, url, headers, 1, 8, script)  # warm-up
         return wrk_load(wrk, url, headers, seconds, 8, script)
-    python_load(url, headers, 1, 8)
     return python_load(url, headers, seconds, 8)
 
 
@@ -256,6 +267,7 @@ def report(
     loader: str,
     floor: Load,
     loads: dict[str, Load],
+    cpu: dict[str, float],
 ) -> str:
     off, on = inproc["per_request"]["off"], inproc["per_request"]["on"]
     median_off, median_on = statistics.median(off) * 1e6, statistics.median(on) * 1e6
@@ -306,15 +318,16 @@ def report(
         "hot path's floor (a bare functions-framework function reading one document of the "
         "same size, `bench/fixtures/floor`):",
         "",
-        "| configuration | req/s | p50 ms | p95 ms | p99 ms | req/s vs floor | p99 vs floor |",
-        "|---|---|---|---|---|---|---|",
+        "| configuration | req/s | p50 ms | p95 ms | p99 ms | req/s vs floor | p99 vs floor "
+        "| server CPU µs/request |",
+        "|---|---|---|---|---|---|---|---|",
         f"| floor: bare function + 1 document read | {floor.rps:.0f} | {floor.p50:.1f} | "
-        f"{floor.p95:.1f} | {floor.p99:.1f} | 1.00× | 1.00× |",
+        f"{floor.p95:.1f} | {floor.p99:.1f} | 1.00× | 1.00× | {cpu['floor'] * 1e6:.0f} |",
     ]
     for label, load in loads.items():
         lines.append(
             f"| {label} | {load.rps:.0f} | {load.p50:.1f} | {load.p95:.1f} | {load.p99:.1f} | "
-            f"{load.rps / floor.rps:.2f}× | {load.p99 / floor.p99:.2f}× |"
+            f"{load.rps / floor.rps:.2f}× | {load.p99 / floor.p99:.2f}× | {cpu[label] * 1e6:.0f} |"
         )
     on_load = loads[CONFIGS[0][0]]
     off_load = loads[CONFIGS[1][0]]
@@ -332,8 +345,9 @@ def report(
         f"{'yes' if p99_ok else '**no**'} |",
         f"| p95 at 8 connections | < {GOALS['p95_ms']:.0f} ms | {on_load.p95:.1f} ms | "
         f"{'yes' if on_load.p95 < GOALS['p95_ms'] else '**no**'} |",
-        f"| recording's throughput cost | within noise | on/off {on_load.rps / off_load.rps:.2f}× |"
-        " – |",
+        f"| recording's cost, real processes | within noise | req/s on/off "
+        f"{on_load.rps / off_load.rps:.2f}×, server CPU on/off "
+        f"{cpu[CONFIGS[0][0]] / cpu[CONFIGS[1][0]]:.2f}× | – |",
     ]
     return "\n".join(lines)
 
@@ -366,10 +380,10 @@ def main() -> int:
             flush=True,
         )
         print("==> real processes: floor, recording on, recording off", flush=True)
-        loader, floor, loads = processes(emulator, world, log_dir, args.rounds, args.seconds)
+        loader, floor, loads, cpu = processes(emulator, world, log_dir, args.rounds, args.seconds)
     finally:
         emulator.stop()
-    body = report(args, record_ns, inproc, loader, floor, loads)
+    body = report(args, record_ns, inproc, loader, floor, loads, cpu)
     print()
     print(body)
     if not args.no_doc:
