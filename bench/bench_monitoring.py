@@ -22,6 +22,7 @@ Run: ``.venv/bin/python bench/bench_monitoring.py`` (about 5 minutes; writes the
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -276,8 +277,8 @@ def report(
     per_thousand = inproc["documents"] / inproc["served"] * 1000
     steady = 1000 / (rate * inproc["interval"])
     lines = [
-        f"Measured {machine_line()}, client, servers and Firestore emulator on the same machine. "
-        "Command:",
+        f"Measured {machine_line()}, client, servers and Firestore emulator on the same machine "
+        f"(load average {os.getloadavg()[0]:.1f} at the end: other work shared it). Command:",
         "",
         f"    {COMMAND}" + (" --quick" if args.quick else ""),
         "",
@@ -348,6 +349,12 @@ def report(
         f"| recording's cost, real processes | within noise | req/s on/off "
         f"{on_load.rps / off_load.rps:.2f}×, server CPU on/off "
         f"{cpu[CONFIGS[0][0]] / cpu[CONFIGS[1][0]]:.2f}× | – |",
+        "",
+        "Reading the figures: on a shared 2-core machine throughput and tail latency swing by "
+        "tens of percent between rounds, in either direction, so the on/off ratio of req/s "
+        "is noise unless it repeats; the server's CPU per request (user + system of the "
+        "function's processes over a run, divided by the requests it served) is the steady "
+        "measure of what recording costs, and `record()` alone is its exact cost.",
     ]
     return "\n".join(lines)
 
