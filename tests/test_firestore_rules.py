@@ -232,6 +232,7 @@ CLOSED = (
     "schema_migrations/001_backfill_user_fields",
     "outbox/m-alice",
     "login_known_networks/n-alice",
+    "metric_buckets/instance-1.493000",
 )
 
 
@@ -297,6 +298,7 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             # A confirmation code addressed to Alice must not be readable, even by her.
             "outbox/m-alice": {"to": "alice@example.test", "user_id": OWNER.uid},
             "login_known_networks/n-alice": {"expires_at": now},
+            "metric_buckets/instance-1.493000": {"instance": "instance-1", "hour": 493000},
         }
     )
     batch = db.batch()
