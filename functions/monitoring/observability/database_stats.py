@@ -57,9 +57,11 @@ register(
         order=(("created_at", "ASCENDING"),),
         description="users created since an instant (count)",
     ),
+    # A sum() with a filter reads the aggregated field from the index too: (day, count).
     QueryShape(
         TELEMETRY_DAYS,
         equality=("day",),
+        order=(("count", "ASCENDING"),),
         collection_group=True,
         description="every vehicle's day document of one UTC day (sum of count)",
     ),
