@@ -91,6 +91,18 @@ def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
         snap(admin, "/", "overview")
         snap(admin, f"/vehicles/{ids['vehicles'][0]}", "vehicle")
         snap(admin, "/users", "users")
+        # Something in the mechanic's trail: a deactivation and reactivation by the admin.
+        row = admin.locator("tr[data-user^='mechanic@']")
+        for button, confirm in (("Deactivate…", "Deactivate"), ("Reactivate…", "Reactivate")):
+            row.get_by_role("button", name=button).click()
+            admin.get_by_role("button", name=confirm, exact=True).click()
+            admin.wait_for_selector("dialog[open]", state="detached")
+        row.get_by_role("button", name="Audit trail").click()
+        admin.wait_for_selector("dialog[open] [data-testid=audit-trail] li")
+        admin.wait_for_timeout(300)
+        admin.screenshot(path=str(OUT / "audit-trail.png"))
+        print("  docs/images/audit-trail.png")
+        snap(admin, "/analytics", "analytics")
         center = page_for("center")
         booking = ids["bookings"][0]
         day = center.evaluate(

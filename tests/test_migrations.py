@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,14 @@ from shared.auth import passwords
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "migration-test-clutch-5521"
-IDS = ("001_backfill_user_fields", "002_backfill_vehicle_fields", "003_rebuild_alert_scope")
+IDS = (
+    "001_backfill_user_fields",
+    "002_backfill_vehicle_fields",
+    "003_rebuild_alert_scope",
+    "004_center_grants_from_bookings",
+    "005_alert_center_access",
+    "010_user_search_keys",
+)
 USER_FIELDS = (
     "is_active",
     "role",
@@ -79,6 +87,15 @@ def seed_old_world(db: Any) -> dict[str, str]:
     )
     db.document("vehicles/v-booked").set(
         {"owner_id": "u-old", "center_ids": ["c-north"], "mileage_km": 1, "created_at": 1}
+    )
+    # Its booking at c-north, coming up next week (004 turns it into an access with an end).
+    db.document("bookings/b-old").set(
+        {
+            "vehicle_id": "v-booked",
+            "center_id": "c-north",
+            "status": "confirmed",
+            "end": datetime.now(UTC) + timedelta(days=7),
+        }
     )
     # Opened before the vehicle was booked at c-north: the center's staff cannot see it.
     db.document("alerts/v-booked_battery.low").set(
@@ -162,6 +179,9 @@ def test_the_dry_run_shows_what_would_change_and_writes_nothing(db: Any) -> None
         (IDS[0], "would apply", 1),
         (IDS[1], "would apply", 2),  # the booked vehicle lacks fields too
         (IDS[2], "would apply", 1),
+        (IDS[3], "would apply", 2),  # neither vehicle has access with an end yet
+        (IDS[4], "would apply", 1),
+        (IDS[5], "would apply", 1),
     ]
     printed = out.getvalue()
     assert "users/u-old: " in printed and "is_active: (missing) -> True" in printed
@@ -184,6 +204,9 @@ def test_old_documents_come_out_in_the_current_shape(db: Any) -> None:
         ("applied", 1, 1),
         ("applied", 2, 2),
         ("applied", 1, 1),
+        ("applied", 2, 2),
+        ("applied", 1, 1),
+        ("applied", 1, 1),
     ]
     user = db.document("users/u-old").get().to_dict()
     assert set(USER_FIELDS) <= set(user)
@@ -199,6 +222,11 @@ def test_old_documents_come_out_in_the_current_shape(db: Any) -> None:
     assert booked["created_at"] == 1 and booked["center_ids"] == ["c-north"]  # kept
     alert = db.document("alerts/v-booked_battery.low").get().to_dict()
     assert alert["center_ids"] == ["c-north"] and alert["status"] == "open"
+    # The live booking grants c-north until its end + 30 days, on the vehicle and its alert.
+    assert set(booked["center_access"]) == {"c-north"}
+    assert booked["center_grants"]["b-old"]["center_id"] == "c-north"
+    assert alert["center_access"] == booked["center_access"]
+    assert vehicle["center_access"] == {} and vehicle["center_grants"] == {}
     for migration_id in IDS:
         record = db.document(f"{RECORDS_COLLECTION}/{migration_id}").get().to_dict()
         assert record["status"] == "applied" and record["finished_at"] is not None
@@ -235,15 +263,15 @@ def test_a_second_run_changes_nothing(db: Any) -> None:
 
     outcomes, printed = apply_all(db)
 
-    assert [o.state for o in outcomes] == ["already applied"] * 3
-    assert printed.count(" applied 20") == 3  # each listed with the date it was applied
+    assert [o.state for o in outcomes] == ["already applied"] * len(IDS)
+    assert printed.count(" applied 20") == len(IDS)  # each listed with the date it was applied
     assert snapshot_state(db) == after_first
     # Even forced to run again (records gone), every migration finds nothing to change.
     for migration_id in IDS:
         db.document(f"{RECORDS_COLLECTION}/{migration_id}").delete()
     data_before = {k: v for k, v in snapshot_state(db).items() if RECORDS_COLLECTION not in k}
     outcomes, _ = apply_all(db)
-    assert [o.changed for o in outcomes] == [0, 0, 0]
+    assert [o.changed for o in outcomes] == [0] * len(IDS)
     data_after = {k: v for k, v in snapshot_state(db).items() if RECORDS_COLLECTION not in k}
     assert data_after == data_before
 
@@ -373,7 +401,7 @@ def test_the_cli_dry_run_prints_the_plan_and_exits_0(db: Any, emulator: Any) -> 
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "DRY RUN" in output and f"the emulator at {emulator.address}" in output
-    assert "3 migration(s) pending, 4 document(s) would change" in output
+    assert "6 migration(s) pending, 8 document(s) would change" in output
     assert "users/u-old: " in output
     assert list(db.collection(RECORDS_COLLECTION).stream()) == []
 
@@ -392,3 +420,44 @@ def test_the_cli_will_not_send_the_demo_project_to_production() -> None:
     )
     assert result.returncode == 2
     assert "demo-pmi is a local demo project" in result.stderr
+
+
+# --------------------------------------------------------------------------- 010 search keys
+
+
+def test_old_accounts_are_found_by_the_admin_search_only_after_010(
+    db: Any, call: Any, users: Any
+) -> None:
+    seed_old_world(db)  # "Old Timer", old@example.test: no search keys
+    admin = users.create("admin")
+
+    def found(q: str) -> list[str]:
+        reply = call("auth").get("/users", query_string={"q": q}, headers=admin.headers)
+        assert reply.status_code == 200, reply.get_json()
+        return [u["id"] for u in reply.get_json()["items"]]
+
+    assert found("timer") == [] and found("old@") == []
+
+    apply_all(db)
+
+    assert found("timer") == ["u-old"]  # a later word of the name
+    assert found("OLD@EXAMPLE") == ["u-old"]  # the address, any case
+    assert found("timers") == []
+
+
+def test_010_rewrites_stale_keys_and_leaves_current_ones_alone(db: Any) -> None:
+    from shared.user_search import search_prefixes
+
+    seed_old_user(db, "u-renamed", "renamed@example.test")
+    db.document("users/u-renamed").update({"search_prefixes": ["someone", "else"]})
+    seed_old_user(db, "u-current", "current@example.test")
+    db.document("users/u-current").update(
+        {"search_prefixes": search_prefixes("current@example.test", "Old Timer")}
+    )
+    apply_all(db)
+
+    renamed = db.document("users/u-renamed").get().to_dict()
+    assert renamed["search_prefixes"] == search_prefixes("renamed@example.test", "Old Timer")
+    assert "someone" not in renamed["search_prefixes"]
+    record = db.document(f"{RECORDS_COLLECTION}/010_user_search_keys").get().to_dict()
+    assert record["scanned"] == 2 and record["changed"] == 1

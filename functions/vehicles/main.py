@@ -21,12 +21,15 @@ from shared.startup import check_configuration
 from vehicle import service
 from vehicle.models import (
     AlertListQuery,
+    MileageCorrection,
     ServiceRecordCreate,
     TelemetryBatch,
     TelemetryQuery,
     VehicleCreate,
     VehicleListQuery,
     VehiclePatch,
+    VinClaimListQuery,
+    VinClaimResolution,
 )
 
 check_configuration()  # a bad setting or signing key stops the instance here
@@ -44,8 +47,10 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 
 @app.post("/", access=Permission.VEHICLES_WRITE, body=VehicleCreate, status=201)
 def create_vehicle(ctx: RequestContext) -> Reply:
-    """Register a vehicle owned by the caller (VIN unique on the platform, else 409)."""
-    return service.create_vehicle(ctx.user, ctx.body_as(VehicleCreate), location_prefix=app.prefix)
+    """Register a vehicle owned by the caller; a VIN registered already is a claim (202)."""
+    return service.create_vehicle(
+        ctx.user, ctx.body_as(VehicleCreate), location_prefix=app.prefix, ip=ctx.client_ip
+    )
 
 
 @app.get("/", access=Permission.VEHICLES_READ, query=VehicleListQuery)
@@ -58,6 +63,24 @@ def list_vehicles(ctx: RequestContext) -> dict[str, Any]:
 def list_alerts(ctx: RequestContext) -> dict[str, Any]:
     """Alerts on the vehicles the caller may see (default: open), newest first."""
     return service.list_alerts(ctx.user, ctx.query_as(AlertListQuery))
+
+
+@app.get("/vin-claims", access=Permission.VEHICLES_WRITE, query=VinClaimListQuery)
+def list_vin_claims(ctx: RequestContext) -> dict[str, Any]:
+    """The caller's VIN claims (admins: everyone's, with the current registration)."""
+    return service.list_vin_claims(ctx.user, ctx.query_as(VinClaimListQuery))
+
+
+@app.post(
+    "/vin-claims/<claim_id>/resolve",
+    access=Permission.VIN_CLAIMS_RESOLVE,
+    body=VinClaimResolution,
+)
+def resolve_vin_claim(ctx: RequestContext) -> dict[str, Any]:
+    """Approve (the claimant gets the VIN) or reject a pending VIN claim, with a reason."""
+    return service.resolve_vin_claim(
+        ctx.user, ctx.path_params["claim_id"], ctx.body_as(VinClaimResolution), ip=ctx.client_ip
+    )
 
 
 @app.get("/<vehicle_id>", access=Permission.VEHICLES_READ)
@@ -116,6 +139,17 @@ def add_service_record(ctx: RequestContext) -> Reply:
     """Record completed work; it resets intervals and resolves matching alerts."""
     vehicle_id = ctx.path_params["vehicle_id"]
     return service.add_service_record(ctx.user, vehicle_id, ctx.body_as(ServiceRecordCreate))
+
+
+@app.post(
+    "/<vehicle_id>/mileage-correction", access=Permission.VEHICLES_WRITE, body=MileageCorrection
+)
+def correct_mileage(ctx: RequestContext) -> dict[str, Any]:
+    """Lower a wrong mileage with a reason (owner or admin); audited, records follow."""
+    vehicle_id = ctx.path_params["vehicle_id"]
+    return service.correct_mileage(
+        ctx.user, vehicle_id, ctx.body_as(MileageCorrection), ip=ctx.client_ip
+    )
 
 
 @app.get("/<vehicle_id>/health", access=Permission.VEHICLES_READ)

@@ -89,7 +89,7 @@ export function money(cost) {
   return new Intl.NumberFormat("en-GB", { style: "currency", currency: cost.currency }).format(cost.amount);
 }
 
-/** @param {{make?: string, model?: string, year?: number, plate?: string | null, nickname?: string | null} | null | undefined} vehicle */
+/** @param {{make?: string | null, model?: string | null, year?: number | null, plate?: string | null, nickname?: string | null} | null | undefined} vehicle */
 export function vehicleName(vehicle) {
   if (!vehicle) return "Unknown vehicle";
   const name = [vehicle.make, vehicle.model].filter(Boolean).join(" ");

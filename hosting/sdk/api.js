@@ -183,6 +183,106 @@ import { PmiClient } from "./client.js";
  * @property {number} uptime_seconds
  * @property {{name: string, ok: boolean, latency_ms: number | null, error: string | null}[]} dependencies
  * @property {Record<string, unknown>} process
+ * @property {string[]} [reasons] why it is `degraded` (with the monitoring statistics)
+ * @property {{window: string, requests: number, error_rate: number, p95_ms: number | null, available: boolean}} [performance]
+ *   the last 5 minutes across every instance (with the monitoring statistics)
+ */
+
+/**
+ * @typedef {object} AuditEntry  one security event from `audit_log`
+ * @property {string} id
+ * @property {string} event e.g. "role_changed", "login_failed", "vin_claim_approved"
+ * @property {string} at ISO 8601 (UTC)
+ * @property {string | null} actor_id who did it (null: nobody signed in)
+ * @property {string | null} subject_id whose account it concerns
+ * @property {string | null} request_id the platform's id of the request (its log lines)
+ * @property {string | null} client_request_id the X-Request-ID the client sent, if any
+ * @property {string | null} ip the client's address
+ * @property {Record<string, unknown>} details never a password, hash or token
+ */
+
+/**
+ * @typedef {Page<AuditEntry> & {people: Record<string, {email: string | null, full_name: string | null}>}} AuditPage
+ *   `people`: the email and name of each user the page's entries mention (by id)
+ */
+
+/**
+ * @typedef {PageQuery & {subject_id?: string, actor_id?: string, event?: string, from?: string, to?: string}} AuditQuery
+ *   `from` (inclusive) and `to` (exclusive) are ISO 8601 instants with an offset
+ */
+
+/**
+ * @typedef {object} TeamMember  a mechanic of the center, as its staff may see them
+ * @property {string} id
+ * @property {string | null} full_name null when the account is no longer a mechanic of the center
+ * @property {"mechanic" | null} role
+ * @property {boolean} active a current, active mechanic of the center (assignable)
+ */
+
+/**
+ * @typedef {object} CenterSuggestion  what a vehicle the center may see needs, with the center's own free slots
+ * @property {string} vehicle_id
+ * @property {{make: string | null, model: string | null, year: number | null, plate: string | null}} vehicle
+ * @property {string} service_code
+ * @property {string} service_name
+ * @property {boolean} offered false when the center does not offer the service (no slots)
+ * @property {{kind: "alert", alert_id: string, severity: string, title: string | null, predicted_failure_date?: string, book_by?: string | null, why?: string | null}} reason the most urgent
+ * @property {Record<string, unknown>[]} reasons
+ * @property {Slot[]} slots the soonest free ones (before `book_before` when there is one)
+ * @property {string} [book_before] a predicted failure date
+ * @property {boolean} [before_predicted_date]
+ */
+
+/**
+ * @typedef {object} PerformanceFigures  requests, errors and latency over a window
+ * @property {number} requests
+ * @property {{total: number, "4xx": number, "5xx": number}} errors
+ * @property {number} rate_limited
+ * @property {number} cold_starts
+ * @property {number} error_rate 5xx ÷ requests (0 without requests)
+ * @property {{p50: number | null, p95: number | null, p99: number | null, mean: number | null}} latency_ms
+ */
+
+/**
+ * @typedef {object} PerformanceSeries  per-minute columns, oldest first
+ * @property {number[]} t start of each minute, epoch seconds
+ * @property {number[]} requests
+ * @property {number[]} errors_4xx
+ * @property {number[]} errors_5xx
+ * @property {number[]} rate_limited
+ * @property {number[]} cold_starts
+ * @property {(number | null)[]} p50_ms
+ * @property {(number | null)[]} p95_ms
+ * @property {(number | null)[]} p99_ms
+ */
+
+/**
+ * @typedef {PerformanceFigures & {routes: Record<string, PerformanceFigures>, series: PerformanceSeries}} FunctionPerformance
+ */
+
+/**
+ * @typedef {object} PerformanceReport  `GET /api/monitoring/stats/performance` (every instance, merged)
+ * @property {"5m" | "1h" | "24h"} window
+ * @property {string} start
+ * @property {string} end
+ * @property {number} step_seconds
+ * @property {string | null} function
+ * @property {string | null} route
+ * @property {string} read_at
+ * @property {number} instances
+ * @property {PerformanceFigures} totals
+ * @property {PerformanceSeries} series
+ * @property {Record<string, FunctionPerformance>} functions
+ */
+
+/**
+ * @typedef {object} DatabaseStats  `GET /api/monitoring/stats/database` (aggregation counts)
+ * @property {string} read_at
+ * @property {Record<string, {count: number, read_at: string}>} collections
+ * @property {Record<string, {count: number, read_at: string}>} bookings_by_status
+ * @property {Record<string, {count: number, read_at: string}>} open_alerts_by_severity
+ * @property {Record<string, {count: number, read_at: string}>} users_by_role
+ * @property {{count: number, read_at: string}} new_users_last_7_days
  */
 
 /** @param {string} id */
@@ -218,7 +318,9 @@ export class Pmi extends PmiClient {
 
     this.users = {
       /**
-       * @param {PageQuery & {role?: Role, active?: boolean}} [query]
+       * Newest first. `q` finds users whose email, or any word of whose name, starts with it
+       * (case, accents and punctuation ignored).
+       * @param {PageQuery & {role?: Role, active?: boolean, q?: string}} [query]
        * @returns {Promise<Page<User>>}
        */
       list: (query = {}) => client.request("GET", "/api/auth/users", { query }),
@@ -231,6 +333,15 @@ export class Pmi extends PmiClient {
        * @returns {Promise<User>}
        */
       update: (userId, changes) => client.request("PATCH", `/api/auth/users/${seg(userId)}`, { body: changes }),
+    };
+
+    this.audit = {
+      /**
+       * The audit trail, newest first (`audit:read`: admins).
+       * @param {AuditQuery} [query]
+       * @returns {Promise<AuditPage>}
+       */
+      list: (query = {}) => client.request("GET", "/api/auth/audit", { query }),
     };
 
     this.vehicles = {
@@ -327,6 +438,20 @@ export class Pmi extends PmiClient {
        */
       availability: (centerId, query) =>
         client.request("GET", `/api/bookings/centers/${seg(centerId)}/availability`, { query }),
+      /**
+       * The center's mechanics by name (its staff and admins; another center's staff: 404).
+       * @param {string} centerId
+       * @returns {Promise<{center_id: string, items: TeamMember[]}>}
+       */
+      team: (centerId) => client.request("GET", `/api/bookings/centers/${seg(centerId)}/team`),
+      /**
+       * What the vehicles the center may see now need, with the center's own free slots
+       * (its service-center staff and admins).
+       * @param {string} centerId
+       * @returns {Promise<{center_id: string, time_zone: string, suggestions: CenterSuggestion[]}>}
+       */
+      suggestions: (centerId) =>
+        client.request("GET", `/api/bookings/centers/${seg(centerId)}/suggestions`),
     };
 
     /**
@@ -357,8 +482,10 @@ export class Pmi extends PmiClient {
           ...options,
         }),
       /**
-       * By start; `from`/`to` are UTC dates (YYYY-MM-DD, `to` exclusive).
-       * @param {PageQuery & {status?: BookingStatus, center_id?: string, from?: string, to?: string}} [query]
+       * By start. Either `date`, one day (YYYY-MM-DD) on the center's own clock — with
+       * `center_id`, which staff may leave out (theirs) — or `from`/`to`, UTC dates (`to`
+       * exclusive).
+       * @param {PageQuery & {status?: BookingStatus, center_id?: string, date?: string, from?: string, to?: string}} [query]
        * @returns {Promise<Page<Booking>>}
        */
       list: (query = {}) => client.request("GET", "/api/bookings", { query }),
@@ -426,6 +553,19 @@ export class Pmi extends PmiClient {
       health: () => client.request("GET", "/api/monitoring/health", { auth: false }),
       /** @returns {Promise<MonitoringHealthDetailed>} */
       healthDetailed: () => client.request("GET", "/api/monitoring/health/detailed"),
+      /**
+       * Requests, errors, latency percentiles and per-minute series across every instance
+       * (`monitoring:read`). A deployment without the statistics routes answers 404
+       * (`NotFoundError`): say so rather than fail.
+       * @param {{window?: "5m" | "1h" | "24h", function?: string, route?: string}} [query]
+       * @returns {Promise<PerformanceReport>}
+       */
+      performance: (query = {}) => client.request("GET", "/api/monitoring/stats/performance", { query }),
+      /**
+       * Document counts by aggregation queries (`monitoring:read`; cached briefly server-side).
+       * @returns {Promise<DatabaseStats>}
+       */
+      database: () => client.request("GET", "/api/monitoring/stats/database"),
     };
   }
 }

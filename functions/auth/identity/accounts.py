@@ -3,9 +3,10 @@
 Storage:
 - ``users/{user_id}``: email (normalised), password_hash, full_name, phone, role,
   is_active, email_verified, created_at, updated_at, last_login, password_changed_at,
-  service_center_id, session_ids (see sessions.py); while a self-registered address is
-  unconfirmed also ``pending_verification`` (True), ``verification_hash`` and
-  ``verification_expires_at``.
+  service_center_id, session_ids (see sessions.py), ``search_prefixes`` (the keys the admin
+  search finds the account by: shared/user_search.py, rewritten whenever the email or name
+  is); while a self-registered address is unconfirmed also ``pending_verification`` (True),
+  ``verification_hash`` and ``verification_expires_at``.
 - ``user_emails/{sha256(normalised email)}``: {user_id} — the uniqueness guard. It is
   created together with the user document in one atomic batch of ``create`` writes, so of
   any number of concurrent registrations of one email exactly one commits; the others fail
@@ -48,6 +49,7 @@ from shared.firestore import get_client
 from shared.ids import is_document_id
 from shared.pagination import PageQuery, page_of
 from shared.query_shapes import QueryShape, register
+from shared.user_search import SEARCH_FIELD, matches, query_terms, search_prefixes
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query, Transaction, WriteBatch
@@ -80,6 +82,20 @@ USER_LIST_SHAPES = register(
         order=(("created_at", "DESCENDING"),),
         description="admin list filtered by role and active",
     ),
+)
+# The admin search (``?q=``): one array_contains_any on the search keys, with the same
+# optional filters and order as the listing above.
+USER_SEARCH_SHAPES = register(
+    *(
+        QueryShape(
+            USERS_COLLECTION,
+            equality=equality,
+            array_contains=SEARCH_FIELD,
+            order=(("created_at", "DESCENDING"),),
+            description="admin search by email or name, with its filters",
+        )
+        for equality in ((), ("role",), ("is_active",), ("role", "is_active"))
+    )
 )
 
 
@@ -200,6 +216,7 @@ def _new_user(
         "password_changed_at": now,
         "service_center_id": service_center_id,
         "session_ids": [],
+        SEARCH_FIELD: search_prefixes(normalised, full_name),
     }
 
 
@@ -275,6 +292,7 @@ def register_account(
                 "password_hash": password_hash,
                 "full_name": full_name,
                 "phone": phone,
+                SEARCH_FIELD: search_prefixes(normalised, full_name),
                 "updated_at": clock.now(),
             },
         )
@@ -348,6 +366,24 @@ def require_user(user_id: str) -> dict[str, Any]:
     return user
 
 
+def summaries(user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{id: {email, full_name}}`` of the users that exist among ``user_ids`` (one batched
+    read), for answers that name the people in them (the audit trail)."""
+    wanted = sorted({user_id for user_id in user_ids if is_document_id(user_id)})
+    if not wanted:
+        return {}
+    client = get_client()
+    refs = [client.collection(USERS_COLLECTION).document(user_id) for user_id in wanted]
+    return {
+        snapshot.id: {
+            "email": (snapshot.to_dict() or {}).get("email"),
+            "full_name": (snapshot.to_dict() or {}).get("full_name"),
+        }
+        for snapshot in client.get_all(refs)
+        if snapshot.exists
+    }
+
+
 def _find_by_email(normalised: str) -> dict[str, Any] | None:
     guard = get_client().collection(EMAILS_COLLECTION).document(email_key(normalised)).get()
     # Both paths make the same two reads, so an unknown email is not faster to answer.
@@ -403,10 +439,13 @@ def _record_failure(
 
 
 def update_profile(user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply the caller's own profile edits (full_name, phone)."""
-    ref = get_client().collection(USERS_COLLECTION).document(user_id)
-    ref.update({**changes, "updated_at": clock.now()})
-    return require_user(user_id)
+    """Apply the caller's own profile edits (full_name, phone); a new name is searchable."""
+    user = require_user(user_id)
+    updates = {**changes, "updated_at": clock.now()}
+    if "full_name" in changes:
+        updates[SEARCH_FIELD] = search_prefixes(user.get("email"), changes["full_name"])
+    get_client().collection(USERS_COLLECTION).document(user_id).update(updates)
+    return {**user, **updates}
 
 
 def change_password(
@@ -443,9 +482,14 @@ def change_password(
 
 
 def list_users(
-    *, role: Role | None, active: bool | None, page: PageQuery
+    *, role: Role | None, active: bool | None, page: PageQuery, search: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of users, newest first, optionally filtered (shapes registered above)."""
+    """One page of users, newest first, optionally filtered (shapes registered above).
+
+    ``search`` keeps the users whose email or name starts with it (shared/user_search.py);
+    a page may then hold fewer than ``limit`` users while ``next_cursor`` says more may follow
+    (only when a search longer than the stored prefixes needed the exact check).
+    """
     from google.cloud import firestore
     from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -455,12 +499,20 @@ def list_users(
         query = query.where(filter=FieldFilter("role", "==", role.value))
     if active is not None:
         query = query.where(filter=FieldFilter("is_active", "==", active))
+    if search is not None:
+        terms = query_terms(search)
+        if not terms:  # only spaces (the query model strips them, so never from a request)
+            return [], None
+        query = query.where(filter=FieldFilter(SEARCH_FIELD, "array_contains_any", terms))
     # __name__ breaks ties between equal timestamps so the cursor is exact.
     query = query.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
         "__name__", direction=firestore.Query.DESCENDING
     )
     snapshots, cursor = page_of(collection, query, ["created_at"], page)
-    return [public_user({"id": s.id, **(s.to_dict() or {})}) for s in snapshots], cursor
+    found = [{"id": s.id, **(s.to_dict() or {})} for s in snapshots]
+    if search is not None:
+        found = [u for u in found if matches(search, u.get("email"), u.get("full_name"))]
+    return [public_user(user) for user in found], cursor
 
 
 def admin_update(

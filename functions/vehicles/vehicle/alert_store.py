@@ -25,7 +25,8 @@ Lifecycle (see docs/vehicles.md; the shared vocabulary is shared.alerts):
 
 :func:`publish` writes an evaluation's alerts and the vehicle's health fields in one
 transaction that reads the vehicle, so an alert always carries the vehicle's current
-``owner_id`` and ``center_ids`` (a center linked by a concurrent booking is never lost).
+``owner_id``, ``center_ids`` and ``center_access`` (a center linked by a concurrent booking is
+never lost; shared.center_links).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
+from shared import clock
 from shared.alerts import ALERTS, OPEN, Resolution, open_of_vehicle, resolved_fields
 from shared.auth.principal import Principal
-from shared.auth.rbac import Role
+from shared.auth.scoping import redact_for
+from shared.center_links import live_center_ids
 from shared.firestore import get_client
 from shared.pagination import page_of
 from shared.query_shapes import Direction, QueryShape, register
@@ -46,7 +49,7 @@ from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 from vehicle.health_rules import Finding, Severity
 from vehicle.models import AlertListQuery
-from vehicle.store import scoped
+from vehicle.store import in_scope, scoped
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
@@ -135,6 +138,7 @@ def publish(
                 "vehicle_id": vehicle_id,
                 "owner_id": vehicle.get("owner_id"),
                 "center_ids": list(vehicle.get("center_ids") or []),
+                "center_access": dict(vehicle.get("center_access") or {}),
                 "rule_id": finding.rule_id,
                 "alert_key": doc_id.split("_", 1)[1],
                 "severity": finding.severity.value,
@@ -176,11 +180,12 @@ def _iso(day: date | None) -> str | None:
 
 
 def present(principal: Principal, doc_id: str, alert: Mapping[str, Any]) -> dict[str, Any]:
-    """The API view of an alert (viewers do not see whose vehicle it is)."""
-    view = {"id": doc_id, **alert}
-    if principal.role is Role.VIEWER:
-        view.pop("owner_id", None)  # the viewer reports on the fleet, not on people
-    return view
+    """The API view of an alert: the centers that may see it now (shared.center_links), and
+    for viewers no owner, no vehicle and no id (it embeds the vehicle's; shared.auth.scoping).
+    """
+    view = {"id": doc_id, **{k: v for k, v in alert.items() if k != "center_access"}}
+    view["center_ids"] = live_center_ids(alert, clock.now())
+    return redact_for(principal, view, id_is_a_link=True)
 
 
 def list_alerts(
@@ -198,4 +203,6 @@ def list_alerts(
         "__name__", direction=firestore.Query.DESCENDING
     )
     snapshots, cursor = page_of(collection, q, ["opened_at"], query)
-    return [present(principal, s.id, s.to_dict() or {}) for s in snapshots], cursor
+    # As for vehicles: an expired center access never shows, pruned or not (short page).
+    alerts = [(s.id, s.to_dict() or {}) for s in snapshots]
+    return [present(principal, i, a) for i, a in alerts if in_scope(principal, a)], cursor

@@ -1,16 +1,24 @@
 // @ts-check
 /**
  * Analytics: bookings per day and alerts by severity over time, from the bookings and
- * alerts lists (bounded reads). Latency, error rate and request rate per function need the
- * monitoring statistics routes; their panels say so until those exist.
+ * alerts lists (bounded reads); requests per minute, p50/p95 latency and error rate per
+ * function from the monitoring statistics (`/api/monitoring/stats/performance`, every
+ * instance merged), over 5 minutes, an hour or a day. A deployment without the statistics
+ * routes (404) gets a clear "not available" panel instead of those charts.
  */
 
+import { NotFoundError } from "/sdk/index.js";
 import { useApp } from "../context.js";
 import { Empty, ErrorBanner, Loading, PageHeader } from "../components.js";
 import { TimeChart } from "../charts.js";
 import { html, useMemo } from "../html.js";
+import { number } from "../format.js";
+import { performanceCharts } from "../perf_charts.js";
 import { collect, useData } from "../refresh.js";
+import { setQuery, useLocation } from "../router.js";
 import { addDays, browserTimeZone, localDate, localDayBounds, utcDatesCovering } from "../time.js";
+
+const WINDOWS = /** @type {const} */ ({ "5m": "5 minutes", "1h": "hour", "24h": "24 hours" });
 
 const DAYS = 30;
 const SEVERITY_COLORS = { critical: "#8c1d18", high: "#b35c00" };
@@ -82,13 +90,72 @@ export function AnalyticsPage() {
         ${!alerts.data && !alerts.error ? html`<${Loading} rows=${3} />` : null}
         ${alerts.data ? html`<${TimeChart} title="Alerts opened per day" times=${times} series=${alertSeries} height=${200} timeZone=${zone} />` : null}
       </article>
-      <article class="card card-wide" aria-labelledby="an-performance">
-        <h2 id="an-performance">Latency, errors and traffic per function</h2>
-        <${Empty} title="Not measured yet.">
-          p50/p95 latency, error rate and requests per minute per function will appear here once the
-          monitoring service publishes its statistics.
-        <//>
-      </article>
     </div>
+    <${PerformancePanel} />
+  </section>`;
+}
+
+/**
+ * Requests, latency and errors per function, per minute, across every instance.
+ * 404 from the statistics route means this deployment has none: said plainly, no error.
+ */
+function PerformancePanel() {
+  const { client } = useApp();
+  const { query } = useLocation();
+  const requested = query.get("window");
+  const span = requested === "1h" || requested === "24h" ? requested : "5m";
+  const state = useData(async () => {
+    try {
+      return { report: await client.monitoring.performance({ window: span }), available: true };
+    } catch (error) {
+      if (error instanceof NotFoundError) return { report: null, available: false };
+      throw error;
+    }
+  }, [span]);
+  const charts = useMemo(() => (state.data?.report ? performanceCharts(state.data.report) : null), [state.data]);
+  const zone = browserTimeZone();
+  return html`<section class="performance" aria-labelledby="an-performance" data-testid="performance">
+    <div class="section-head">
+      <h2 id="an-performance">Traffic, latency and errors per function</h2>
+      ${state.data?.available === false
+        ? null
+        : html`<div class="segmented" role="group" aria-label="Time window">
+            ${Object.entries(WINDOWS).map(
+              ([value, text]) => html`<button type="button" class="button button-small" aria-pressed=${value === span}
+                onClick=${() => setQuery({ window: value === "5m" ? null : value })}>Last ${text}</button>`,
+            )}
+          </div>`}
+    </div>
+    <${ErrorBanner} error=${state.error} onRetry=${state.reload} title="Monitoring statistics could not be loaded" />
+    ${!state.data && !state.error ? html`<${Loading} rows=${3} label="Loading monitoring statistics" />` : null}
+    ${state.data?.available === false
+      ? html`<div class="card card-wide" data-testid="performance-unavailable">
+          <${Empty} title="Monitoring statistics are not available on this deployment.">
+            Latency, error rate and requests per minute per function appear here once the monitoring
+            function serves <code>/api/monitoring/stats/performance</code>.
+          <//>
+        </div>`
+      : null}
+    ${charts && state.data?.report
+      ? html`<p class="muted">Merged from ${state.data.report.instances} instance${state.data.report.instances === 1 ? "" : "s"}, read ${new Date(state.data.report.read_at).toLocaleTimeString()}.</p>
+          ${charts.functions.length
+            ? html`<ul class="stat-tiles" aria-label="Each function over the window">
+                ${charts.functions.map(
+                  (f) => html`<li class="stat-tile" style=${{ borderTopColor: f.color }} data-function=${f.name}>
+                    <strong>${f.name}</strong>
+                    <span>${number(f.requests)} requests</span>
+                    <span>p50 ${f.p50 == null ? "–" : `${number(f.p50)} ms`} · p95 ${f.p95 == null ? "–" : `${number(f.p95)} ms`}</span>
+                    <span>${number(f.errorRate, 2)} % errors</span>
+                  </li>`,
+                )}
+              </ul>`
+            : html`<${Empty} title="No requests in this window." />`}
+          <div class="cards">
+            <article class="card card-wide"><${TimeChart} title="Requests per minute" times=${charts.times} series=${charts.requests} height=${200} timeZone=${zone} /></article>
+            <article class="card card-wide"><${TimeChart} title="p95 latency (ms)" times=${charts.times} series=${charts.p95} height=${200} timeZone=${zone} /></article>
+            <article class="card card-wide"><${TimeChart} title="p50 latency (ms)" times=${charts.times} series=${charts.p50} height=${200} timeZone=${zone} /></article>
+            <article class="card card-wide"><${TimeChart} title="Error rate (% of requests answered 5xx)" times=${charts.times} series=${charts.errorRate} height=${200} timeZone=${zone} /></article>
+          </div>`
+      : null}
   </section>`;
 }

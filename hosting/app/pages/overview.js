@@ -206,6 +206,11 @@ function HealthCard({ client, detailed }) {
           <dl class="facts">
             <dt>Version</dt><dd>${health.version}</dd>
             ${health.uptime_seconds != null ? html`<dt>Uptime</dt><dd>${number(health.uptime_seconds / 60)} min</dd>` : null}
+            ${health.performance?.available
+              ? html`<dt>Errors (5 min)</dt><dd>${number(100 * health.performance.error_rate, 2)} % of ${number(health.performance.requests)} requests</dd>
+                  <dt>p95 latency (5 min)</dt><dd>${health.performance.p95_ms == null ? "–" : `${number(health.performance.p95_ms)} ms`}</dd>`
+              : null}
+            ${(health.reasons ?? []).map((reason) => html`<dt>Degraded</dt><dd>${reason}</dd>`)}
             ${(health.dependencies ?? []).map(
               (d) => html`<dt>${label(d.name)}</dt><dd>${d.ok ? `ok, ${number(d.latency_ms, 1)} ms` : `down: ${d.error}`}</dd>`,
             )}

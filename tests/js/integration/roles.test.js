@@ -200,6 +200,70 @@ test("viewer: reads everything without personal data and changes nothing", only(
   await assert.rejects(client.users.list(), (error) => error instanceof ForbiddenError);
 });
 
+// The routes the dashboard's Users page, day view and assign dialog read, for each role.
+const ALLOWED = {
+  audit: ["admin"],
+  team: ["admin", "service_center", "mechanic"],
+  centerSuggestions: ["admin", "service_center"],
+};
+
+test("the audit trail and the user search answer admins only", async () => {
+  const { client } = await signedIn();
+  if (!ALLOWED.audit.includes(ROLE)) {
+    await assert.rejects(client.audit.list(), (error) => error instanceof ForbiddenError);
+    await assert.rejects(client.users.list({ q: "demo" }), (error) => error instanceof ForbiddenError);
+    return;
+  }
+  const trail = await client.audit.list({ event: "login_succeeded", limit: 5 });
+  assert.ok(trail.items.length >= 1 && trail.items.every((e) => e.event === "login_succeeded"));
+  const me = client.user?.id ?? "";
+  const mine = await client.audit.list({ subject_id: me, limit: 3 });
+  assert.ok(mine.items.every((e) => e.subject_id === me));
+  assert.equal(mine.people[me]?.email, EMAIL);
+  const found = await client.users.list({ q: "DEMO", role: "mechanic" });
+  assert.deepEqual(found.items.map((u) => u.email), ["mechanic@demo.pmi.dev"]);
+  assert.deepEqual((await client.users.list({ q: "demo mech" })).items.map((u) => u.full_name), ["Demo Mechanic"]);
+});
+
+test("a center's team by name: its people and admins; another center's staff get 404", async () => {
+  const { client } = await signedIn();
+  if (!ALLOWED.team.includes(ROLE)) {
+    await assert.rejects(client.centers.team(WORLD.centers[0]), (error) => error instanceof ForbiddenError);
+    return;
+  }
+  const team = await client.centers.team(WORLD.centers[0]);
+  assert.deepEqual(team.items.map((m) => [m.id, m.full_name, m.active]), [[WORLD.users.mechanic, "Demo Mechanic", true]]);
+  assert.ok(team.items.every((m) => !("email" in m) && !("phone" in m)));
+  if (ROLE !== "admin") {
+    await assert.rejects(client.centers.team(WORLD.centers[1]), (error) => error instanceof NotFoundError);
+  }
+});
+
+test("the center's suggestions: its service-center staff and admins", async () => {
+  const { client } = await signedIn();
+  if (!ALLOWED.centerSuggestions.includes(ROLE)) {
+    await assert.rejects(client.centers.suggestions(WORLD.centers[0]), (error) => error instanceof ForbiddenError);
+    return;
+  }
+  const answer = await client.centers.suggestions(WORLD.centers[0]);
+  assert.equal(answer.time_zone, "Europe/Berlin");
+  assert.ok(Array.isArray(answer.suggestions));
+  if (ROLE === "service_center") {
+    await assert.rejects(client.centers.suggestions(WORLD.centers[1]), (error) => error instanceof NotFoundError);
+  }
+});
+
+test("bookings of one local day at the center", only("admin", "service_center", "mechanic"), async () => {
+  const { client } = await signedIn();
+  const [seeded] = (await client.bookings.list({ center_id: WORLD.centers[0] })).items.filter((b) => b.id === WORLD.bookings[0]);
+  assert.ok(seeded, "the demo booking is in scope");
+  const day = seeded.start.slice(0, 10); // the center-local date: starts carry the center's offset
+  const listed = await client.bookings.list({ center_id: WORLD.centers[0], date: day });
+  assert.ok(listed.items.some((b) => b.id === seeded.id));
+  assert.ok(listed.items.every((b) => b.start.startsWith(day)));
+  await assert.rejects(client.bookings.list({ date: day, from: day }), (error) => error instanceof ValidationError);
+});
+
 test("logout ends the session on the server", async () => {
   const { client } = await signedIn();
   const refreshToken = client.session.current?.refresh_token;
