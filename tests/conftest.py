@@ -50,6 +50,9 @@ TEST_ENV = {
     "PMI_RATE_LIMIT_PER_MINUTE": "100000",
     "PMI_RATE_LIMIT_BURST": "100000",
     "PMI_LOG_LEVEL": "WARNING",
+    # Requests are recorded in memory and never flushed; the metrics tests choose their own
+    # store and flush when they mean to (tests/test_monitoring_*.py).
+    "PMI_METRICS": "memory",
     # Tests change users straight in Firestore (as another instance would) and expect the
     # next request to see it; the principal cache has its own tests (test_principal_cache.py).
     "PMI_PRINCIPAL_CACHE_SECONDS": "0",

@@ -251,6 +251,7 @@ CLOSED = (
     "outbox/m-alice",
     "login_known_networks/n-alice",
     "vin_claims/c-alice",
+    "metric_buckets/instance-1.493000",
 )
 
 
@@ -319,6 +320,7 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             "outbox/m-alice": {"to": "alice@example.test", "user_id": OWNER.uid},
             "login_known_networks/n-alice": {"expires_at": now},
             "vin_claims/c-alice": {"claimant_id": OWNER.uid, "vin": "WVWZZZ1JZXW000001"},
+            "metric_buckets/instance-1.493000": {"instance": "instance-1", "hour": 493000},
         }
     )
     batch = db.batch()

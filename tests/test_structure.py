@@ -80,6 +80,18 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "service": 5,
         },
     ),
+    "monitoring": (
+        "observability",
+        {
+            "models": 0,
+            "performance": 0,
+            "instance": 0,
+            "ttl_cache": 0,
+            "health_checks": 1,
+            "database_stats": 1,
+            "service": 2,
+        },
+    ),
 }
 # Imports that make a module touch Firestore (or run transactions): never in a pure module.
 FIRESTORE_MODULES = ("google.cloud", "shared.firestore", "shared.transactions")
