@@ -495,7 +495,7 @@ def _shown(value: float | None, digits: int = 0) -> str:
 
 
 def _percent(share: float) -> str:
-    """health_facts.js's percent()."""
+    """format.js's percent()."""
     value = 100 * share
     digits = 0 if float(value).is_integer() else 1 if value >= 10 else 2
     return f"{_shown(value, digits)} %"

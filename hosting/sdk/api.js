@@ -212,7 +212,8 @@ export function isVinClaimPending(result) {
  */
 
 /**
- * @typedef {object} MonitoringHealth  The public health answer: status and version only.
+ * @typedef {object} MonitoringHealth  The public health answer: status and version only
+ *   (no I/O; `degraded` is only ever said by `/health/detailed`).
  * @property {"ok" | "degraded"} status
  * @property {string} version
  */

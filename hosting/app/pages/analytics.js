@@ -22,8 +22,7 @@ import { useApp } from "../context.js";
 import { Bars, Empty, ErrorBanner, Loading, PageHeader } from "../components.js";
 import { TimeChart } from "../charts.js";
 import { html, useMemo } from "../html.js";
-import { clock, label, number } from "../format.js";
-import { percent } from "../health_facts.js";
+import { clock, label, number, percent } from "../format.js";
 import { performanceCharts } from "../perf_charts.js";
 import {
   BOOKING_STATUSES,

@@ -13,7 +13,8 @@ import {
   openAlertsPerDay,
   openNowComparison,
 } from "../../../hosting/app/analytics_data.js";
-import { duration, healthFacts, percent } from "../../../hosting/app/health_facts.js";
+import { duration, percent } from "../../../hosting/app/format.js";
+import { healthFacts } from "../../../hosting/app/health_facts.js";
 import { json, makeClient, tokenReply } from "./fakes.js";
 
 test("days run from the first to the last date, across a month's end", () => {
