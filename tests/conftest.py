@@ -174,7 +174,17 @@ def stack(emulator: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory)
         gateway_port=free_port(),
         reuse_emulator=emulator,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "local-first", "THREADS": "4"},
+        env={
+            **TEST_ENV,
+            "PMI_RATE_LIMIT_BACKEND": "local-first",
+            "THREADS": "4",
+            # The processes record and flush their request figures as deployed (every second
+            # here), and /stats/* read them fresh: the dashboard's Analytics page is tested
+            # against real figures (tests/test_dashboard_browser.py).
+            "PMI_METRICS": "firestore",
+            "PMI_METRICS_FLUSH_SECONDS": "1",
+            "PMI_STATS_CACHE_SECONDS": "0",
+        },
     )
     instance.start(progress=lambda message: None)
     yield instance

@@ -7,10 +7,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,8 +31,8 @@ EXPECTED_PAGES = {
 }
 # The issue's budget for the JavaScript of a first load, gzipped.
 FIRST_LOAD_BUDGET_BYTES = 150 * 1024
-# The monitoring statistics routes (issue #11) may not be deployed: the Analytics page then
-# gets a 404 it turns into its "not available" panel.
+# A deployment without the monitoring statistics routes answers them 404, which the
+# Analytics page turns into its "not available" panels (one test stubs that 404).
 MONITORING_STATS = r"/api/monitoring/stats/"
 
 
@@ -59,7 +62,6 @@ def _nav_labels(ui: Ui) -> list[str]:
 
 @pytest.mark.parametrize("role", list(EXPECTED_PAGES))
 def test_each_role_opens_every_page_it_may_see(ui: Ui, world: dict[str, Any], role: str) -> None:
-    ui.expect_failure(MONITORING_STATS)
     ui.sign_in(role)
     assert _nav_labels(ui) == EXPECTED_PAGES[role]
     for label in EXPECTED_PAGES[role]:
@@ -464,112 +466,236 @@ def test_day_view_asks_for_the_centers_local_day_and_shows_what_vehicles_need(
     ui.assert_clean()
 
 
-def test_analytics_draws_its_charts_or_says_monitoring_is_not_available(
-    ui: Ui, world: dict[str, Any]
+# What the test sends through the gateway before it opens Analytics: per function, a path
+# and the route template the monitoring statistics file it under.
+TRAFFIC = {
+    "auth": ("/api/auth/me", "/me"),
+    "bookings": ("/api/bookings/{booking}", "/<booking_id>"),
+    "monitoring": ("/api/monitoring/health/live", "/health/live"),
+    "vehicles": ("/api/vehicles/{vehicle}", "/<vehicle_id>"),
+}
+REQUESTS_PER_FUNCTION = 6
+# The stack's functions flush their figures every second (tests/conftest.py, `stack`).
+FLUSH_TIMEOUT_SECONDS = 20.0
+
+
+def _js_number(value: Any) -> str:
+    """A number as the chart tables print it (JavaScript's String(n)); null as "–"."""
+    if value is None:
+        return "–"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _shown(value: float | None, digits: int = 0) -> str:
+    """format.js's number(): en-GB grouping, half away from zero (Intl rounds so)."""
+    if value is None:
+        return "–"
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{rounded:,}"
+
+
+def _percent(share: float) -> str:
+    """format.js's percent()."""
+    value = 100 * share
+    digits = 0 if float(value).is_integer() else 1 if value >= 10 else 2
+    return f"{_shown(value, digits)} %"
+
+
+def _requests_since(api: Api, function: str, route: str, since: int) -> int:
+    """Requests the statistics hold for one route of one function from minute ``since`` on."""
+    report = api.call(
+        "GET",
+        f"/api/monitoring/stats/performance?window=5m&function={function}&route={quote(route)}",
+    )
+    figures = report["functions"].get(function)
+    if figures is None:
+        return 0
+    series = figures["series"]
+    return sum(n for t, n in zip(series["t"], series["requests"], strict=True) if t >= since)
+
+
+def _send_traffic(stack: Any, world: dict[str, Any]) -> None:
+    """REQUESTS_PER_FUNCTION real requests to each function through the gateway, then waits
+    until every function has flushed them to Firestore (the statistics count them)."""
+    admin = Api(stack.gateway_url, "admin")
+    since = int(time.time() // 60) * 60
+    for path, _ in TRAFFIC.values():
+        target = path.format(booking=world["bookings"][0], vehicle=world["vehicles"][0])
+        for _ in range(REQUESTS_PER_FUNCTION):
+            admin.call("GET", target)
+    deadline = time.monotonic() + FLUSH_TIMEOUT_SECONDS
+    pending = dict(TRAFFIC)
+    while pending and time.monotonic() < deadline:
+        for name, (_, route) in list(pending.items()):
+            if _requests_since(admin, name, route, since) >= REQUESTS_PER_FUNCTION:
+                del pending[name]
+        time.sleep(0.25)
+    assert not pending, f"not flushed within {FLUSH_TIMEOUT_SECONDS} s: {sorted(pending)}"
+
+
+def _table_rows(chart: Any) -> list[list[str]]:
+    """A chart's data table (behind its disclosure), as text per cell."""
+    chart.locator("summary").click()
+    return [
+        [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        for row in chart.locator(".chart-table tbody tr").all()
+    ]
+
+
+def test_analytics_charts_the_real_performance_and_database_figures(
+    ui: Ui, stack: Any, world: dict[str, Any]
 ) -> None:
-    ui.expect_failure(MONITORING_STATS)
-    ui.sign_in("viewer")
-    ui.page.goto("/analytics")
+    """Real traffic, flushed by the functions, read by the real statistics routes: every
+    chart of the Analytics page draws, and what it shows is the answer the page received."""
+    _send_traffic(stack, world)
+    with ui.page.expect_response(lambda r: "/api/monitoring/health/detailed" in r.url) as got:
+        ui.sign_in("viewer")
+    health = got.value.json()
+    assert got.value.status == 200 and health["performance"]["available"] is True
+    assert health["performance"]["requests"] >= REQUESTS_PER_FUNCTION * len(TRAFFIC)
+    card = ui.page.locator("[data-testid=health-card]")
+    expect(card.locator(".badge")).to_have_attribute("data-status", health["status"])
+    limits, recent = health["thresholds"], health["performance"]
+    expect(card).to_contain_text(f"Requests (5 min){_shown(recent['requests'])}")
+    expect(card).to_contain_text(f"(limit {_percent(limits['max_error_rate'])})")
+    expect(card).to_contain_text(
+        f"{_shown(recent['p95_ms'])} ms (limit {_shown(limits['max_p95_ms'])} ms)"
+    )
+    for reason in health["reasons"]:
+        expect(card.locator(".health-reasons")).to_contain_text(reason)
+
+    stats_calls = r".*/api/monitoring/stats/(performance\?window=5m|database)$"
+    answers: dict[str, Any] = {}
+
+    def keep(response: Any) -> None:
+        if re.match(stats_calls, response.url):  # the first answer of each is on screen
+            answers.setdefault(response.url.rsplit("/", 1)[-1].split("?")[0], response.json())
+
+    ui.page.on("response", keep)
+    ui.page.locator("nav.sidenav a", has_text="Analytics").click()
+    panel = ui.page.locator("[data-testid=performance]")
+    for title in ("Requests per minute", "p95 latency (ms)", "p50 latency (ms)", "Error rate"):
+        panel.locator(f"[data-testid^='chart-{title}'] .uplot").wait_for()
     ui.page.locator("[data-testid='chart-Bookings per day'] .uplot").wait_for()
-    ui.page.locator("[data-testid='chart-Alerts opened per day'] .uplot").wait_for()
-    performance = ui.page.locator("[data-testid=performance]")
-    charts = performance.locator("[data-testid='chart-Requests per minute'] .uplot")
-    unavailable = performance.locator("[data-testid=performance-unavailable]")
-    expect(charts.or_(unavailable)).to_be_visible()
-    if unavailable.count():
-        expect(unavailable).to_contain_text("not available on this deployment")
-    else:  # the monitoring statistics are deployed: every chart of the panel is drawn
-        for title in ("p95 latency (ms)", "p50 latency (ms)", "Error rate"):
-            performance.locator(f"[data-testid^='chart-{title}'] .uplot").wait_for()
-    assert ui.page.locator(".banner-error").count() == 0
+    ui.page.locator("[data-testid='chart-Open alerts by severity'] .uplot").wait_for()
+    ui.settle()
+    report, database = answers["performance"], answers["database"]
+
+    # The figures the page was given include the traffic sent above, per function and route.
+    assert sorted(report["functions"]) == sorted(TRAFFIC)
+    for name, (_, route) in TRAFFIC.items():
+        assert report["functions"][name]["routes"][route]["requests"] >= REQUESTS_PER_FUNCTION
+    # Each function's tile says what the answer says.
+    tiles = panel.locator(".stat-tile")
+    expect(tiles).to_have_count(len(report["functions"]))
+    for name, figures in report["functions"].items():
+        tile = panel.locator(f".stat-tile[data-function={name}]")
+        latency = figures["latency_ms"]
+        expect(tile.locator("[data-figure=requests]")).to_have_text(
+            f"{_shown(figures['requests'])} requests, {_shown(figures['errors']['4xx'])} 4xx"
+        )
+        expect(tile.locator("[data-figure=latency]")).to_have_text(
+            f"p50 {_shown(latency['p50'])} ms · p95 {_shown(latency['p95'])} ms"
+        )
+        expect(tile.locator("[data-figure=error-rate]")).to_have_text(
+            f"{_percent(figures['error_rate'])} 5xx"
+        )
+    # Each chart's data, minute by minute and function by function, is the answer's series.
+    names = sorted(report["functions"])
+    columns = {
+        "Requests per minute": "requests",
+        "p95 latency (ms)": "p95_ms",
+        "p50 latency (ms)": "p50_ms",
+    }
+    for title, column in columns.items():
+        chart = panel.locator(f"[data-testid='chart-{title}']")
+        expect(chart.locator(".u-legend")).to_contain_text(names[0])
+        rows = _table_rows(chart)
+        assert len(rows) == len(report["series"]["t"]) == 5
+        for index, row in enumerate(rows):
+            expected = [_js_number(report["functions"][n]["series"][column][index]) for n in names]
+            assert row[1:] == expected, (title, index, row)
+    error_rows = _table_rows(panel.locator("[data-testid^='chart-Error rate']"))
+    for index, row in enumerate(error_rows):
+        expected = []
+        for name in names:
+            series = report["functions"][name]["series"]
+            served = series["requests"][index]
+            share = round(100 * series["errors_5xx"][index] / served, 2) if served else None
+            expected.append(_js_number(share))
+        assert row[1:] == expected, ("error rate", index, row)
+
+    # The exact counts of /stats/database, as bars.
+    def bars(testid: str) -> dict[str, str]:
+        items = ui.page.locator(f"[data-testid={testid}] .bars li").all()
+        return {
+            str(item.get_attribute("data-key")): item.locator(".bar-value").inner_text()
+            for item in items
+        }
+
+    def counts(group: dict[str, Any]) -> dict[str, str]:
+        return {key: str(figure["count"]) for key, figure in group.items()}
+
+    assert bars("bookings-by-status") == counts(database["bookings_by_status"])
+    assert bars("open-alerts-now") == counts(database["open_alerts_by_severity"])
+    assert bars("users-by-role") == counts(database["users_by_role"])
+    facts = ui.page.locator("[data-testid=platform-facts]")
+    expect(facts).to_contain_text(
+        f"New users, last 7 days{_shown(database['new_users_last_7_days']['count'])}"
+    )
+    total = database["collections"]["bookings"]["count"]
+    expect(ui.page.locator("[data-testid=bookings-coverage]")).to_contain_text(
+        f"of {_shown(total)} in all"
+    )
+    # The alerts history from the lists ends where the exact count is: nothing to explain.
+    history = _table_rows(ui.page.locator("[data-testid='chart-Open alerts by severity']"))
+    open_now = database["open_alerts_by_severity"]
+    assert history[-1][1:] == [str(open_now["critical"]["count"]), str(open_now["high"]["count"])]
+    expect(ui.page.locator("[data-testid=alerts-difference]")).to_have_count(0)
+
+    # Another window: the same charts from the hour's answer, a point per minute.
+    with ui.page.expect_response(lambda r: "stats/performance?window=1h" in r.url) as hour:
+        panel.get_by_role("button", name="Last hour").click()
+    assert hour.value.status == 200
+    hourly = panel.locator("[data-testid='chart-Requests per minute'] .chart-table tbody tr")
+    expect(hourly).to_have_count(60)
     ui.screenshot("analytics")
     ui.assert_clean()
 
 
-def _performance_report(now: datetime) -> dict[str, Any]:
-    """An answer of ``GET /api/monitoring/stats/performance?window=5m`` in the shape the
-    monitoring function documents (docs/sdk.md, PerformanceReport): two functions, five
-    minutes, one of them without requests."""
-    start = now.replace(second=0, microsecond=0) - timedelta(minutes=4)
-    minutes = [int((start + timedelta(minutes=i)).timestamp()) for i in range(5)]
-
-    def series(requests: list[int], errors: list[int], p50: list[Any], p95: list[Any]) -> Any:
-        zeros = [0] * len(requests)
-        return {
-            "t": minutes,
-            "requests": requests,
-            "errors_4xx": zeros,
-            "errors_5xx": errors,
-            "rate_limited": zeros,
-            "cold_starts": zeros,
-            "p50_ms": p50,
-            "p95_ms": p95,
-            "p99_ms": p95,
-        }
-
-    def figures(requests: int, errors: int, p50: float, p95: float, per_minute: Any) -> Any:
-        latency = {"p50": p50, "p95": p95, "p99": p95, "mean": p50}
-        return {
-            "requests": requests,
-            "errors": {"total": errors, "4xx": 0, "5xx": errors},
-            "rate_limited": 0,
-            "cold_starts": 1,
-            "error_rate": errors / requests,
-            "latency_ms": latency,
-            "routes": {},
-            "series": per_minute,
-        }
-
-    auth = series([30, 42, 0, 25, 12], [0, 1, 0, 0, 0], [8, 9, None, 7, 8], [40, 55, None, 35, 30])
-    bookings = series(
-        [10, 8, 0, 14, 6], [0, 0, 0, 2, 0], [21, 19, None, 25, 20], [80, 70, None, 95, 60]
-    )
-    return {
-        "window": "5m",
-        "start": start.isoformat(),
-        "end": (start + timedelta(minutes=5)).isoformat(),
-        "step_seconds": 60,
-        "function": None,
-        "route": None,
-        "read_at": now.isoformat(),
-        "cached": False,
-        "instances": 2,
-        "documents_read": 10,
-        "latency_bounds_ms": [5, 10, 25, 50, 100],
-        "totals": figures(147, 3, 10, 80, auth),
-        "series": auth,
-        "functions": {
-            "auth": figures(109, 1, 8, 50, auth),
-            "bookings": figures(38, 2, 21, 90, bookings),
-        },
-    }
-
-
-def test_analytics_charts_a_performance_report_per_function(ui: Ui, world: dict[str, Any]) -> None:
-    """The charts against an answer of the documented shape. Until the monitoring statistics
-    routes (issue #11) are deployed here, the browser is given that answer for the one
-    route; the test above checks the real route's answer (or its absence)."""
-    report = _performance_report(datetime.now(UTC))
+def test_analytics_says_when_the_monitoring_statistics_are_not_available(
+    ui: Ui, world: dict[str, Any]
+) -> None:
+    """A deployment whose monitoring function has no statistics routes answers them 404
+    (stubbed here for those routes only): each panel says so, the rest of the page works."""
+    ui.expect_failure(MONITORING_STATS)
     ui.page.route(
-        re.compile(r".*/api/monitoring/stats/performance\?.*"),
-        lambda route: route.fulfill(status=200, json=report),
+        re.compile(r".*/api/monitoring/stats/.*"),
+        lambda route: route.fulfill(
+            status=404,
+            json={
+                "error": {
+                    "code": "not_found",
+                    "message": "No route matches this path.",
+                    "request_id": "0" * 32,
+                    "details": [],
+                }
+            },
+        ),
     )
     ui.sign_in("admin")
     ui.page.goto("/analytics")
-    performance = ui.page.locator("[data-testid=performance]")
-    for title in ("Requests per minute", "p95 latency (ms)", "p50 latency (ms)", "Error rate"):
-        performance.locator(f"[data-testid^='chart-{title}'] .uplot").wait_for()
-    tiles = performance.locator(".stat-tile")
-    expect(tiles).to_have_count(2)
-    expect(tiles.nth(1)).to_contain_text("38 requests")
-    expect(tiles.nth(1)).to_contain_text("p95 90 ms")
-    expect(tiles.nth(1)).to_contain_text("5.26 % errors")
-    legend = performance.locator("[data-testid='chart-Requests per minute'] .u-legend")
-    expect(legend).to_contain_text("auth")
-    expect(legend).to_contain_text("bookings")
-    with ui.page.expect_request(lambda r: "stats/performance?window=1h" in r.url):
-        performance.get_by_role("button", name="Last hour").click()
-    ui.screenshot("performance")
+    ui.page.locator("[data-testid='chart-Bookings per day'] .uplot").wait_for()
+    ui.page.locator("[data-testid='chart-Open alerts by severity'] .uplot").wait_for()
+    performance = ui.page.locator("[data-testid=performance-unavailable]")
+    expect(performance).to_contain_text("not available on this deployment")
+    expect(ui.page.locator("[data-testid=database-unavailable]")).to_contain_text(
+        "not available on this deployment"
+    )
+    expect(ui.page.locator("[data-testid=performance] .uplot")).to_have_count(0)
+    expect(ui.page.get_by_role("button", name="Last hour")).to_have_count(0)
+    assert ui.page.locator(".banner-error").count() == 0
+    ui.screenshot("analytics-unavailable")
     ui.assert_clean()
 
 

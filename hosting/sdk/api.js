@@ -212,22 +212,42 @@ export function isVinClaimPending(result) {
  */
 
 /**
- * @typedef {object} MonitoringHealth  The public health answer: status and version only.
+ * @typedef {object} MonitoringHealth  The public health answer: status and version only
+ *   (no I/O; `degraded` is only ever said by `/health/detailed`).
  * @property {"ok" | "degraded"} status
  * @property {string} version
  */
 
 /**
+ * @typedef {object} HealthThresholds  what `/health/detailed` judges the last 5 minutes against
+ * @property {number} max_error_rate a 5xx share above this is `degraded` (0.05 = 5 %)
+ * @property {number} max_p95_ms a p95 above this is `degraded`
+ * @property {number} min_requests with fewer requests, neither figure is judged
+ */
+
+/**
+ * @typedef {object} RecentPerformance  every function together, over the last 5 minutes
+ * @property {"5m"} window
+ * @property {number} requests
+ * @property {number} error_rate 5xx ÷ requests (0 without requests)
+ * @property {number | null} p95_ms null without requests
+ * @property {string | null} read_at when the figures were read (ISO 8601, UTC)
+ * @property {boolean} available false: the figures could not be read (`reasons` says so)
+ */
+
+/**
  * @typedef {object} MonitoringHealthDetailed  `GET /health/detailed` (`monitoring:read`).
  * @property {"ok" | "degraded"} status
+ * @property {string[]} reasons why it is `degraded`, one sentence each (empty when `ok`)
  * @property {string} version
- * @property {string} function
- * @property {number} uptime_seconds
- * @property {{name: string, ok: boolean, latency_ms: number | null, error: string | null}[]} dependencies
- * @property {Record<string, unknown>} process
- * @property {string[]} [reasons] why it is `degraded` (with the monitoring statistics)
- * @property {{window: string, requests: number, error_rate: number, p95_ms: number | null, available: boolean}} [performance]
- *   the last 5 minutes across every instance (with the monitoring statistics)
+ * @property {string} function the function that answered (`monitoring`)
+ * @property {number} uptime_seconds of the answering instance
+ * @property {{name: string, ok: boolean, latency_ms: number, error: string | null}[]} dependencies
+ * @property {RecentPerformance} performance
+ * @property {HealthThresholds} thresholds
+ * @property {{pid: number, rss_bytes: number, threads: number, uptime_seconds: number}} process the answering instance
+ * @property {{address: string, source: string, limit_key: string, peer: string | null, forwarded_for: string[], trusted_proxy_hops: number}} client_ip
+ *   how the caller's IP was read (to set `PMI_TRUSTED_PROXY_HOPS`)
  */
 
 /**
@@ -305,26 +325,57 @@ export function isVinClaimPending(result) {
 /**
  * @typedef {object} PerformanceReport  `GET /api/monitoring/stats/performance` (every instance, merged)
  * @property {"5m" | "1h" | "24h"} window
- * @property {string} start
- * @property {string} end
- * @property {number} step_seconds
- * @property {string | null} function
- * @property {string | null} route
- * @property {string} read_at
- * @property {number} instances
+ * @property {string} start start of the window's first minute (ISO 8601, UTC)
+ * @property {string} end end of the window (the current minute's end)
+ * @property {number} step_seconds 60: one entry of `series` per minute
+ * @property {string | null} function the `function` filter, if any
+ * @property {string | null} route the `route` filter, if any
+ * @property {string} read_at when the figures were read from Firestore
+ * @property {boolean} cached served from the monitoring instance's cache (`read_at` says how old)
+ * @property {number} instances how many instances' figures are merged
+ * @property {number} documents_read what the read cost (billed reads)
+ * @property {number[]} latency_bounds_ms the histogram's bucket bounds (percentiles are exact to one bucket)
  * @property {PerformanceFigures} totals
  * @property {PerformanceSeries} series
- * @property {Record<string, FunctionPerformance>} functions
+ * @property {Record<string, FunctionPerformance>} functions by function name
  */
+
+/** @typedef {{count: number, read_at: string}} CountFigure  one aggregation count and when it was read */
 
 /**
  * @typedef {object} DatabaseStats  `GET /api/monitoring/stats/database` (aggregation counts)
  * @property {string} read_at
- * @property {Record<string, {count: number, read_at: string}>} collections
- * @property {Record<string, {count: number, read_at: string}>} bookings_by_status
- * @property {Record<string, {count: number, read_at: string}>} open_alerts_by_severity
- * @property {Record<string, {count: number, read_at: string}>} users_by_role
- * @property {{count: number, read_at: string}} new_users_last_7_days
+ * @property {boolean} cached served from the monitoring instance's cache
+ * @property {number} cache_seconds how old a cached answer may be
+ * @property {number} queries aggregation queries one uncached call runs
+ * @property {string} reads_note what an uncached call costs in reads
+ * @property {Record<string, CountFigure>} collections users, vehicles, bookings, alerts, centers
+ * @property {Record<string, CountFigure>} bookings_by_status every status, all time
+ * @property {Record<string, CountFigure>} open_alerts_by_severity critical, high
+ * @property {Record<string, CountFigure>} users_by_role
+ * @property {CountFigure} new_users_last_7_days
+ * @property {{count: number, read_at: string, days: Record<string, number>, method: string}} telemetry_readings_last_24h
+ *   `count` is an estimate; `days` holds each UTC day's exact count
+ */
+
+/**
+ * @typedef {object} InstanceMetrics  `GET /api/monitoring/metrics`: the answering monitoring instance only
+ * @property {string} read_at
+ * @property {{pid: number, cpu_percent: number, cpu_seconds: number, rss_bytes: number, memory_percent: number, threads: number, open_connections: number | null, open_files: number | null, uptime_seconds: number}} process
+ *   `cpu_percent` since the previous call on this instance
+ * @property {{cpu_count: number, cpu_percent: number, memory_total_bytes: number, memory_available_bytes: number, disk_path: string, disk_total_bytes: number, disk_used_bytes: number, disk_free_bytes: number}} system
+ * @property {{function: string, version: string, environment: string, region: string | null, service: string | null, revision: string | null, concurrency: number | null, limits: InstanceLimits}} configuration
+ * @property {Record<string, unknown>} recording the instance's request-metrics recorder (mode, flushes, pending minutes, …)
+ */
+
+/**
+ * @typedef {object} InstanceLimits
+ * @property {number | null} memory_bytes the container's memory limit (null: unlimited)
+ * @property {number | null} cpus the container's CPU quota (null: unlimited)
+ * @property {number} max_body_bytes
+ * @property {number} rate_limit_per_minute
+ * @property {number} rate_limit_burst
+ * @property {string} rate_limit_backend
  */
 
 /** @param {string} id */
@@ -607,11 +658,15 @@ export class Pmi extends PmiClient {
     this.monitoring = {
       /** @returns {Promise<{status: string}>} */
       live: () => client.request("GET", "/api/monitoring/health/live", { auth: false }),
-      /** @returns {Promise<{status: string, firestore_latency_ms: number}>} */
+      /** Firestore answers within the readiness deadline; else a 503 `not_ready` error. @returns {Promise<{status: "ready"}>} */
       ready: () => client.request("GET", "/api/monitoring/health/ready", { auth: false }),
       /** @returns {Promise<MonitoringHealth>} */
       health: () => client.request("GET", "/api/monitoring/health", { auth: false }),
-      /** @returns {Promise<MonitoringHealthDetailed>} */
+      /**
+       * Dependencies, the last 5 minutes' error rate and p95 against the thresholds, and
+       * the reasons when `degraded` (`monitoring:read`).
+       * @returns {Promise<MonitoringHealthDetailed>}
+       */
       healthDetailed: () => client.request("GET", "/api/monitoring/health/detailed"),
       /**
        * Requests, errors, latency percentiles and per-minute series across every instance
@@ -626,6 +681,12 @@ export class Pmi extends PmiClient {
        * @returns {Promise<DatabaseStats>}
        */
       database: () => client.request("GET", "/api/monitoring/stats/database"),
+      /**
+       * The answering monitoring instance: process, system, configuration and limits, its
+       * metrics recorder (`monitoring:read`). One instance, not the platform.
+       * @returns {Promise<InstanceMetrics>}
+       */
+      metrics: () => client.request("GET", "/api/monitoring/metrics"),
     };
   }
 }

@@ -200,6 +200,46 @@ test("viewer: reads everything without personal data and changes nothing", only(
   await assert.rejects(client.users.list(), (error) => error instanceof ForbiddenError);
 });
 
+test("the monitoring statistics: admins and viewers read them, other roles are refused", async () => {
+  const { client } = await signedIn();
+  const { monitoring } = client;
+  if (!["admin", "viewer"].includes(ROLE)) {
+    for (const call of [monitoring.healthDetailed, monitoring.metrics, monitoring.database, () => monitoring.performance()]) {
+      await assert.rejects(call(), (error) => error instanceof ForbiddenError && error.status === 403);
+    }
+    return;
+  }
+  const health = await monitoring.healthDetailed();
+  assert.ok(["ok", "degraded"].includes(health.status));
+  assert.equal(health.status === "degraded", health.reasons.length > 0);
+  assert.equal(health.performance.window, "5m");
+  assert.equal(typeof health.performance.available, "boolean");
+  assert.deepEqual(Object.keys(health.thresholds).sort(), ["max_error_rate", "max_p95_ms", "min_requests"]);
+  assert.equal(health.dependencies[0].name, "firestore");
+
+  const database = await monitoring.database();
+  assert.ok(database.collections.users.count >= 5);
+  assert.equal(database.users_by_role.viewer.count, 1);
+  assert.ok(database.open_alerts_by_severity.high.count >= 1, "the demo vehicle's findings opened alerts");
+  const statuses = Object.values(database.bookings_by_status).reduce((sum, figure) => sum + figure.count, 0);
+  assert.equal(statuses, database.collections.bookings.count, "every booking has one of the statuses counted");
+  assert.ok(database.telemetry_readings_last_24h.count >= 0);
+
+  const report = await monitoring.performance({ window: "5m" });
+  assert.equal(report.series.t.length, 5);
+  assert.equal(report.step_seconds, 60);
+  for (const column of Object.values(report.series)) assert.equal(column.length, 5);
+  for (const figures of Object.values(report.functions)) assert.equal(figures.series.requests.length, 5);
+  const auth = await monitoring.performance({ window: "1h", function: "auth" });
+  assert.equal(auth.series.t.length, 60);
+  assert.ok(Object.keys(auth.functions).every((name) => name === "auth"));
+  await assert.rejects(monitoring.performance({ window: /** @type {any} */ ("7d") }), (error) => error instanceof ValidationError && error.status === 422);
+
+  const metrics = await monitoring.metrics();
+  assert.equal(metrics.configuration.function, "monitoring");
+  assert.ok(metrics.process.rss_bytes > 0 && metrics.system.cpu_count >= 1);
+});
+
 // The routes the dashboard's Users page, day view and assign dialog read, for each role.
 const ALLOWED = {
   audit: ["admin"],
