@@ -12,6 +12,7 @@ ENV ?= staging
 .PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean migrate
 .PHONY: lock lock-check deploy-plan venv
 .PHONY: assets browser jscheck openapi fuzz load
+.PHONY: alerting
 
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
@@ -29,6 +30,7 @@ help:
 	@echo "make lock       re-resolve requirements.lock and the functions' requirements.txt"
 	@echo "                (UPGRADE=1: newest allowed versions); make lock-check only checks"
 	@echo "make deploy-plan ENV=staging|production   print every command the release runs"
+	@echo "make alerting ENV=staging|production [APPLY=1]   log-based metrics and alert policies"
 
 # The virtualenv is rebuilt when any requirements file changes, always from the lock
 # (every package pinned and hash-checked); a lock that no longer matches its inputs stops
@@ -137,6 +139,12 @@ lock-check:
 
 deploy-plan:
 	@$(PYTHON) scripts/deploy_plan.py --env $(ENV)
+
+# deploy/monitoring/ into the project (docs/monitoring.md); without APPLY=1 it only prints.
+# CHANNELS=projects/P/notificationChannels/N[,...] are added to newly created policies.
+alerting:
+	@$(PYTHON) scripts/alerting.py --env $(ENV) $(if $(APPLY),--apply) \
+		$(if $(CHANNELS),--notification-channels=$(CHANNELS))
 
 # Against FIRESTORE_EMULATOR_HOST if set, else the project in GOOGLE_CLOUD_PROJECT
 # (docs/operations.md, "Data migrations"). Extra flags: make migrate ARGS="--project p".

@@ -35,13 +35,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from migrations.base import MISSING, DocumentMigration, Page
+from migrations.base import DELETE, MAX_PAGE_SIZE, MISSING, Deletion, DocumentMigration, Page
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
+ROOT = MIGRATIONS_DIR.parent
 RECORDS_COLLECTION = "schema_migrations"
 FILE_NAME = re.compile(r"^(?P<number>\d{3})_(?P<name>[a-z0-9_]+)\.py$")
-# A Firestore batch holds at most 500 writes: a page of updates plus the checkpoint.
-MAX_PAGE_SIZE = 499
 DEFAULT_PAGE_SIZE = 200
 # A page whose documents keep changing under us (a hot document) is retried this often.
 CONFLICT_RETRIES = 5
@@ -83,8 +82,20 @@ class Outcome:
     notes: Counter[str] = field(default_factory=Counter)
 
 
+def _import_function_packages() -> None:
+    """Make the functions' domain packages importable (``vehicle``, ``identity``, ...), as
+    pyproject.toml's pythonpath does for the tests: a migration may use them (base.py)."""
+    from shared.functions import FUNCTION_NAMES
+
+    for name in FUNCTION_NAMES:
+        folder = str(ROOT / "functions" / name)
+        if folder not in sys.path:
+            sys.path.append(folder)
+
+
 def discover(directory: Path = MIGRATIONS_DIR) -> list[LoadedMigration]:
     """Every ``NNN_name.py`` in ``directory``, by number; duplicates are refused."""
+    _import_function_packages()
     found: list[LoadedMigration] = []
     for path in sorted(directory.glob("[0-9]*.py")):
         match = FILE_NAME.match(path.name)
@@ -144,7 +155,9 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def describe_change(path: str, before: dict[str, Any], change: dict[str, Any]) -> str:
+def describe_change(path: str, before: dict[str, Any], change: dict[str, Any] | Deletion) -> str:
+    if isinstance(change, Deletion):
+        return f"{path}: deleted"
     parts = [
         f"{name}: {_show(before[name]) if name in before else MISSING} -> {_show(value)}"
         for name, value in sorted(change.items())
@@ -180,8 +193,20 @@ class Progress:
             self.bar.close()
 
 
-def _count(db: Any, collection: str) -> int:
-    result = db.collection(collection).count().get()
+def _source(db: Any, migration: DocumentMigration) -> Any:
+    """The collection (or, for a collection group, every collection of that name) to page."""
+    if migration.collection_group:
+        return db.collection_group(migration.collection)
+    return db.collection(migration.collection)
+
+
+def _position(snapshot: Any, migration: DocumentMigration) -> str:
+    """What the checkpoint records: the id, or the document's path in a collection group."""
+    return str(snapshot.reference.path if migration.collection_group else snapshot.id)
+
+
+def _count(db: Any, migration: DocumentMigration) -> int:
+    result = _source(db, migration).count().get()
     return int(result[0][0].value)
 
 
@@ -212,20 +237,20 @@ def _start_record(db: Any, loaded: LoadedMigration, record: dict[str, Any] | Non
 def _commit_page(
     db: Any, loaded: LoadedMigration, snapshots: list[Any], changes: list[tuple[Any, Any]]
 ) -> None:
-    """The page's updates and the checkpoint, all or nothing."""
+    """The page's updates (and deletions) and the checkpoint, all or nothing."""
     from google.cloud import firestore
 
     batch = db.batch()
     for snapshot, change in changes:
-        batch.update(
-            snapshot.reference,
-            change,
-            option=db.write_option(last_update_time=snapshot.update_time),
-        )
+        unchanged_since_read = db.write_option(last_update_time=snapshot.update_time)
+        if change is DELETE:
+            batch.delete(snapshot.reference, option=unchanged_since_read)
+        else:
+            batch.update(snapshot.reference, change, option=unchanged_since_read)
     batch.update(
         db.collection(RECORDS_COLLECTION).document(loaded.id),
         {
-            "checkpoint": snapshots[-1].id,
+            "checkpoint": _position(snapshots[-1], loaded.migration),
             "scanned": firestore.Increment(len(snapshots)),
             "changed": firestore.Increment(len(changes)),
             "pages": firestore.Increment(1),
@@ -255,16 +280,20 @@ def migrate_one(
         _start_record(db, loaded, record)
     progress = Progress(
         loaded.id,
-        _count(db, migration.collection),
+        _count(db, migration),
         int((record or {}).get("scanned", 0)),
         show_progress,
     )
-    collection = db.collection(migration.collection)
+    source = _source(db, migration)
+    page_size = min(page_size, migration.max_page_size)
     try:
         while True:
-            query = collection.order_by("__name__").limit(page_size)
+            query = source.order_by("__name__").limit(page_size)
+            if migration.fields is not None:
+                query = query.select(list(migration.fields))
             if checkpoint:
-                query = query.start_after({"__name__": checkpoint})
+                after = db.document(checkpoint) if migration.collection_group else checkpoint
+                query = query.start_after({"__name__": after})
             for _attempt in range(CONFLICT_RETRIES):
                 snapshots = list(query.stream())
                 page = Page(snapshots)
@@ -290,9 +319,9 @@ def migrate_one(
             outcome.changed += len(changes)
             outcome.notes.update(page.notes)
             for snapshot, change in changes[: EXAMPLES_SHOWN - len(outcome.examples)]:
-                path = f"{migration.collection}/{snapshot.id}"
+                path = snapshot.reference.path
                 outcome.examples.append(describe_change(path, snapshot.to_dict() or {}, change))
-            checkpoint = snapshots[-1].id
+            checkpoint = _position(snapshots[-1], migration)
             progress.update(len(snapshots))
             if apply and throttle_seconds:
                 time.sleep(throttle_seconds)

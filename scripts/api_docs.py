@@ -111,7 +111,47 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
         "Send service_center_id with the role.",
     ),
     # --- vehicles
-    "vin_taken": (409, "The VIN is registered already.", "Check the VIN; do not retry."),
+    "vin_already_yours": (
+        409,
+        "The caller has registered this VIN already.",
+        "Use the existing vehicle; do not retry.",
+    ),
+    "too_many_vin_claims": (
+        409,
+        "The caller's VIN claims waiting for review reached the cap (a VIN registered "
+        "already becomes a claim, 202).",
+        "Wait for an admin to resolve the pending claims (GET /api/vehicles/vin-claims).",
+    ),
+    "claim_not_pending": (
+        409,
+        "The VIN claim was approved or rejected already.",
+        "Reload the claims; do not retry.",
+    ),
+    "not_a_decrease": (
+        422,
+        "A mileage correction must lower the mileage.",
+        "Raise a mileage with PATCH /api/vehicles/{id}.",
+    ),
+    "below_odometer": (
+        422,
+        "The corrected mileage is below the vehicle's own odometer reading.",
+        "Check the figure; the car has driven at least that far.",
+    ),
+    "too_many_records": (
+        409,
+        "Too many service records lie above the corrected mileage.",
+        "Ask an admin to correct the records.",
+    ),
+    "implausible_mileage": (
+        422,
+        "The service's mileage is not plausible for the vehicle (a jump no driving explains).",
+        "Check the odometer figure; fix and resend.",
+    ),
+    "foreign_center": (
+        422,
+        "A service record names a center other than the writer's own.",
+        "Leave center_id out, or send your own center's.",
+    ),
     # --- bookings
     "slot_full": (409, "The slot has no free bay any more.", "Reload availability; pick another."),
     "active_booking_limit": (
@@ -133,6 +173,11 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     "unknown_service": (422, "The center does not offer that service.", "Use one of its services."),
     "invalid_location": (422, "Only one of lat/lng was sent.", "Send both or neither."),
     "invalid_range": (422, "`from` is not before `to`.", "Swap or fix the dates."),
+    "center_required": (
+        422,
+        "A booking listing by date needs center_id (a day is the center's day).",
+        "Send center_id with date.",
+    ),
     "suggestion_stale": (
         409,
         "The suggested slot can no longer be booked.",

@@ -119,7 +119,7 @@ run gcloud services enable \
   artifactregistry.googleapis.com secretmanager.googleapis.com firestore.googleapis.com \
   iam.googleapis.com iamcredentials.googleapis.com sts.googleapis.com \
   firebase.googleapis.com firebasehosting.googleapis.com firebaserules.googleapis.com \
-  logging.googleapis.com --project="$PROJECT"
+  logging.googleapis.com identitytoolkit.googleapis.com --project="$PROJECT"
 
 step "Firestore database ($REGION)"
 if exists gcloud firestore databases describe --database='(default)' --project="$PROJECT"; then

@@ -1,7 +1,10 @@
 """Screenshots for docs/dashboard.md: the dashboard on the demo data, in headless Chromium.
 
 Starts its own emulator, every function, the Hosting gateway and the demo data, then saves
-one PNG per page under docs/images/ (viewport-sized, so the files stay small). Usage:
+one PNG per page under docs/images/ (viewport-sized, so the files stay small). Meanwhile a
+background client sends real API traffic through the gateway (a few requests a second to
+every function, some of them 404s), so the Analytics page's performance charts show real,
+flushed figures over several minutes: the run takes about three minutes. Usage:
 ``.venv/bin/python scripts/docs_screenshots.py`` (needs `make deps browser`).
 """
 
@@ -9,9 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import requests
 from playwright.sync_api import ViewportSize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +36,56 @@ ENV = {
     "PMI_RATE_LIMIT_BACKEND": "off",
     "PMI_LOG_LEVEL": "ERROR",
     "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+    # Figures flushed every second and read fresh, so the screenshot shows the traffic sent.
+    "PMI_METRICS": "firestore",
+    "PMI_METRICS_FLUSH_SECONDS": "1",
+    "PMI_STATS_CACHE_SECONDS": "0",
 }
 VIEWPORT: ViewportSize = {"width": 1280, "height": 820}
+# Minutes with traffic before the Analytics screenshot (its 5-minute window shows them).
+TRAFFIC_MINUTES = 3
+
+
+class Traffic(threading.Thread):
+    """Real requests through the gateway, a few a second, as the viewer (the pages are shot
+    as other accounts: signing in again and again would evict their sessions, 20 at most
+    per account): lists, details, a sign-in now and then, some 403s and 404s, until stopped."""
+
+    def __init__(self, base_url: str, ids: dict[str, Any], email: str, password: str) -> None:
+        super().__init__(daemon=True)
+        self.base_url, self.ids = base_url, ids
+        self.credentials = {"email": email, "password": password}
+        self.stopped = threading.Event()
+        self.started_at = time.time()
+
+    def run(self) -> None:
+        session = requests.Session()
+        login = session.post(f"{self.base_url}/api/auth/login", json=self.credentials, timeout=30)
+        session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        vehicle, booking = self.ids["vehicles"][0], self.ids["bookings"][0]
+        paths = [
+            "/api/vehicles",
+            f"/api/vehicles/{vehicle}",
+            f"/api/vehicles/{vehicle}/telemetry?limit=20",
+            "/api/vehicles/alerts",
+            "/api/bookings",
+            f"/api/bookings/{booking}",
+            "/api/bookings/centers",
+            "/api/auth/me",
+            "/api/auth/users?limit=20",
+            "/api/monitoring/health/detailed",
+            "/api/vehicles/no-such-vehicle",
+            "/api/monitoring/health/live",
+        ]
+        step = 0
+        while not self.stopped.wait(0.15):
+            if step and step % 200 == 0:
+                session.post(f"{self.base_url}/api/auth/login", json=self.credentials, timeout=30)
+            session.get(self.base_url + paths[step % len(paths)], timeout=30)
+            step += 1
+
+    def minutes_served(self) -> float:
+        return (time.time() - self.started_at) / 60
 
 
 def main() -> int:
@@ -64,6 +118,8 @@ def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
+    traffic = Traffic(base_url, ids, seed_demo.demo_email("viewer"), seed_demo.demo_password())
+    traffic.start()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
 
@@ -91,6 +147,17 @@ def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
         snap(admin, "/", "overview")
         snap(admin, f"/vehicles/{ids['vehicles'][0]}", "vehicle")
         snap(admin, "/users", "users")
+        # Something in the mechanic's trail: a deactivation and reactivation by the admin.
+        row = admin.locator("tr[data-user^='mechanic@']")
+        for button, confirm in (("Deactivate…", "Deactivate"), ("Reactivate…", "Reactivate")):
+            row.get_by_role("button", name=button).click()
+            admin.get_by_role("button", name=confirm, exact=True).click()
+            admin.wait_for_selector("dialog[open]", state="detached")
+        row.get_by_role("button", name="Audit trail").click()
+        admin.wait_for_selector("dialog[open] [data-testid=audit-trail] li")
+        admin.wait_for_timeout(300)
+        admin.screenshot(path=str(OUT / "audit-trail.png"))
+        print("  docs/images/audit-trail.png")
         center = page_for("center")
         booking = ids["bookings"][0]
         day = center.evaluate(
@@ -104,6 +171,20 @@ def shoot(base_url: str, ids: dict[str, Any], seed_demo: Any) -> None:
         snap(customer, "/bookings", "bookings-customer")
         tablet = page_for("center", TABLET)
         snap(tablet, f"/bookings/day?date={day}", "day-view-tablet")
+        # Analytics last, once the background traffic has filled a few minutes.
+        while traffic.minutes_served() < TRAFFIC_MINUTES:
+            left = TRAFFIC_MINUTES - traffic.minutes_served()
+            print(f"  sending traffic for the Analytics charts: {left * 60:.0f} s left")
+            time.sleep(min(30.0, max(left * 60, 0.1)))
+        traffic.stopped.set()
+        traffic.join()
+        time.sleep(2)  # the last flush (every second)
+        snap(admin, "/analytics", "analytics-history")
+        panel = admin.locator("[data-testid=performance]")
+        for title in ("Requests per minute", "p95 latency (ms)", "p50 latency (ms)", "Error rate"):
+            panel.locator(f"[data-testid^='chart-{title}'] .uplot").wait_for()
+        panel.screenshot(path=str(OUT / "analytics.png"))
+        print("  docs/images/analytics.png")
         browser.close()
 
 

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 from google.api_core.exceptions import GoogleAPIError  # noqa: E402
 from google.auth.exceptions import GoogleAuthError  # noqa: E402
 
+from migrations.base import MAX_PAGE_SIZE  # noqa: E402
 from migrations.runner import (  # noqa: E402
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     MigrationError,
     PageKeptChanging,
     run,

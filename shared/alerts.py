@@ -10,10 +10,12 @@ resolved alert looks the same whoever resolved it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
+from shared import service_codes
 from shared.firestore import get_client
 from shared.query_shapes import QueryShape, register
 
@@ -24,9 +26,30 @@ ALERTS: Final = "alerts"
 OPEN: Final = "open"
 RESOLVED: Final = "resolved"
 
-OF_VEHICLE, OPEN_OF_VEHICLE = register(
+# Open alerts of one vehicle a single request reads (an evaluation, to resolve those whose
+# finding is gone; a completed service, to resolve those it covers). Far above what the
+# rules can open at once (one per rule, per fault-code tier and service, per maintenance
+# code: a few dozen); a vehicle with more — only older data, one alert per fault code, before
+# they were grouped (migration 007) — is worked through this many at a time.
+MAX_OPEN_ALERTS_READ: Final = 100
+# Alerts of one vehicle, open or resolved, a booking change reads to copy the vehicle's
+# center access onto them (shared.center_links), open ones first. Alert ids are reused
+# (``{vehicle_id}_{alert_key}``), so a vehicle holds at most one alert per key: 8 health and
+# trend rules, 4 fault-code groups, one per maintenance code it has had (6 by default, up to
+# 30 overridden at a time) — about 50. Beyond this many (older per-code fault alerts, or an
+# owner cycling through hundreds of custom maintenance codes) the resolved alerts past it
+# keep the copy they had.
+MAX_ALERTS_LINKED: Final = 200
+
+OF_VEHICLE, OPEN_OF_VEHICLE, OF_VEHICLE_OPEN_FIRST = register(
     QueryShape(ALERTS, equality=("vehicle_id",), description="alerts of one vehicle"),
     QueryShape(ALERTS, equality=("vehicle_id", "status"), description="open alerts of one vehicle"),
+    QueryShape(
+        ALERTS,
+        equality=("vehicle_id",),
+        order=(("status", "ASCENDING"),),
+        description="alerts of one vehicle, open ones first (center links)",
+    ),
 )
 
 
@@ -52,6 +75,37 @@ def resolved_fields(
     }
 
 
+def alert_key_of(doc_id: str, alert: Mapping[str, Any]) -> str:
+    """The alert's key among its vehicle's (its id is ``{vehicle_id}_{alert_key}``)."""
+    key = alert.get("alert_key")
+    if isinstance(key, str) and key:
+        return key
+    prefix = f"{alert.get('vehicle_id')}_"
+    return doc_id[len(prefix) :] if doc_id.startswith(prefix) else doc_id.split("_", 1)[-1]
+
+
+def is_per_code_fault_alert(doc_id: str, alert: Mapping[str, Any]) -> bool:
+    """An alert about one fault code, as releases before grouping wrote them
+    (``{vehicle_id}_dtc.<tier>.<CODE>``, e.g. ``dtc.misfire.P0301``).
+
+    The rules now report fault codes per tier and service (``dtc.misfire.diagnostics``, see
+    :func:`grouped_fault_alert_id`), so no evaluation wants such an alert again: one that
+    is open is deleted by the next evaluation of its vehicle (vehicle.alert_store), the rest
+    by migration 007, which keeps a vehicle's alerts within its bounded set of keys.
+    """
+    rule_id = alert.get("rule_id")
+    if not isinstance(rule_id, str) or not rule_id.startswith("dtc."):
+        return False
+    return alert_key_of(doc_id, alert) != f"{rule_id}.{alert.get('service_code')}"
+
+
+def grouped_fault_alert_id(alert: Mapping[str, Any]) -> str:
+    """The id of the grouped alert that reports what a per-code fault alert reported (its
+    tier's, for its service; fault codes are diagnosed unless the alert named a service)."""
+    service_code = alert.get("service_code") or service_codes.DIAGNOSTICS
+    return f"{alert.get('vehicle_id')}_{alert.get('rule_id')}.{service_code}"
+
+
 def query_lock_keys() -> list[str]:
     """In-process lock keys for a transaction that queries alerts (shared.locks).
 
@@ -73,7 +127,13 @@ def of_vehicle(vehicle_id: str) -> Query:
 
 
 def open_of_vehicle(vehicle_id: str) -> Query:
-    """The vehicle's open alerts."""
+    """The vehicle's open alerts (callers bound it with ``limit(MAX_OPEN_ALERTS_READ)``)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     return of_vehicle(vehicle_id).where(filter=FieldFilter("status", "==", OPEN))
+
+
+def linked_of_vehicle(vehicle_id: str) -> Query:
+    """The vehicle's alerts a center link keeps a copy on: open ones first ("open" sorts
+    before "resolved"), at most :data:`MAX_ALERTS_LINKED`."""
+    return of_vehicle(vehicle_id).order_by("status").limit(MAX_ALERTS_LINKED)

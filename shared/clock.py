@@ -9,6 +9,7 @@ calls ``datetime.now`` or ``time.time`` itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -34,6 +35,9 @@ def now() -> datetime:
 
 def timestamp() -> float:
     """The current instant as seconds since the Unix epoch (for counters and tokens)."""
+    if _clock is system_clock:
+        # The same instant without building a datetime: every request's metrics read this.
+        return time.time()
     return now().timestamp()
 
 

@@ -73,6 +73,24 @@ class Settings(BaseModel):
     request_deadline_seconds: float = Field(default=10.0, ge=0.5, le=540.0)
     # Diagnostic response headers (X-Firestore-Ops). None: on outside production, off in it.
     debug_headers: bool | None = None
+    # The region the function runs in (the release sets it; Cloud Run names no region in the
+    # environment). Reported by /api/monitoring/metrics.
+    region: str | None = None
+    # Request metrics (shared/metrics.py): firestore = record in memory and flush per instance
+    # off the request path; memory = record, never flush (unit tests); off = record nothing.
+    metrics: Literal["firestore", "memory", "off"] = "firestore"
+    # How often an instance flushes its metrics (one document write per flush while it serves
+    # traffic); a dead instance loses at most this much of its requests.
+    metrics_flush_seconds: float = Field(default=5.0, ge=0.05, le=60.0)
+    # How long an instance reuses /stats/database and /stats/performance answers: dashboards
+    # polling every 30 s then cost the reads of one, however many are open.
+    stats_cache_seconds: float = Field(default=30.0, ge=0.0, le=600.0)
+    # /health/detailed turns "degraded" when, over the last 5 minutes and with at least
+    # health_min_requests requests, the 5xx share exceeds health_max_error_rate or the p95
+    # latency exceeds health_max_p95_ms (docs/monitoring.md).
+    health_max_error_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    health_max_p95_ms: float = Field(default=1000.0, gt=0.0, le=60_000.0)
+    health_min_requests: int = Field(default=20, ge=1, le=1_000_000)
 
     @property
     def sends_debug_headers(self) -> bool:

@@ -4,9 +4,10 @@ A function declares routes on an :class:`App`; ``App.__call__`` is what its
 functions-framework entry point calls with the Flask request. Every request goes down one
 straight line:
 
-    request id → deadline budget (shared.deadline) → CORS → size limit → route match →
-    authentication → rate limit → principal and permission → query and body validation
-    (pydantic) → handler → JSON response (gzip when large) → one structured log line
+    request id → deadline budget (shared.deadline) → CORS → size limit → route match
+    (werkzeug routing) → authentication → rate limit → principal and permission → query and
+    body validation (pydantic) → handler → JSON response (gzip when large) → one structured
+    log line and one metrics record (shared/metrics.py)
 
 and every failure, expected or not, leaves through :meth:`App._error_response` as the one
 envelope of :mod:`shared.errors`. Routes match both the Hosting path
@@ -32,7 +33,7 @@ from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 
-from shared import compression, cors, deadline, logs, request_context
+from shared import compression, cors, deadline, logs, metrics, request_context
 from shared.auth import tokens
 from shared.auth.principal import Principal, load_principal
 from shared.auth.rbac import Access, AccessRule, as_access_rule
@@ -618,6 +619,9 @@ class App:
     ) -> None:
         latency = time.perf_counter() - started
         status = response.status_code
+        # The one timing point: the log line and the cross-instance metrics count the same
+        # request with the same latency (shared/metrics.py; no I/O here).
+        _record_metrics(self.name, state.get("route"), status, latency)
         severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
         logs.log(
             severity,
@@ -625,6 +629,8 @@ class App:
             function=self.name,
             route=state.get("route"),
             user_id=state.get("user_id"),
+            # Numeric, for log-based distribution metrics (deploy/monitoring/).
+            latency_ms=round(latency * 1000, 3),
             httpRequest={
                 "requestMethod": request.method,
                 "requestUrl": request.full_path.rstrip("?"),
@@ -636,6 +642,16 @@ class App:
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
             },
         )
+
+
+def _record_metrics(function: str, route: str | None, status: int, seconds: float) -> None:
+    """Count the request in this instance's metrics; never fails the request."""
+    try:
+        recorder = metrics.get_recorder()
+        if recorder is not None:
+            recorder.record(function, route or metrics.UNMATCHED_ROUTE, status, seconds)
+    except Exception as exc:  # a bookkeeping bug must not turn an answer into a 500
+        logs.error("metrics recording failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _is_deadline(exc: Exception) -> bool:

@@ -27,25 +27,23 @@ When CPU is allocated only during requests (Cloud Run's default), the thread get
 no CPU between requests; a request that finds a pass due wakes the thread, which then runs
 alongside that request's own work. An idle instance admits nothing, so what it has not
 published yet can only be the admissions of its last requests; it publishes them at its
-next request, or when it shuts down.
+next request, or when it shuts down. The thread, its fork safety and the publish at exit are
+shared/periodic.py's :class:`~shared.periodic.PeriodicPass` (the request metrics use it too).
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
-import os
 import threading
 import time
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from shared import logs
+from shared.periodic import PeriodicPass
 from shared.query_shapes import QueryShape, register
 from shared.ratelimit import Decision, RateLimitRule
 
@@ -66,10 +64,6 @@ MAX_WRITES_PER_BATCH = 500
 # its published level). An instance that regularly serves more distinct clients than this
 # within a minute should use a shared store (Redis) instead.
 MAX_BUCKETS = 20_000
-# A woken thread waits this long before its pass: the request that woke it keeps the CPU
-# (the GIL) for its own work, and clients arriving meanwhile share the pass (a storm of new
-# clients costs a query per this interval, not one per request).
-COALESCE_SECONDS = 0.02
 # A pass must not hang on a slow Firestore; what it could not publish goes out next time.
 RPC_TIMEOUT_SECONDS = 5.0
 # A shard Firestore may delete (TTL policy on expires_at, docs/operations.md): by then no
@@ -227,12 +221,19 @@ class LocalFirstBackend:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
         self._pass_lock = threading.Lock()  # one pass at a time (thread, exit, tests)
-        self._wake = threading.Event()
         # The first full pass is due one interval after start, not during the first request.
         self._last_full_pass = clock()
         self._unprimed = False
-        self._worker: threading.Thread | None = None
-        self._worker_pid = 0
+        # The reconcile thread (shared/periodic.py): a pass per interval, or at once when a
+        # request asks; a last publish when the process exits.
+        self._worker = PeriodicPass(
+            "pmi-ratelimit-sync",
+            "rate limit sync",
+            interval,
+            self.sync,
+            final=self._publish_at_exit,
+            after_fork=self._forget_parent_state,
+        )
         self.passes = 0  # completed passes, for tests and the benchmark
 
     # --- the request path -------------------------------------------------------------------
@@ -259,7 +260,7 @@ class LocalFirstBackend:
             wake = self._unprimed or now - self._last_full_pass >= self.interval
         if wake and self.background:
             # Overdue or a new client: the thread runs now, alongside this request.
-            self._wake.set()
+            self._worker.wake()
         return decision
 
     # --- reconciliation (off the request path) ------------------------------------------------
@@ -340,31 +341,19 @@ class LocalFirstBackend:
     # --- the thread ---------------------------------------------------------------------------
 
     def _ensure_worker(self) -> None:
-        if not self.background:
-            return
-        pid = os.getpid()
-        if self._worker is not None and self._worker_pid == pid:
-            return
-        with self._lock:
-            if self._worker is not None and self._worker_pid == pid:
-                return
-            if self._worker_pid and self._worker_pid != pid:
-                # A forked child (gunicorn forks after import): the parent's buckets and
-                # thread are not ours; start clean.
-                self._buckets.clear()
-                self._lock = threading.Lock()
-                self._pass_lock = threading.Lock()
-                self._wake = threading.Event()
-            self._worker_pid = pid
-            # A daemon thread never keeps the process from exiting.
-            self._worker = threading.Thread(
-                target=_run_passes,
-                args=(weakref.ref(self),),
-                name="pmi-ratelimit-sync",
-                daemon=True,
-            )
-            self._worker.start()
-            atexit.register(_publish_at_exit, weakref.ref(self))
+        if self.background:
+            self._worker.ensure_running()
+
+    def _forget_parent_state(self) -> None:
+        """In a forked child (gunicorn forks after import): the parent's buckets are not ours."""
+        self._buckets.clear()
+        self._lock = threading.Lock()
+        self._pass_lock = threading.Lock()
+
+    def _publish_at_exit(self) -> None:
+        """Best effort: an instance shutting down publishes what it admitted last."""
+        if self.pending_admissions():
+            self.sync(full=True)
 
     @property
     def needs_priming(self) -> bool:
@@ -420,35 +409,3 @@ def _prime(bucket: _Bucket, peers: Sequence[Shard], now: float) -> None:
         peer_view = min(burst, shard.level + max(0.0, now - shard.updated) * rate)
         bucket.level = min(bucket.level, peer_view - bucket.admitted)
     bucket.primed = True
-
-
-def _run_passes(ref: weakref.ReferenceType[LocalFirstBackend]) -> None:
-    """The reconcile thread: a pass per interval, or sooner when a request asks."""
-    while True:
-        backend = ref()
-        if backend is None:
-            return
-        wake, interval = backend._wake, backend.interval
-        del backend  # hold no reference while waiting, so an unused backend can be freed
-        if wake.wait(timeout=interval):
-            time.sleep(COALESCE_SECONDS)
-        wake.clear()
-        backend = ref()
-        if backend is None:
-            return
-        try:
-            backend.sync()
-        except Exception as exc:  # Firestore down or slow: keep counting, retry next pass
-            logs.warning("rate limit sync failed", error=f"{type(exc).__name__}: {exc}")
-        del backend
-
-
-def _publish_at_exit(ref: weakref.ReferenceType[LocalFirstBackend]) -> None:
-    """Best effort: an instance shutting down publishes what it admitted last."""
-    backend = ref()
-    if backend is None or backend.pending_admissions() == 0:
-        return
-    try:
-        backend.sync(full=True)
-    except Exception as exc:  # the process is ending; the peers' bound covers what is lost
-        logs.warning("rate limit final sync failed", error=f"{type(exc).__name__}: {exc}")

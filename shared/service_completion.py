@@ -4,10 +4,15 @@ The vehicles function runs it for ``POST /api/vehicles/{id}/service-records`` an
 bookings function for ``POST /api/bookings/{id}/complete``; in both cases every change
 below is staged in the caller's Firestore transaction, so it happens entirely or not at all:
 
+0. the mileage is judged first (shared.mileage): work recorded by anyone but the owner —
+   center staff, a mechanic completing a booking, an admin — may raise the vehicle's
+   mileage only by a plausible jump, else the whole completion is refused (422
+   ``implausible_mileage``) and nothing is written;
 1. the service record ``vehicles/{id}/service_records/{record_id}`` is created (if it is
    already there the completion was applied before, and nothing else changes: retries are
    harmless);
-2. the vehicle's ``mileage_km`` is raised to the record's mileage when that is higher;
+2. the vehicle's ``mileage_km`` is raised to the record's mileage when that is higher (and
+   ``mileage_updated_at`` set);
 3. the vehicle's open alerts whose ``service_code`` was serviced resolve with
    ``resolution = "service_completed"`` and the record's id (shared.alerts);
 4. the serviced codes' ``last_services`` entries move to this service when it is their
@@ -30,8 +35,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.alerts import Resolution, open_of_vehicle, resolved_fields
+from shared.alerts import MAX_OPEN_ALERTS_READ, Resolution, open_of_vehicle, resolved_fields
+from shared.errors import ValidationFailed
 from shared.maintenance import forecast_due, intervals_for_vehicle
+from shared.mileage import implausible_jump
 from shared.vehicle_documents import (
     current_km,
     due_service_entries,
@@ -46,6 +53,11 @@ if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
     from shared.firestore import Snapshot
+    from shared.staged_writes import Writer
+
+
+# The one source whose mileage is not held to the plausible-jump bound (shared.mileage).
+OWNER_SOURCE = "owner"
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class CompletedService:
     mileage_km: float
     work_done: str
     cost: Any
-    source: str  # "owner", "staff" or "booking"
+    source: str  # OWNER_SOURCE, "staff" or "booking"
     created_by: str
     center_id: str | None = None
     booking_id: str | None = None
@@ -98,11 +110,27 @@ class PendingCompletion:
     record_exists: bool
     open_alerts: list[Snapshot]
 
-    def write(self, transaction: Transaction, now: datetime) -> CompletionOutcome:
-        """Stage every write of the completion (see the module docstring) in ``transaction``."""
+    def write(self, transaction: Writer, now: datetime) -> CompletionOutcome:
+        """Stage every write of the completion (see the module docstring) in ``transaction``
+        (or in shared.staged_writes, to merge them with another rule's writes)."""
         service = self.service
         if self.vehicle is None or self.record_exists:
             return CompletionOutcome(applied=False)
+        if service.source != OWNER_SOURCE:
+            problem = implausible_jump(self.vehicle, service.mileage_km, now)
+            if problem is not None:
+                raise ValidationFailed(
+                    "The mileage is not plausible for this vehicle.",
+                    code="implausible_mileage",
+                    details=[
+                        {
+                            "field": "mileage_km",
+                            "location": "body",
+                            "message": problem,
+                            "type": "implausible_mileage",
+                        }
+                    ],
+                )
         record = service.record(now)
         transaction.create(_record_ref(service), record)
         transaction.update(
@@ -127,11 +155,15 @@ class PendingCompletion:
 
 
 def read_completion(transaction: Transaction, service: CompletedService) -> PendingCompletion:
-    """Phase one: read the vehicle, the record and the vehicle's open alerts."""
+    """Phase one: read the vehicle, the record and the vehicle's open alerts (at most
+    ``MAX_OPEN_ALERTS_READ``; any beyond resolve at the next evaluation, which no longer
+    counts evidence from before the service)."""
     vehicle_snapshot, record_snapshot = _read_two(
         transaction, vehicle_ref(service.vehicle_id), _record_ref(service)
     )
-    open_alerts = list(transaction.get(open_of_vehicle(service.vehicle_id)))
+    open_alerts = list(
+        transaction.get(open_of_vehicle(service.vehicle_id).limit(MAX_OPEN_ALERTS_READ))
+    )
     return PendingCompletion(
         service=service,
         vehicle=(vehicle_snapshot.to_dict() or {}) if vehicle_snapshot.exists else None,
@@ -162,6 +194,7 @@ def _vehicle_changes(
     }
     if service.mileage_km > float(vehicle.get("mileage_km") or 0):
         changes["mileage_km"] = service.mileage_km
+        changes["mileage_updated_at"] = now
     last = stored_last_services(vehicle)
     for code in service.service_codes:
         if code not in last or last[code][0] <= service.performed_at:

@@ -4,6 +4,11 @@
 bookings test needs: a center created through the API, a customer with a vehicle stored the
 way docs/data-model.md describes, and a start time that is a real slot. The ``world``
 fixture builds one per test.
+
+Bookings are made for a slot a week ahead (the real "now"), but work starts only near the
+slot and a no-show only after its start (booking.lifecycle): :meth:`World.arrive` moves the
+platform's clock (shared.clock) to a moment of the booking's slot, :meth:`World.back_to_now`
+moves it back before the next booking is made.
 """
 
 from __future__ import annotations
@@ -55,6 +60,14 @@ def berlin_start(day: date, hour: int, minute: int = 0) -> str:
     return datetime.combine(day, time(hour, minute), BERLIN).isoformat()
 
 
+# When staff act on a booking in these tests: after the no-show grace (15 minutes) and
+# before the end of the shortest slot a test books (30 minutes), so every action is on time.
+ARRIVAL = timedelta(minutes=20)
+# How long before the tests' "now" a stored vehicle was registered: its mileage is known
+# since then, so a completion a week ahead may raise it by a plausible amount.
+REGISTERED_AGO = timedelta(days=30)
+
+
 @dataclass
 class World:
     db: Any
@@ -75,6 +88,7 @@ class World:
     def vehicle(self, owner_id: str, **fields: Any) -> str:
         """A vehicle document as the vehicles function writes it (docs/data-model.md)."""
         vehicle_id = uuid.uuid4().hex
+        registered = datetime.now(UTC) - REGISTERED_AGO
         self.db.collection("vehicles").document(vehicle_id).set(
             {
                 "owner_id": owner_id,
@@ -83,12 +97,30 @@ class World:
                 "model": "Golf",
                 "year": 2019,
                 "mileage_km": 50_000,
+                "created_at": registered,
+                "mileage_updated_at": registered,
                 "center_ids": [],
+                "center_access": {},
+                "center_grants": {},
                 "due_services": [],
                 **fields,
             }
         )
         return vehicle_id
+
+    def arrive(self, start: str, after: timedelta = ARRIVAL) -> None:
+        """Pin the platform's clock to ``after`` past ``start`` (ISO 8601): the customer is
+        there (or late enough to be a no-show), and work may start."""
+        from shared import clock
+
+        moment = datetime.fromisoformat(start).astimezone(UTC) + after
+        clock.set_clock(lambda: moment)
+
+    def back_to_now(self) -> None:
+        """The real clock again (bookings can only be made for the future)."""
+        from shared import clock
+
+        clock.set_clock(None)
 
     def customer(self) -> tuple[Any, str]:
         user = self.users.create("customer")
@@ -153,6 +185,6 @@ class World:
 # Named apart from the fixture so that test arguments called ``world`` do not shadow an
 # import: a test module brings it in with ``from bookings_helpers import world_fixture``.
 @pytest.fixture(name="world")
-def world_fixture(db: Any, users: Any, call: Any) -> World:
-    """The bookings World of one test."""
+def world_fixture(db: Any, users: Any, call: Any, pin_clock: Any) -> World:
+    """The bookings World of one test (``pin_clock`` restores the real clock at its end)."""
     return World(db, users, call)

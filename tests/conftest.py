@@ -50,6 +50,9 @@ TEST_ENV = {
     "PMI_RATE_LIMIT_PER_MINUTE": "100000",
     "PMI_RATE_LIMIT_BURST": "100000",
     "PMI_LOG_LEVEL": "WARNING",
+    # Requests are recorded in memory and never flushed; the metrics tests choose their own
+    # store and flush when they mean to (tests/test_monitoring_*.py).
+    "PMI_METRICS": "memory",
     # Tests change users straight in Firestore (as another instance would) and expect the
     # next request to see it; the principal cache has its own tests (test_principal_cache.py).
     "PMI_PRINCIPAL_CACHE_SECONDS": "0",
@@ -230,7 +233,17 @@ def stack(emulator: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory)
         gateway_port=free_port(),
         reuse_emulator=emulator,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        env={**TEST_ENV, "PMI_RATE_LIMIT_BACKEND": "local-first", "THREADS": "4"},
+        env={
+            **TEST_ENV,
+            "PMI_RATE_LIMIT_BACKEND": "local-first",
+            "THREADS": "4",
+            # The processes record and flush their request figures as deployed (every second
+            # here), and /stats/* read them fresh: the dashboard's Analytics page is tested
+            # against real figures (tests/test_dashboard_browser.py).
+            "PMI_METRICS": "firestore",
+            "PMI_METRICS_FLUSH_SECONDS": "1",
+            "PMI_STATS_CACHE_SECONDS": "0",
+        },
     )
     instance.start(progress=lambda message: None)
     yield instance

@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str, str], frozenset[str] | str] = {
     ("auth", "GET", "/api/auth/users"): frozenset({ADMIN}),
     ("auth", "GET", f"/api/auth/users/{ID}"): frozenset({ADMIN}),
     ("auth", "PATCH", f"/api/auth/users/{ID}"): frozenset({ADMIN}),
+    ("auth", "GET", "/api/auth/audit"): frozenset({ADMIN}),
     ("auth", "GET", "/api/auth/me"): EVERYONE,
     ("auth", "POST", "/api/auth/logout-all"): EVERYONE,
     ("auth", "POST", "/api/auth/login"): PUBLIC,
@@ -39,6 +40,9 @@ EXPECTED: dict[tuple[str, str, str], frozenset[str] | str] = {
     ("bookings", "POST", "/api/bookings/centers"): frozenset({ADMIN}),
     ("bookings", "PATCH", f"/api/bookings/centers/{ID}"): frozenset({ADMIN}),
     ("bookings", "GET", "/api/bookings/centers"): EVERYONE,
+    # a center's team (names) and its suggestions: its people and admins, never customers
+    ("bookings", "GET", f"/api/bookings/centers/{ID}/team"): frozenset({ADMIN, CENTER, MECHANIC}),
+    ("bookings", "GET", f"/api/bookings/centers/{ID}/suggestions"): frozenset({ADMIN, CENTER}),
     # booking actions
     ("bookings", "POST", "/api/bookings"): frozenset({ADMIN, CUSTOMER}),
     ("bookings", "POST", f"/api/bookings/suggestions/{ID}/accept"): frozenset({ADMIN, CUSTOMER}),
@@ -55,6 +59,9 @@ EXPECTED: dict[tuple[str, str, str], frozenset[str] | str] = {
     ("vehicles", "POST", f"/api/vehicles/{ID}/service-records"): frozenset(
         {ADMIN, CUSTOMER, CENTER}
     ),
+    ("vehicles", "POST", f"/api/vehicles/{ID}/mileage-correction"): frozenset({ADMIN, CUSTOMER}),
+    ("vehicles", "GET", "/api/vehicles/vin-claims"): frozenset({ADMIN, CUSTOMER}),
+    ("vehicles", "POST", f"/api/vehicles/vin-claims/{ID}/resolve"): frozenset({ADMIN}),
     # monitoring: probes and uptime checks call without credentials
     ("monitoring", "GET", "/api/monitoring/health"): PUBLIC,
     ("monitoring", "GET", "/api/monitoring/health/live"): PUBLIC,

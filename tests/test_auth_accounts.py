@@ -148,6 +148,8 @@ def test_login_returns_tokens_and_a_firebase_custom_token(call: Any, db: Any) ->
     assert json.loads(base64.urlsafe_b64decode(header + "==="))["alg"] == "none"
     assert signature == ""
     assert claims["uid"] == account["user"]["id"]
+    minted_at = claims["claims"].pop("minted_at")  # dates it for the revocation cut-off
+    assert abs(minted_at - claims["iat"]) <= 1
     assert claims["claims"] == {"role": "mechanic", "service_center_id": "center-7"}
     stored = db.collection("users").document(account["user"]["id"]).get().to_dict()
     assert stored["last_login"] is not None

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from identity import firebase_tokens
+from shared.auth.sdk_revocation import FIREBASE_APP_NAME
 from shared.config import get_settings
 
 
@@ -32,16 +33,22 @@ def test_firebase_admin_makes_an_unsigned_token_under_the_auth_emulator() -> Non
     header, payload, signature = _parts(token)
     assert header["alg"] == "none" and signature == ""
     assert payload["uid"] == "user-1"
-    assert payload["claims"] == {"role": "service_center", "service_center_id": "c1"}
+    claims = payload["claims"]
+    assert {k: v for k, v in claims.items() if k != "minted_at"} == {
+        "role": "service_center",
+        "service_center_id": "c1",
+    }
+    # Dated by the machine's clock, as the revocation cut-off the rules compare it with.
+    assert abs(claims["minted_at"] - payload["iat"]) <= 1
     assert payload["aud"] == firebase_tokens.FIREBASE_AUDIENCE
     assert payload["exp"] - payload["iat"] == firebase_tokens.TOKEN_LIFETIME_SECONDS
 
 
-def test_customer_token_carries_only_the_role_claim() -> None:
+def test_customer_token_carries_only_the_role_claim_and_its_minting_time() -> None:
     token = firebase_tokens.create_custom_token(
         "u", role="customer", service_center_id=None, settings=get_settings()
     )
-    assert _parts(token)[1]["claims"] == {"role": "customer"}
+    assert set(_parts(token)[1]["claims"]) == {"role", "minted_at"}
 
 
 def test_without_emulator_or_credentials_firebase_admin_refuses_to_sign(
@@ -65,5 +72,4 @@ def _forget_firebase_app() -> None:
     import firebase_admin
 
     with contextlib.suppress(ValueError):
-        firebase_admin.delete_app(firebase_admin.get_app(firebase_tokens.APP_NAME))
-    firebase_tokens._app = None
+        firebase_admin.delete_app(firebase_admin.get_app(FIREBASE_APP_NAME))

@@ -43,10 +43,15 @@ def _body(action: str) -> Any:
 
 
 def _booking_in(world: World, center: dict[str, Any], staff: Any, state: str, hour: int = 9) -> str:
+    """A booking in ``state``, with the clock at its slot (20 minutes past the start) so that
+    every action is on time; see test_bookings_timing.py for the times themselves."""
+    world.back_to_now()
     user, vehicle = world.customer()
-    response = world.book(user, vehicle, center["id"], berlin_start(next_weekday(0), hour))
+    start = berlin_start(next_weekday(0), hour)
+    response = world.book(user, vehicle, center["id"], start)
     assert response.status_code == 201, response.get_json()
     booking_id = str(response.get_json()["id"])
+    world.arrive(start)
     for step in PATHS[state]:
         assert world.act(staff, booking_id, step, _body(step)).status_code == 200
     return booking_id
@@ -109,7 +114,9 @@ def test_role_matrix_on_a_confirmed_booking(
         headers=world.admin.headers,
     )
     owner, vehicle = world.customer()
-    booking = world.book(owner, vehicle, center["id"], berlin_start(next_weekday(0), 9)).get_json()
+    start = berlin_start(next_weekday(0), 9)
+    booking = world.book(owner, vehicle, center["id"], start).get_json()
+    world.arrive(start)
     if action != "confirm":
         assert world.act(staff, booking["id"], "confirm").status_code == 200
     assign = world.act(staff, booking["id"], "assign", {"mechanic_id": mechanic.id})
@@ -214,7 +221,9 @@ def test_completion_writes_a_service_record_and_resolves_matching_alerts(world: 
             "rule_id": "battery",
         }
     )
-    booking = world.book(user, vehicle, center["id"], berlin_start(next_weekday(0), 9)).get_json()
+    start = berlin_start(next_weekday(0), 9)
+    booking = world.book(user, vehicle, center["id"], start).get_json()
+    world.arrive(start)
     for step in ("confirm", "start"):
         assert world.act(staff, booking["id"], step).status_code == 200
     done = world.act(staff, booking["id"], "complete", COMPLETE_BODY)

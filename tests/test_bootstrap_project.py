@@ -194,6 +194,11 @@ def test_each_function_account_gets_exactly_its_configured_roles(
     assert (f"iam service-accounts {auth}", "roles/iam.serviceAccountTokenCreator") in granted[auth]
     vehicles = config.function("vehicles").service_account(project)
     assert all("TokenCreator" not in role for _, role in granted[vehicles])
+    # Ending mobile-SDK sessions revokes Firebase refresh tokens (shared/auth/sdk_revocation.py):
+    # the auth function's account, and no other, administers Firebase Authentication users.
+    assert (f"projects {project}", "roles/firebaseauth.admin") in granted[auth]
+    others = [account for account in accounts if account != auth]
+    assert all("firebaseauth" not in role for a in others for _, role in granted[a])
 
 
 def test_dry_run_prints_the_whole_setup_without_calling_gcloud(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -79,13 +80,16 @@ class Garage:
         assert response.status_code == 200, response.get_json()
         return [a["id"] for a in response.get_json()["items"]]
 
+    # The slot every booking of this garage is for.
+    start = berlin_start(next_weekday(1), 10)
+
     def book_oil_change(self, owner: Any = None, vehicle_id: str | None = None) -> Any:
         """Book the oil change (for this garage's customer unless told otherwise)."""
         body = {
             "vehicle_id": vehicle_id or self.vehicle_id,
             "center_id": self.center_id,
             "service_type": "oil_change",
-            "start": berlin_start(next_weekday(1), 10),
+            "start": self.start,
         }
         return self.bookings.post(BOOKINGS, json=body, headers=(owner or self.owner).headers)
 
@@ -95,13 +99,21 @@ class Garage:
         booking_id: str = response.get_json()["id"]
         return booking_id
 
+    def arrive(self) -> None:
+        """The platform's clock at the booked slot (20 minutes in): work may start."""
+        from shared import clock
+
+        moment = datetime.fromisoformat(self.start).astimezone(UTC) + timedelta(minutes=20)
+        clock.set_clock(lambda: moment)
+
     def act(self, booking_id: str, action: str, body: Any = None) -> Any:
         path = f"{BOOKINGS}/{booking_id}/{action}"
         return self.bookings.post(path, json=body, headers=self.staff.headers)
 
 
 @pytest.fixture
-def garage(call: Any, users: Any, db: Any) -> Garage:
+def garage(call: Any, users: Any, db: Any, pin_clock: Any) -> Garage:
+    """(``pin_clock`` restores the real clock after a test that moved it.)"""
     return Garage(call, users, db)
 
 
@@ -111,6 +123,7 @@ def test_completed_booking_leaves_no_due_service_and_no_open_alert_for_the_work(
     assert "oil_change" in garage.due_codes()
     assert garage.alert(OIL_ALERT)["status"] == "open"
     booking_id = garage.booked()
+    garage.arrive()
     for step in ("confirm", "start"):
         assert garage.act(booking_id, step).status_code == 200
     done = garage.act(booking_id, "complete", COMPLETION)
@@ -140,6 +153,46 @@ def test_completed_booking_leaves_no_due_service_and_no_open_alert_for_the_work(
     assert garage.vehicle_document()["health_score"] == report["score"]
 
 
+def test_completion_writes_the_vehicle_and_each_alert_once(
+    garage: Garage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording the work (service_completion) and re-granting the center (center_links) both
+    change the vehicle and its alerts: merged into one write per document
+    (shared.staged_writes). Seen on the real client: the writes each commit sends."""
+    from collections import Counter
+
+    from google.cloud.firestore_v1.transaction import Transaction
+
+    booking_id = garage.booked()
+    garage.arrive()
+    for step in ("confirm", "start"):
+        assert garage.act(booking_id, step).status_code == 200
+    committed: list[Counter[str]] = []
+    real_commit = Transaction._commit
+
+    def counting_commit(self: Transaction) -> list[Any]:
+        committed.append(
+            Counter(w.update.name or w.delete for w in self._write_pbs if w.update.name or w.delete)
+        )
+        return real_commit(self)
+
+    monkeypatch.setattr(Transaction, "_commit", counting_commit)
+    done = garage.act(booking_id, "complete", COMPLETION)
+    assert done.status_code == 200, done.get_json()
+
+    writes = committed[-1]
+    vehicle = next(name for name in writes if name.endswith(f"/vehicles/{garage.vehicle_id}"))
+    alert = next(
+        name for name in writes if name.endswith(f"/alerts/{garage.vehicle_id}_{OIL_ALERT}")
+    )
+    assert writes[vehicle] == 1 and writes[alert] == 1, writes
+    # ... and each write carries both rules' fields.
+    stored = garage.vehicle_document()
+    assert stored["mileage_km"] == 45_600 and garage.center_id in stored["center_access"]
+    oil = garage.alert(OIL_ALERT)
+    assert oil["status"] == "resolved" and garage.center_id in oil["center_access"]
+
+
 def test_completion_re_forecasts_a_service_that_is_due_again_soon(garage: Garage) -> None:
     # With a 1,000 km interval the oil change is "upcoming" again right after the work:
     # re-forecast, not merely dropped from the list.
@@ -149,6 +202,7 @@ def test_completion_re_forecasts_a_service_that_is_due_again_soon(garage: Garage
         garage.vehicles.patch(url, json=overrides, headers=garage.owner.headers).status_code == 200
     )
     booking_id = garage.booked()
+    garage.arrive()
     for step in ("confirm", "start"):
         assert garage.act(booking_id, step).status_code == 200
     assert garage.act(booking_id, "complete", COMPLETION).status_code == 200
@@ -158,7 +212,7 @@ def test_completion_re_forecasts_a_service_that_is_due_again_soon(garage: Garage
 
 
 def test_service_record_and_booking_resolve_alerts_with_one_vocabulary(
-    call: Any, users: Any, db: Any
+    call: Any, users: Any, db: Any, pin_clock: Any
 ) -> None:
     by_owner, by_center = Garage(call, users, db), Garage(call, users, db)
     record = {
@@ -172,6 +226,7 @@ def test_service_record_and_booking_resolve_alerts_with_one_vocabulary(
     )
     assert added.status_code == 201, added.get_json()
     booking_id = by_center.booked()
+    by_center.arrive()
     for step in ("confirm", "start"):
         assert by_center.act(booking_id, step).status_code == 200
     assert by_center.act(booking_id, "complete", COMPLETION).status_code == 200

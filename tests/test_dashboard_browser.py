@@ -7,9 +7,14 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from dashboard_kit import ROOT, TABLET, Api, Ui, launch_browser, open_ui, seed_world
@@ -18,7 +23,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 EXPECTED_PAGES = {
-    "admin": ["Overview", "Vehicles", "Bookings", "Day view", "Users", "Analytics"],
+    "admin": ["Overview", "Vehicles", "Bookings", "Day view", "Users", "Audit log", "Analytics"],
     "customer": ["Overview", "Vehicles", "Bookings"],
     "service_center": ["Overview", "Vehicles", "Bookings", "Day view"],
     "mechanic": ["Overview", "Vehicles", "Bookings", "Day view"],
@@ -26,6 +31,9 @@ EXPECTED_PAGES = {
 }
 # The issue's budget for the JavaScript of a first load, gzipped.
 FIRST_LOAD_BUDGET_BYTES = 150 * 1024
+# A deployment without the monitoring statistics routes answers them 404, which the
+# Analytics page turns into its "not available" panels (one test stubs that 404).
+MONITORING_STATS = r"/api/monitoring/stats/"
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +113,12 @@ def test_admin_changes_a_role_and_deactivates_with_confirmation(
     admin = Api(stack.gateway_url, "admin")
     ui.sign_in("admin")
     ui.page.locator("nav.sidenav a", has_text="Users").click()
-    ui.page.fill("#users-search", "promote")
+    ui.page.wait_for_selector("[data-testid=users-table]")
+    # The search runs on the server (a word of the name, from its start), once typing pauses.
+    with ui.page.expect_response(lambda r: "/api/auth/users?" in r.url and "q=Promote" in r.url):
+        ui.page.fill("#users-search", "Promote")
     row = ui.page.locator(f"tr[data-user='{email}']")
+    expect(ui.page.locator("[data-testid=users-table] tbody tr")).to_have_count(1)
     row.get_by_role("button", name="Change role…").click()
     ui.page.select_option("#role-new", "service_center")
     ui.page.wait_for_selector("#role-center")
@@ -126,6 +138,27 @@ def test_admin_changes_a_role_and_deactivates_with_confirmation(
     ui.page.get_by_role("button", name="Reactivate", exact=True).click()
     row.locator("text=Active").wait_for()
     assert admin.call("GET", f"/api/auth/users/{target['id']}")["is_active"] is True
+
+    # The account's audit trail: each change, newest first, with who made it.
+    row.get_by_role("button", name="Audit trail").click()
+    trail = ui.page.locator("dialog[open] [data-testid=audit-trail]")
+    trail.wait_for()
+    expect(trail.locator("li").first).to_have_attribute("data-event", "account_reactivated")
+    change = trail.locator("li[data-event=role_changed]")
+    expect(change).to_contain_text("Role changed from customer to service center")
+    expect(change).to_contain_text("by Demo Admin")
+    events = [item.get_attribute("data-event") for item in trail.locator("li").all()[:3]]
+    assert events == ["account_reactivated", "account_deactivated", "role_changed"]
+    ui.screenshot("audit-trail")
+    ui.page.get_by_role("button", name="Close").click()
+    # The whole audit log, filtered by event: the change is there, under the target's name.
+    ui.page.locator("nav.sidenav a", has_text="Audit log").click()
+    ui.page.select_option("#audit-event", "role_changed")
+    entry = ui.page.locator("[data-testid=audit-trail] li[data-event=role_changed]").first
+    expect(entry).to_contain_text("account of Pat Promote")
+    expect(
+        ui.page.locator("[data-testid=audit-trail] li:not([data-event=role_changed])")
+    ).to_have_count(0)
     ui.assert_clean()
 
 
@@ -152,6 +185,23 @@ def _panel_status(ui: Ui, status: str) -> None:
     ui.page.wait_for_selector(f"[data-testid=booking-panel][data-status={status}]")
 
 
+def _arrive(ui: Ui, booking_id: str, minutes_in: int) -> None:
+    """As if the booking's day had come: the functions run on the real clock, and work may
+    start only near the slot and a no-show be marked only 15 minutes after its start
+    (booking.lifecycle), so the stored slot is moved to have begun ``minutes_in`` minutes
+    ago (same duration) and the day view of that date is opened on the booking."""
+    from shared.firestore import get_client
+
+    ref = get_client().collection("bookings").document(booking_id)
+    stored = ref.get().to_dict()
+    duration = stored["end"] - stored["start"]
+    start = (datetime.now(UTC) - timedelta(minutes=minutes_in)).replace(microsecond=0)
+    ref.update({"start": start, "end": start + duration})
+    local_day = start.astimezone(ZoneInfo(stored["time_zone"])).date().isoformat()
+    ui.page.goto(f"/bookings/day?date={local_day}&booking={booking_id}")
+    _panel_status(ui, stored["status"])
+
+
 def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     ui: Ui, stack: Any, world: dict[str, Any]
 ) -> None:
@@ -172,16 +222,23 @@ def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     panel.get_by_role("button", name="Confirm").click()
     _panel_status(ui, "confirmed")
 
+    # Work cannot start a day ahead: the button says from when (booking.lifecycle's rule).
+    expect(panel.get_by_role("button", name="Start work")).to_be_disabled()
+    expect(panel.locator("[data-opens=start]")).to_contain_text("Work can start from")
+
+    # Staff assign by name (their center's team), and the panel then names the mechanic.
     panel.get_by_role("button", name="Assign mechanic…").click()
     ui.page.wait_for_selector(
         "select[name=mechanic] option[value]:not([value=''])", state="attached"
     )
+    ui.page.select_option("select[name=mechanic]", label="Demo Mechanic")
     ui.page.get_by_role("button", name="Assign", exact=True).click()
     ui.page.wait_for_selector("dialog[open]", state="detached")
     assert (
         center.call("GET", f"/api/bookings/{booking['id']}")["mechanic_id"]
         == world["users"]["mechanic"]
     )
+    expect(panel.locator("[data-testid=panel-mechanic]")).to_have_text("Demo Mechanic")
 
     panel.get_by_role("button", name="Reschedule…").click()
     ui.page.wait_for_selector("select[name=start] option[value]:not([value=''])", state="attached")
@@ -192,11 +249,16 @@ def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     moved = center.call("GET", f"/api/bookings/{booking['id']}")
     assert moved["start"] == new_start and moved["status"] == "confirmed"
 
+    _arrive(ui, booking["id"], minutes_in=5)
+    # Five minutes in: work may start, a no-show not yet (15 minutes' grace).
+    expect(panel.locator("[data-opens=no_show]")).to_contain_text("A no-show can be marked from")
+    expect(panel.get_by_role("button", name="No-show…")).to_be_disabled()
     panel.get_by_role("button", name="Start work").click()
     _panel_status(ui, "in_progress")
 
     panel.get_by_role("button", name="Complete…").click()
-    ui.page.fill("dialog[open] input[name=mileage]", "42600")
+    # The Golf (vehicles[1]) was registered at 18,500 km: a plausible reading for the workshop.
+    ui.page.fill("dialog[open] input[name=mileage]", "18600")
     ui.page.fill("dialog[open] textarea[name=work_done]", "Battery tested and replaced.")
     ui.page.fill("dialog[open] input[name=amount]", "189.90")
     ui.screenshot("complete-dialog")
@@ -208,7 +270,8 @@ def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     # The two other ends of the lifecycle: cancelled, and a no-show.
     to_cancel = _book(customer, world, "oil_change", 1, day)
     no_show = _book(customer, world, "tyre_rotation", 0, day)
-    ui.page.click("text=Refresh now")
+    ui.page.goto(f"/bookings/day?date={day}")
+    ui.page.wait_for_selector("[data-testid=baygrid]")
     ui.page.click(f"[data-testid=baygrid] [data-booking='{to_cancel['id']}']")
     _panel_status(ui, "requested")
     panel.get_by_role("button", name="Cancel booking…").click()
@@ -220,6 +283,7 @@ def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     _panel_status(ui, "requested")
     panel.get_by_role("button", name="Confirm").click()
     _panel_status(ui, "confirmed")
+    _arrive(ui, no_show["id"], minutes_in=20)
     panel.get_by_role("button", name="No-show…").click()
     ui.page.get_by_role("button", name="Mark no-show").click()
     _panel_status(ui, "no_show")
@@ -344,6 +408,294 @@ def test_auto_refresh_keeps_the_page_and_pauses_while_hidden(ui: Ui, world: dict
     ui.page.wait_for_timeout(1500)
     assert calls, "catches up as soon as the tab shows again"
     ui.page.evaluate("localStorage.removeItem('pmi.refreshIntervalMs')")
+    ui.assert_clean()
+
+
+def test_day_view_asks_for_the_centers_local_day_and_shows_what_vehicles_need(
+    ui: Ui, stack: Any, world: dict[str, Any]
+) -> None:
+    """A booking just after midnight, center time, is on that local day (a UTC date would put
+    it on the day before); the page asks the API for the local day itself. The center's
+    staff also see what the vehicles it may see need, from their alerts."""
+    from shared.firestore import get_client
+
+    customer = Api(stack.gateway_url, "customer")
+    center = Api(stack.gateway_url, "service_center")
+    day = center.call("GET", f"/api/bookings/{world['bookings'][0]}")["start"][:10]
+    booking = _book(customer, world, "tyre_rotation", 1, day)
+    # Moved (as a late-night slot would be) to 00:30 of the next day in Berlin.
+    next_day = (datetime.fromisoformat(day) + timedelta(days=1)).date()
+    start = datetime.combine(next_day, datetime.min.time(), ZoneInfo("Europe/Berlin"))
+    start += timedelta(minutes=30)
+    get_client().collection("bookings").document(booking["id"]).update(
+        {"start": start.astimezone(UTC), "end": (start + timedelta(minutes=30)).astimezone(UTC)}
+    )
+    # An open alert on the Golf, which the center sees while it is booked there (for a
+    # service no other test books for the Golf, so it is not "already booked").
+    vehicle = get_client().collection("vehicles").document(world["vehicles"][1]).get().to_dict()
+    get_client().collection("alerts").document(f"{world['vehicles'][1]}_battery.weak").set(
+        {
+            "vehicle_id": world["vehicles"][1],
+            "owner_id": vehicle["owner_id"],
+            "status": "open",
+            "severity": "critical",
+            "service_code": "battery_check",
+            "title": "Battery weak at rest",
+            "rule_id": "battery.weak",
+            "opened_at": datetime.now(UTC),
+            "center_ids": vehicle["center_ids"],
+            "center_access": vehicle["center_access"],
+        }
+    )
+    asked: list[str] = []
+    ui.sign_in("service_center")
+    ui.settle()  # the overview's own listing (a week of UTC days) is not the day view's
+    ui.page.on("request", lambda r: asked.append(r.url) if "/api/bookings?" in r.url else None)
+    ui.page.goto(f"/bookings/day?date={next_day}")
+    ui.page.wait_for_selector(f"[data-testid=baygrid] [data-booking='{booking['id']}']")
+    assert any(f"date={next_day}" in url for url in asked), asked
+    assert not any("from=" in url for url in asked), asked
+    suggestions = ui.page.locator("[data-testid=center-suggestions]")
+    expect(suggestions).to_contain_text("12 V battery check for Volkswagen Golf")
+    expect(suggestions).to_contain_text("Next free:")
+    ui.screenshot("local-day-and-suggestions")
+    ui.page.goto(f"/bookings/day?date={day}")
+    ui.page.wait_for_selector("[data-testid=baygrid]")
+    ui.settle()
+    assert ui.page.locator(f"[data-booking='{booking['id']}']").count() == 0
+    ui.assert_clean()
+
+
+# What the test sends through the gateway before it opens Analytics: per function, a path
+# and the route template the monitoring statistics file it under.
+TRAFFIC = {
+    "auth": ("/api/auth/me", "/me"),
+    "bookings": ("/api/bookings/{booking}", "/<booking_id>"),
+    "monitoring": ("/api/monitoring/health/live", "/health/live"),
+    "vehicles": ("/api/vehicles/{vehicle}", "/<vehicle_id>"),
+}
+REQUESTS_PER_FUNCTION = 6
+# The stack's functions flush their figures every second (tests/conftest.py, `stack`).
+FLUSH_TIMEOUT_SECONDS = 20.0
+
+
+def _js_number(value: Any) -> str:
+    """A number as the chart tables print it (JavaScript's String(n)); null as "–"."""
+    if value is None:
+        return "–"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _shown(value: float | None, digits: int = 0) -> str:
+    """format.js's number(): en-GB grouping, half away from zero (Intl rounds so)."""
+    if value is None:
+        return "–"
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{rounded:,}"
+
+
+def _percent(share: float) -> str:
+    """format.js's percent()."""
+    value = 100 * share
+    digits = 0 if float(value).is_integer() else 1 if value >= 10 else 2
+    return f"{_shown(value, digits)} %"
+
+
+def _requests_since(api: Api, function: str, route: str, since: int) -> int:
+    """Requests the statistics hold for one route of one function from minute ``since`` on."""
+    report = api.call(
+        "GET",
+        f"/api/monitoring/stats/performance?window=5m&function={function}&route={quote(route)}",
+    )
+    figures = report["functions"].get(function)
+    if figures is None:
+        return 0
+    series = figures["series"]
+    return sum(n for t, n in zip(series["t"], series["requests"], strict=True) if t >= since)
+
+
+def _send_traffic(stack: Any, world: dict[str, Any]) -> None:
+    """REQUESTS_PER_FUNCTION real requests to each function through the gateway, then waits
+    until every function has flushed them to Firestore (the statistics count them)."""
+    admin = Api(stack.gateway_url, "admin")
+    since = int(time.time() // 60) * 60
+    for path, _ in TRAFFIC.values():
+        target = path.format(booking=world["bookings"][0], vehicle=world["vehicles"][0])
+        for _ in range(REQUESTS_PER_FUNCTION):
+            admin.call("GET", target)
+    deadline = time.monotonic() + FLUSH_TIMEOUT_SECONDS
+    pending = dict(TRAFFIC)
+    while pending and time.monotonic() < deadline:
+        for name, (_, route) in list(pending.items()):
+            if _requests_since(admin, name, route, since) >= REQUESTS_PER_FUNCTION:
+                del pending[name]
+        time.sleep(0.25)
+    assert not pending, f"not flushed within {FLUSH_TIMEOUT_SECONDS} s: {sorted(pending)}"
+
+
+def _table_rows(chart: Any) -> list[list[str]]:
+    """A chart's data table (behind its disclosure), as text per cell."""
+    chart.locator("summary").click()
+    return [
+        [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        for row in chart.locator(".chart-table tbody tr").all()
+    ]
+
+
+def test_analytics_charts_the_real_performance_and_database_figures(
+    ui: Ui, stack: Any, world: dict[str, Any]
+) -> None:
+    """Real traffic, flushed by the functions, read by the real statistics routes: every
+    chart of the Analytics page draws, and what it shows is the answer the page received."""
+    _send_traffic(stack, world)
+    with ui.page.expect_response(lambda r: "/api/monitoring/health/detailed" in r.url) as got:
+        ui.sign_in("viewer")
+    health = got.value.json()
+    assert got.value.status == 200 and health["performance"]["available"] is True
+    assert health["performance"]["requests"] >= REQUESTS_PER_FUNCTION * len(TRAFFIC)
+    card = ui.page.locator("[data-testid=health-card]")
+    expect(card.locator(".badge")).to_have_attribute("data-status", health["status"])
+    limits, recent = health["thresholds"], health["performance"]
+    expect(card).to_contain_text(f"Requests (5 min){_shown(recent['requests'])}")
+    expect(card).to_contain_text(f"(limit {_percent(limits['max_error_rate'])})")
+    expect(card).to_contain_text(
+        f"{_shown(recent['p95_ms'])} ms (limit {_shown(limits['max_p95_ms'])} ms)"
+    )
+    for reason in health["reasons"]:
+        expect(card.locator(".health-reasons")).to_contain_text(reason)
+
+    stats_calls = r".*/api/monitoring/stats/(performance\?window=5m|database)$"
+    answers: dict[str, Any] = {}
+
+    def keep(response: Any) -> None:
+        if re.match(stats_calls, response.url):  # the first answer of each is on screen
+            answers.setdefault(response.url.rsplit("/", 1)[-1].split("?")[0], response.json())
+
+    ui.page.on("response", keep)
+    ui.page.locator("nav.sidenav a", has_text="Analytics").click()
+    panel = ui.page.locator("[data-testid=performance]")
+    for title in ("Requests per minute", "p95 latency (ms)", "p50 latency (ms)", "Error rate"):
+        panel.locator(f"[data-testid^='chart-{title}'] .uplot").wait_for()
+    ui.page.locator("[data-testid='chart-Bookings per day'] .uplot").wait_for()
+    ui.page.locator("[data-testid='chart-Open alerts by severity'] .uplot").wait_for()
+    ui.settle()
+    report, database = answers["performance"], answers["database"]
+
+    # The figures the page was given include the traffic sent above, per function and route.
+    assert sorted(report["functions"]) == sorted(TRAFFIC)
+    for name, (_, route) in TRAFFIC.items():
+        assert report["functions"][name]["routes"][route]["requests"] >= REQUESTS_PER_FUNCTION
+    # Each function's tile says what the answer says.
+    tiles = panel.locator(".stat-tile")
+    expect(tiles).to_have_count(len(report["functions"]))
+    for name, figures in report["functions"].items():
+        tile = panel.locator(f".stat-tile[data-function={name}]")
+        latency = figures["latency_ms"]
+        expect(tile.locator("[data-figure=requests]")).to_have_text(
+            f"{_shown(figures['requests'])} requests, {_shown(figures['errors']['4xx'])} 4xx"
+        )
+        expect(tile.locator("[data-figure=latency]")).to_have_text(
+            f"p50 {_shown(latency['p50'])} ms · p95 {_shown(latency['p95'])} ms"
+        )
+        expect(tile.locator("[data-figure=error-rate]")).to_have_text(
+            f"{_percent(figures['error_rate'])} 5xx"
+        )
+    # Each chart's data, minute by minute and function by function, is the answer's series.
+    names = sorted(report["functions"])
+    columns = {
+        "Requests per minute": "requests",
+        "p95 latency (ms)": "p95_ms",
+        "p50 latency (ms)": "p50_ms",
+    }
+    for title, column in columns.items():
+        chart = panel.locator(f"[data-testid='chart-{title}']")
+        expect(chart.locator(".u-legend")).to_contain_text(names[0])
+        rows = _table_rows(chart)
+        assert len(rows) == len(report["series"]["t"]) == 5
+        for index, row in enumerate(rows):
+            expected = [_js_number(report["functions"][n]["series"][column][index]) for n in names]
+            assert row[1:] == expected, (title, index, row)
+    error_rows = _table_rows(panel.locator("[data-testid^='chart-Error rate']"))
+    for index, row in enumerate(error_rows):
+        expected = []
+        for name in names:
+            series = report["functions"][name]["series"]
+            served = series["requests"][index]
+            share = round(100 * series["errors_5xx"][index] / served, 2) if served else None
+            expected.append(_js_number(share))
+        assert row[1:] == expected, ("error rate", index, row)
+
+    # The exact counts of /stats/database, as bars.
+    def bars(testid: str) -> dict[str, str]:
+        items = ui.page.locator(f"[data-testid={testid}] .bars li").all()
+        return {
+            str(item.get_attribute("data-key")): item.locator(".bar-value").inner_text()
+            for item in items
+        }
+
+    def counts(group: dict[str, Any]) -> dict[str, str]:
+        return {key: str(figure["count"]) for key, figure in group.items()}
+
+    assert bars("bookings-by-status") == counts(database["bookings_by_status"])
+    assert bars("open-alerts-now") == counts(database["open_alerts_by_severity"])
+    assert bars("users-by-role") == counts(database["users_by_role"])
+    facts = ui.page.locator("[data-testid=platform-facts]")
+    expect(facts).to_contain_text(
+        f"New users, last 7 days{_shown(database['new_users_last_7_days']['count'])}"
+    )
+    total = database["collections"]["bookings"]["count"]
+    expect(ui.page.locator("[data-testid=bookings-coverage]")).to_contain_text(
+        f"of {_shown(total)} in all"
+    )
+    # The alerts history from the lists ends where the exact count is: nothing to explain.
+    history = _table_rows(ui.page.locator("[data-testid='chart-Open alerts by severity']"))
+    open_now = database["open_alerts_by_severity"]
+    assert history[-1][1:] == [str(open_now["critical"]["count"]), str(open_now["high"]["count"])]
+    expect(ui.page.locator("[data-testid=alerts-difference]")).to_have_count(0)
+
+    # Another window: the same charts from the hour's answer, a point per minute.
+    with ui.page.expect_response(lambda r: "stats/performance?window=1h" in r.url) as hour:
+        panel.get_by_role("button", name="Last hour").click()
+    assert hour.value.status == 200
+    hourly = panel.locator("[data-testid='chart-Requests per minute'] .chart-table tbody tr")
+    expect(hourly).to_have_count(60)
+    ui.screenshot("analytics")
+    ui.assert_clean()
+
+
+def test_analytics_says_when_the_monitoring_statistics_are_not_available(
+    ui: Ui, world: dict[str, Any]
+) -> None:
+    """A deployment whose monitoring function has no statistics routes answers them 404
+    (stubbed here for those routes only): each panel says so, the rest of the page works."""
+    ui.expect_failure(MONITORING_STATS)
+    ui.page.route(
+        re.compile(r".*/api/monitoring/stats/.*"),
+        lambda route: route.fulfill(
+            status=404,
+            json={
+                "error": {
+                    "code": "not_found",
+                    "message": "No route matches this path.",
+                    "request_id": "0" * 32,
+                    "details": [],
+                }
+            },
+        ),
+    )
+    ui.sign_in("admin")
+    ui.page.goto("/analytics")
+    ui.page.locator("[data-testid='chart-Bookings per day'] .uplot").wait_for()
+    ui.page.locator("[data-testid='chart-Open alerts by severity'] .uplot").wait_for()
+    performance = ui.page.locator("[data-testid=performance-unavailable]")
+    expect(performance).to_contain_text("not available on this deployment")
+    expect(ui.page.locator("[data-testid=database-unavailable]")).to_contain_text(
+        "not available on this deployment"
+    )
+    expect(ui.page.locator("[data-testid=performance] .uplot")).to_have_count(0)
+    expect(ui.page.get_by_role("button", name="Last hour")).to_have_count(0)
+    assert ui.page.locator(".banner-error").count() == 0
+    ui.screenshot("analytics-unavailable")
     ui.assert_clean()
 
 

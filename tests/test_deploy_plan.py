@@ -87,6 +87,7 @@ def test_every_function_is_deployed_with_its_entry_point_bundle_secret_account_a
         assert flag(argv, "min-instances") == str(spec.min_instances[environment.name])
         assert flag(argv, "max-instances") == str(spec.max_instances[environment.name])
         assert "PMI_VERSION=abc123" in env_vars
+        assert f";PMI_REGION={environment.region};" in env_vars
     assert len(accounts) == len(FUNCTIONS)  # one least-privilege account per function
 
 

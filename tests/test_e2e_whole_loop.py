@@ -80,8 +80,11 @@ def test_weak_battery_becomes_a_completed_service(stack: Any, db: Any) -> None:
         )
     admin = sign_in(base, "admin@loop.test")
 
+    # Open around the clock with a 15-minute grid, so the soonest suggested slot starts
+    # within 15 minutes of now: the center may start work from 30 minutes before a slot
+    # (booking.lifecycle), and the functions here run on the real clock.
     every_day = {
-        day: [["07:00", "19:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     }
     center = admin.call(
         "POST",
@@ -92,6 +95,7 @@ def test_weak_battery_becomes_a_completed_service(stack: Any, db: Any) -> None:
             "time_zone": "Europe/Berlin",
             "opening_hours": every_day,
             "bays": 2,
+            "slot_step_minutes": 15,
             "services": [
                 {"code": "battery_check", "name": "Battery check", "duration_minutes": 30}
             ],

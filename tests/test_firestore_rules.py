@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -121,6 +121,8 @@ Filter = tuple[str, str, Any]  # (field path, REST operator, value)
 def _value(value: Any) -> dict[str, Any]:
     if value is None:
         return {"nullValue": None}
+    if isinstance(value, datetime):
+        return {"timestampValue": value.astimezone(UTC).isoformat().replace("+00:00", "Z")}
     if isinstance(value, bool):
         return {"booleanValue": value}
     if isinstance(value, int):
@@ -208,6 +210,22 @@ def http() -> Iterator[requests.Session]:
 
 # --------------------------------------------------------------------------- the world
 
+# Access of a linked center ends here (shared/center_links.py writes it; the rules compare
+# it with request.time). Relative to the real clock: the emulator judges request.time.
+LIVE_UNTIL = datetime.now(UTC) + timedelta(days=20)
+
+
+def access_field(center: str) -> str:
+    """The REST field path of one center's access entry (ids with '-' need backticks)."""
+    return f"center_access.`{center}`"
+
+
+def live_now() -> datetime:
+    """What the app sends as "now" in a staff list query: a little ahead of the server's
+    request.time, so the query's bound proves the rule's ``> request.time``."""
+    return datetime.now(UTC) + timedelta(minutes=5)
+
+
 VEHICLE = "vehicles/v-alice"
 TELEMETRY_DAY = "vehicles/v-alice/telemetry_days/2024-05-01"
 SERVICE_RECORD = "vehicles/v-alice/service_records/r-alice"
@@ -232,6 +250,8 @@ CLOSED = (
     "schema_migrations/001_backfill_user_fields",
     "outbox/m-alice",
     "login_known_networks/n-alice",
+    "vin_claims/c-alice",
+    "metric_buckets/instance-1.493000",
 )
 
 
@@ -258,6 +278,7 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             "vin": f"VIN-{name}",
             "plate": f"PL-{name}",
             "center_ids": [center],
+            "center_access": {center: LIVE_UNTIL},
             "created_at": now,
         }
         docs[f"{vehicle}/telemetry_days/2024-05-01"] = {"count": 1, "readings": {"t0": {"v": 1}}}
@@ -266,6 +287,7 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             "vehicle_id": f"v-{name}",
             "owner_id": owner.uid,
             "center_ids": [center],
+            "center_access": {center: LIVE_UNTIL},
             "status": "open",
             "severity": "high",
         }
@@ -297,6 +319,8 @@ def world(db: Any, emulator: Any, http: requests.Session) -> RulesClient:
             # A confirmation code addressed to Alice must not be readable, even by her.
             "outbox/m-alice": {"to": "alice@example.test", "user_id": OWNER.uid},
             "login_known_networks/n-alice": {"expires_at": now},
+            "vin_claims/c-alice": {"claimant_id": OWNER.uid, "vin": "WVWZZZ1JZXW000001"},
+            "metric_buckets/instance-1.493000": {"instance": "instance-1", "hour": 493000},
         }
     )
     batch = db.batch()
@@ -355,14 +379,74 @@ def test_viewer_reads_no_raw_personal_documents_only_centers(world: RulesClient)
     assert world.get(VIEWER, CENTER) == 200
 
 
+@pytest.mark.parametrize(
+    "role_now",
+    [
+        {"role": "viewer"},
+        {"role": "service_center", "service_center_id": SOUTH},
+        {"role": "mechanic", "service_center_id": SOUTH},
+    ],
+    ids=["demoted_to_viewer", "now_center_staff", "now_mechanic"],
+)
+def test_ownership_counts_only_while_the_owner_is_a_customer(
+    world: RulesClient, role_now: dict[str, str]
+) -> None:
+    """The API decides by role (shared/auth/scoping.py): a customer made viewer or staff no
+    longer reads their own vehicle, its data, alerts or bookings as its owner — not by
+    document, not by the owner query."""
+    former_owner = Caller("former_owner", OWNER.uid, role_now)
+    for path in (VEHICLE, TELEMETRY_DAY, SERVICE_RECORD, ALERT, BOOKING):
+        assert world.get(former_owner, path) == 403, path
+    for collection, field_name in (
+        ("vehicles", "owner_id"),
+        ("alerts", "owner_id"),
+        ("bookings", "customer_id"),
+    ):
+        query = world.query(former_owner, collection, (field_name, "EQUAL", OWNER.uid))
+        assert query.status_code == 403, collection
+    assert world.get(former_owner, CENTER) == 200  # still a PMI user
+    assert world.get(OWNER, VEHICLE) == 200  # the same uid as a customer
+
+
 def test_staff_lose_sight_of_a_vehicle_not_linked_to_their_center(
     world: RulesClient, db: Any
 ) -> None:
-    db.document(VEHICLE).update({"center_ids": [SOUTH]})
+    db.document(VEHICLE).update({"center_ids": [SOUTH], "center_access": {SOUTH: LIVE_UNTIL}})
     assert world.get(STAFF, VEHICLE) == 403
     assert world.get(STAFF, TELEMETRY_DAY) == 403  # subcollections follow the parent's get()
     assert world.get(OTHER_STAFF, VEHICLE) == 200
     assert world.get(OTHER_STAFF, SERVICE_RECORD) == 200
+
+
+def test_staff_access_that_expired_grants_nothing_even_before_it_is_pruned(
+    world: RulesClient, db: Any
+) -> None:
+    """The booking ended more than the window ago: center_ids still lists the center (no
+    booking change has pruned it), but its center_access entry is in the past."""
+    expired = {
+        "center_ids": [NORTH],
+        "center_access": {NORTH: datetime.now(UTC) - timedelta(hours=1)},
+    }
+    db.document(VEHICLE).update(expired)
+    db.document(ALERT).update(expired)
+    for caller in (STAFF, MECHANIC, UNASSIGNED_MECHANIC):
+        for path in (VEHICLE, TELEMETRY_DAY, SERVICE_RECORD, ALERT):
+            assert world.get(caller, path) == 403, (caller.slug, path)
+    assert world.get(OWNER, VEHICLE) == 200
+    assert world.get(ADMIN, ALERT) == 200
+    # Their center's booking itself stays theirs: it is the center's own record.
+    assert world.get(STAFF, BOOKING) == 200
+    listed = world.query(STAFF, "vehicles", (access_field(NORTH), "GREATER_THAN", live_now()))
+    assert listed.status_code == 200 and ids_of(listed) == set(), listed.text
+
+
+def test_a_vehicle_linked_only_through_center_ids_is_closed_to_staff(
+    world: RulesClient, db: Any
+) -> None:
+    """A document written before access had an end (no center_access) grants staff nothing."""
+    db.document(VEHICLE).update({"center_access": {}})
+    assert world.get(STAFF, VEHICLE) == 403
+    assert world.get(STAFF, SERVICE_RECORD) == 403
 
 
 def test_telemetry_left_behind_by_a_deleted_vehicle_is_closed_to_its_former_owner(
@@ -385,11 +469,13 @@ def test_server_only_collections_are_never_readable(world: RulesClient, path: st
 def test_server_only_collections_cannot_be_listed_even_by_their_user(
     world: RulesClient, collection: str
 ) -> None:
-    user_field = (
-        "user_id"
-        if collection in ("sessions", "booking_idempotency", "token_revocations")
-        else "actor_id"
-    )
+    user_field = {
+        "sessions": "user_id",
+        "booking_idempotency": "user_id",
+        "token_revocations": "user_id",
+        "outbox": "user_id",
+        "vin_claims": "claimant_id",
+    }.get(collection, "actor_id")
     assert world.query(OWNER, collection, (user_field, "EQUAL", OWNER.uid)).status_code == 403
     assert world.query(ADMIN, collection).status_code == 403
 
@@ -416,14 +502,23 @@ QUERY_CASES = {
     "customer_cannot_list_another_customers_vehicles": QueryCase(
         OWNER, "vehicles", (("owner_id", "EQUAL", OTHER_CUSTOMER.uid),), None
     ),
-    "staff_list_vehicles_linked_to_their_center": QueryCase(
-        STAFF, "vehicles", (("center_ids", "ARRAY_CONTAINS", NORTH),), {"v-alice"}
+    "staff_list_vehicles_their_center_may_see_now": QueryCase(
+        STAFF, "vehicles", ((access_field(NORTH), "GREATER_THAN", "LIVE_NOW"),), {"v-alice"}
     ),
-    "mechanic_lists_vehicles_linked_to_their_center": QueryCase(
-        UNASSIGNED_MECHANIC, "vehicles", (("center_ids", "ARRAY_CONTAINS", NORTH),), {"v-alice"}
+    "mechanic_lists_vehicles_their_center_may_see_now": QueryCase(
+        UNASSIGNED_MECHANIC,
+        "vehicles",
+        ((access_field(NORTH), "GREATER_THAN", "LIVE_NOW"),),
+        {"v-alice"},
+    ),
+    "staff_cannot_list_vehicles_by_center_ids_alone_which_proves_no_expiry": QueryCase(
+        STAFF, "vehicles", (("center_ids", "ARRAY_CONTAINS", NORTH),), None
+    ),
+    "staff_cannot_list_vehicles_with_a_bound_in_the_past": QueryCase(
+        STAFF, "vehicles", ((access_field(NORTH), "GREATER_THAN", "AN_HOUR_AGO"),), None
     ),
     "staff_cannot_list_another_centers_vehicles": QueryCase(
-        STAFF, "vehicles", (("center_ids", "ARRAY_CONTAINS", SOUTH),), None
+        STAFF, "vehicles", ((access_field(SOUTH), "GREATER_THAN", "LIVE_NOW"),), None
     ),
     "staff_cannot_list_all_vehicles": QueryCase(STAFF, "vehicles", (), None),
     "admin_lists_all_vehicles": QueryCase(ADMIN, "vehicles", (), {"v-alice", "v-bob"}),
@@ -454,14 +549,20 @@ QUERY_CASES = {
     "customer_cannot_list_all_open_alerts": QueryCase(
         OWNER, "alerts", (("status", "EQUAL", "open"),), None
     ),
-    "staff_list_alerts_of_their_center": QueryCase(
+    "staff_list_alerts_their_center_may_see_now": QueryCase(
+        STAFF,
+        "alerts",
+        ((access_field(NORTH), "GREATER_THAN", "LIVE_NOW"),),
+        {"v-alice_battery.low"},
+    ),
+    "staff_cannot_list_alerts_by_center_ids_alone": QueryCase(
         STAFF,
         "alerts",
         (("status", "EQUAL", "open"), ("center_ids", "ARRAY_CONTAINS", NORTH)),
-        {"v-alice_battery.low"},
+        None,
     ),
     "staff_cannot_list_alerts_of_another_center": QueryCase(
-        STAFF, "alerts", (("center_ids", "ARRAY_CONTAINS", SOUTH),), None
+        STAFF, "alerts", ((access_field(SOUTH), "GREATER_THAN", "LIVE_NOW"),), None
     ),
     # bookings
     "customer_lists_own_bookings": QueryCase(
@@ -488,12 +589,23 @@ QUERY_CASES = {
 }
 
 
+def _resolved(filters: tuple[Filter, ...]) -> tuple[Filter, ...]:
+    """Relative times are taken when the query is sent (the emulator judges request.time)."""
+    moments = {
+        "LIVE_NOW": live_now,
+        "AN_HOUR_AGO": lambda: datetime.now(UTC) - timedelta(hours=1),
+    }
+    return tuple(
+        (f, op, moments[v]() if isinstance(v, str) and v in moments else v) for f, op, v in filters
+    )
+
+
 @pytest.mark.parametrize("case", QUERY_CASES.values(), ids=QUERY_CASES.keys())
 def test_list_query_access(world: RulesClient, case: QueryCase) -> None:
     response = world.query(
         case.caller,
         case.collection,
-        *case.filters,
+        *_resolved(case.filters),
         parent=case.parent,
         all_descendants=case.collection_group,
     )

@@ -115,6 +115,7 @@ def test_every_declared_index_serves_a_registered_query() -> None:
         "login_failures",
         "login_known_networks",
         "outbox",
+        "metric_buckets",
     ],
 )
 def test_expiring_records_have_a_ttl_policy(collection: str) -> None:
@@ -129,5 +130,35 @@ def test_expiring_records_have_a_ttl_policy(collection: str) -> None:
 def test_telemetry_readings_map_is_exempt_from_indexing() -> None:
     # A day document's map of readings would otherwise create an index entry per field.
     assert {"collectionGroup": "telemetry_days", "fieldPath": "readings", "indexes": []} in (
+        field_overrides()
+    )
+
+
+def test_collection_group_queries_have_their_collection_group_index() -> None:
+    # Firestore keeps no collection-group single-field index unless one is declared: a
+    # collection-group query on one field needs a field override with that scope.
+    for shape in all_shapes():
+        if not shape.collection_group or shape.needs_composite_index():
+            continue
+        for name in shape.fields():
+            override = next(
+                (
+                    o
+                    for o in field_overrides()
+                    if o["collectionGroup"] == shape.collection and o["fieldPath"] == name
+                ),
+                None,
+            )
+            assert override is not None, f"{shape.collection}.{name}: no field override"
+            scopes = {i.get("queryScope") for i in override["indexes"]}
+            assert "COLLECTION_GROUP" in scopes, override
+            # An override replaces the automatic indexes: the collection scope must stay.
+            assert "COLLECTION" in scopes, override
+
+
+def test_metric_buckets_minutes_are_not_indexed() -> None:
+    # An hour's map of minutes x routes x counters would otherwise cost thousands of index
+    # entries per write.
+    assert {"collectionGroup": "metric_buckets", "fieldPath": "minutes", "indexes": []} in (
         field_overrides()
     )

@@ -1,7 +1,7 @@
 """Booking lifecycle: the full transition matrix, the full permission matrix, history records."""
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -258,8 +258,9 @@ def test_apply_action_refuses_permitted_actors_in_the_wrong_state() -> None:
 
 def test_assigned_mechanic_can_start_and_complete_a_confirmed_booking() -> None:
     flags = {"is_owner": False, "is_center_staff": False, "is_assigned_mechanic": True}
+    slot = (AT, AT + timedelta(hours=1))
     started = apply_action(
-        S.CONFIRMED, A.START, actor_id="m1", actor_role=Role.MECHANIC, at=AT, **flags
+        S.CONFIRMED, A.START, actor_id="m1", actor_role=Role.MECHANIC, at=AT, slot=slot, **flags
     )
     completed = apply_action(
         started.to_state, A.COMPLETE, actor_id="m1", actor_role=Role.MECHANIC, at=AT, **flags

@@ -2,9 +2,10 @@
 
 Old documents are seeded first, as an earlier release left them: users without
 ``is_active``/``role``/``created_at``, vehicles without ``created_at``/``center_ids``/
-``initial_mileage_km``, alerts whose ``center_ids`` no longer match their vehicle. Then the
-migrations run through migrations.runner (in process) and scripts/migrate.py (a real
-process, killed with SIGKILL mid-run and resumed).
+``initial_mileage_km``, alerts whose ``center_ids`` no longer match their vehicle, telemetry
+days without a rollup, one alert per fault code. Then the migrations run through
+migrations.runner (in process) and scripts/migrate.py (a real process, killed with SIGKILL
+mid-run and resumed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,16 @@ from shared.auth import passwords
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "migration-test-clutch-5521"
-IDS = ("001_backfill_user_fields", "002_backfill_vehicle_fields", "003_rebuild_alert_scope")
+IDS = (
+    "001_backfill_user_fields",
+    "002_backfill_vehicle_fields",
+    "003_rebuild_alert_scope",
+    "004_center_grants_from_bookings",
+    "005_alert_center_access",
+    "006_backfill_day_rollups",
+    "007_remove_per_code_fault_alerts",
+    "010_user_search_keys",
+)
 USER_FIELDS = (
     "is_active",
     "role",
@@ -79,6 +90,15 @@ def seed_old_world(db: Any) -> dict[str, str]:
     )
     db.document("vehicles/v-booked").set(
         {"owner_id": "u-old", "center_ids": ["c-north"], "mileage_km": 1, "created_at": 1}
+    )
+    # Its booking at c-north, coming up next week (004 turns it into an access with an end).
+    db.document("bookings/b-old").set(
+        {
+            "vehicle_id": "v-booked",
+            "center_id": "c-north",
+            "status": "confirmed",
+            "end": datetime.now(UTC) + timedelta(days=7),
+        }
     )
     # Opened before the vehicle was booked at c-north: the center's staff cannot see it.
     db.document("alerts/v-booked_battery.low").set(
@@ -162,6 +182,11 @@ def test_the_dry_run_shows_what_would_change_and_writes_nothing(db: Any) -> None
         (IDS[0], "would apply", 1),
         (IDS[1], "would apply", 2),  # the booked vehicle lacks fields too
         (IDS[2], "would apply", 1),
+        (IDS[3], "would apply", 2),  # neither vehicle has access with an end yet
+        (IDS[4], "would apply", 1),
+        (IDS[5], "would apply", 0),  # no telemetry in this world (see the 006 tests)
+        (IDS[6], "would apply", 0),  # no per-code fault alerts (see the 007 tests)
+        (IDS[7], "would apply", 1),
     ]
     printed = out.getvalue()
     assert "users/u-old: " in printed and "is_active: (missing) -> True" in printed
@@ -184,6 +209,11 @@ def test_old_documents_come_out_in_the_current_shape(db: Any) -> None:
         ("applied", 1, 1),
         ("applied", 2, 2),
         ("applied", 1, 1),
+        ("applied", 2, 2),
+        ("applied", 1, 1),
+        ("applied", 0, 0),
+        ("applied", 1, 0),
+        ("applied", 1, 1),
     ]
     user = db.document("users/u-old").get().to_dict()
     assert set(USER_FIELDS) <= set(user)
@@ -199,6 +229,11 @@ def test_old_documents_come_out_in_the_current_shape(db: Any) -> None:
     assert booked["created_at"] == 1 and booked["center_ids"] == ["c-north"]  # kept
     alert = db.document("alerts/v-booked_battery.low").get().to_dict()
     assert alert["center_ids"] == ["c-north"] and alert["status"] == "open"
+    # The live booking grants c-north until its end + 30 days, on the vehicle and its alert.
+    assert set(booked["center_access"]) == {"c-north"}
+    assert booked["center_grants"]["b-old"]["center_id"] == "c-north"
+    assert alert["center_access"] == booked["center_access"]
+    assert vehicle["center_access"] == {} and vehicle["center_grants"] == {}
     for migration_id in IDS:
         record = db.document(f"{RECORDS_COLLECTION}/{migration_id}").get().to_dict()
         assert record["status"] == "applied" and record["finished_at"] is not None
@@ -236,15 +271,15 @@ def test_a_second_run_changes_nothing(db: Any) -> None:
 
     outcomes, printed = apply_all(db)
 
-    assert [o.state for o in outcomes] == ["already applied"] * 3
-    assert printed.count(" applied 20") == 3  # each listed with the date it was applied
+    assert [o.state for o in outcomes] == ["already applied"] * len(IDS)
+    assert printed.count(" applied 20") == len(IDS)  # each listed with the date it was applied
     assert snapshot_state(db) == after_first
     # Even forced to run again (records gone), every migration finds nothing to change.
     for migration_id in IDS:
         db.document(f"{RECORDS_COLLECTION}/{migration_id}").delete()
     data_before = {k: v for k, v in snapshot_state(db).items() if RECORDS_COLLECTION not in k}
     outcomes, _ = apply_all(db)
-    assert [o.changed for o in outcomes] == [0, 0, 0]
+    assert [o.changed for o in outcomes] == [0] * len(IDS)
     data_after = {k: v for k, v in snapshot_state(db).items() if RECORDS_COLLECTION not in k}
     assert data_after == data_before
 
@@ -374,7 +409,7 @@ def test_the_cli_dry_run_prints_the_plan_and_exits_0(db: Any, emulator: Any) -> 
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert "DRY RUN" in output and f"the emulator at {emulator.address}" in output
-    assert "3 migration(s) pending, 4 document(s) would change" in output
+    assert "8 migration(s) pending, 8 document(s) would change" in output
     assert "users/u-old: " in output
     assert list(db.collection(RECORDS_COLLECTION).stream()) == []
 
@@ -393,3 +428,290 @@ def test_the_cli_will_not_send_the_demo_project_to_production() -> None:
     )
     assert result.returncode == 2
     assert "demo-pmi is a local demo project" in result.stderr
+
+
+# --------------------------------------------------------------------------- 006: day rollups
+
+
+def loaded(migration_id: str) -> LoadedMigration:
+    return next(m for m in discover() if m.id == migration_id)
+
+
+def apply_only(db: Any, migration_id: str, **options: Any) -> tuple[Any, str]:
+    out = io.StringIO()
+    (outcome,) = run(
+        db,
+        apply=True,
+        migrations=[loaded(migration_id)],
+        out=out,
+        show_progress=False,
+        **options,
+    )
+    return outcome, out.getvalue()
+
+
+def seed_old_days(db: Any, vehicle_id: str, days: int) -> list[str]:
+    """Day documents as stored before rollups: packed readings and a count, no rollup."""
+    from vehicle.codec import pack, reading_key
+    from vehicle.telemetry_quality import Reading
+
+    paths = []
+    for day in range(days):
+        midnight = datetime(2024, 3, 1, tzinfo=UTC) + timedelta(days=day)
+        readings = [
+            Reading.model_validate(
+                {
+                    "timestamp": (midnight + timedelta(hours=h)).isoformat(),
+                    "odometer_km": 42_000 + day,
+                    "battery_voltage": 12.6 - 0.01 * day,
+                    "engine_running": False,
+                }
+            )
+            for h in range(1, 24, 2)
+        ]
+        name = midnight.date().isoformat()
+        entries = {reading_key(r.timestamp): pack(r) for r in readings}
+        path = f"vehicles/{vehicle_id}/telemetry_days/{name}"
+        db.document(path).set({"day": name, "readings": entries, "count": len(entries)})
+        paths.append(path)
+    return paths
+
+
+def day_state(db: Any) -> dict[str, Any]:
+    return {
+        s.reference.path: (s.to_dict(), s.update_time)
+        for s in db.collection_group("telemetry_days").stream()
+    }
+
+
+def test_006_gives_every_old_day_of_every_vehicle_the_rollup_an_ingest_writes(db: Any) -> None:
+    from vehicle import rollups, telemetry_store
+
+    db.document("vehicles/v-a").set({"owner_id": "u-1"})
+    db.document("vehicles/v-b").set({"owner_id": "u-2"})
+    old = seed_old_days(db, "v-a", 3) + seed_old_days(db, "v-b", 2)
+    # A day with a rollup of another (older) version counts as without one ...
+    db.document(old[-1]).update({"rollup": '{"v": 0}'})
+    # ... and a day with a current one is left as it is.
+    current = old.pop(3)
+    data = db.document(current).get().to_dict()
+    db.document(current).update(telemetry_store.rollup_backfill(data["day"], data))
+    untouched = db.document(current).get().update_time
+
+    outcome, printed = apply_only(db, IDS[5])
+
+    assert (outcome.scanned, outcome.changed) == (5, 4)
+    assert "vehicles/v-a/telemetry_days/2024-03-01: rollup: (missing) -> " in printed
+    for path in old:
+        stored = db.document(path).get().to_dict()
+        rollup = rollups.decode(datetime.fromisoformat(stored["day"]).date(), stored["rollup"])
+        assert rollup is not None and rollup.readings == stored["count"] == 12
+        assert rollup.resting_n == 12  # the same summary as ingest makes of these readings
+        assert stored["readings"] and stored["count"] == 12  # readings kept
+    assert db.document(current).get().update_time == untouched
+
+    before = day_state(db)
+    db.document(f"{RECORDS_COLLECTION}/{IDS[5]}").delete()  # forced to run again
+    outcome, _ = apply_only(db, IDS[5])
+    assert outcome.changed == 0 and day_state(db) == before
+
+
+class _InterruptedRollups(DocumentMigration):
+    """006 that dies (as on SIGKILL) while preparing its second page."""
+
+    collection = "telemetry_days"
+    collection_group = True
+    description = "test: 006 interrupted"
+    fields = ("day", "rollup")
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.pages = 0
+
+    def prepare(self, db: Any, page: Page) -> None:
+        self.pages += 1
+        if self.pages == 2:
+            raise KeyboardInterrupt
+        self.real.prepare(db, page)
+
+    def changes(self, snapshot: Any, page: Page) -> Any:
+        return self.real.changes(snapshot, page)
+
+
+def test_006_resumes_in_the_collection_group_after_the_last_recorded_page(db: Any) -> None:
+    paths = seed_old_days(db, "v-a", 3) + seed_old_days(db, "v-b", 3)
+    real = loaded(IDS[5])
+    dying = LoadedMigration(
+        real.id, real.number, real.path, real.checksum, _InterruptedRollups(real.migration)
+    )
+
+    with pytest.raises(KeyboardInterrupt):
+        run(db, apply=True, migrations=[dying], page_size=2, out=io.StringIO(), show_progress=False)
+
+    record = db.document(f"{RECORDS_COLLECTION}/{IDS[5]}").get().to_dict()
+    assert record["status"] == "running" and record["checkpoint"] == sorted(paths)[1]
+    done = {p for p in paths if "rollup" in db.document(p).get().to_dict()}
+    assert done == set(sorted(paths)[:2])  # the recorded page, nothing half-done after it
+
+    out = io.StringIO()
+    (outcome,) = run(db, apply=True, migrations=[real], page_size=2, out=out, show_progress=False)
+
+    assert f"resuming after {sorted(paths)[1]}" in out.getvalue()
+    assert outcome.changed == 4
+    record = db.document(f"{RECORDS_COLLECTION}/{IDS[5]}").get().to_dict()
+    assert record["status"] == "applied" and record["changed"] == record["scanned"] == 6
+    assert all("rollup" in db.document(p).get().to_dict() for p in paths)
+
+
+def test_006_never_overwrites_a_day_an_ingest_wrote_meanwhile(db: Any) -> None:
+    """The runner's update-time check: the page is planned again and finds it current."""
+    from vehicle import telemetry_store
+
+    (path,) = seed_old_days(db, "v-a", 1)
+    real = loaded(IDS[5])
+
+    class IngestMeanwhile(_InterruptedRollups):
+        def prepare(self, db: Any, page: Page) -> None:
+            self.real.prepare(db, page)
+            if not self.pages:
+                self.pages = 1
+                data = db.document(path).get().to_dict()
+                fresh = telemetry_store.rollup_backfill(data["day"], data)
+                db.document(path).update({**fresh, "count": 12, "updated_by": "ingest"})
+
+    migration = LoadedMigration(
+        real.id, real.number, real.path, real.checksum, IngestMeanwhile(real.migration)
+    )
+    (outcome,) = run(db, apply=True, migrations=[migration], out=io.StringIO(), show_progress=False)
+    assert outcome.changed == 0
+    assert db.document(path).get().to_dict()["updated_by"] == "ingest"
+
+
+# --------------------------------------------------------------------------- 007: per-code alerts
+
+
+def _fault_alert(db: Any, key: str, status: str, **extra: Any) -> str:
+    """An alert of vehicle v-1; ``key`` as stored (``dtc.<tier>.<CODE>`` before grouping)."""
+    rule_id = ".".join(key.split(".")[:2])
+    db.document(f"alerts/v-1_{key}").set(
+        {
+            "vehicle_id": "v-1",
+            "owner_id": "u-1",
+            "rule_id": rule_id,
+            "alert_key": key,
+            "service_code": "diagnostics",
+            "status": status,
+            "severity": "high",
+            **extra,
+        }
+    )
+    return f"alerts/v-1_{key}"
+
+
+def test_007_deletes_superseded_per_code_fault_alerts_and_leaves_the_latest_word_open(
+    db: Any,
+) -> None:
+    db.document("vehicles/v-1").set({"owner_id": "u-1"})
+    resolved_old = _fault_alert(db, "dtc.powertrain.P0420", "resolved")
+    # Written before alert_key existed: the key comes from the id.
+    keyless = _fault_alert(db, "dtc.powertrain.P0300", "resolved")
+    db.document(keyless).update({"alert_key": firestore_delete()})
+    superseded = _fault_alert(db, "dtc.misfire.P0301", "open", severity="critical")
+    successor = _fault_alert(db, "dtc.misfire.diagnostics", "open", severity="critical")
+    latest_word = _fault_alert(db, "dtc.powertrain.P0171", "open")
+    other = "alerts/v-1_battery.resting_voltage"
+    db.document(other).set(
+        {"vehicle_id": "v-1", "rule_id": "battery.resting_voltage", "status": "open"}
+    )
+
+    outcome, printed = apply_only(db, IDS[6])
+
+    assert (outcome.scanned, outcome.changed) == (6, 3)
+    assert f"{superseded}: deleted" in printed
+    for gone in (resolved_old, keyless, superseded):
+        assert not db.document(gone).get().exists, gone
+    for kept in (successor, latest_word, other):
+        assert db.document(kept).get().exists, kept
+    assert db.document(latest_word).get().get("status") == "open"
+    assert "note: 1 open per-code fault alerts of vehicles not evaluated since grouping" in printed
+
+    before = {s.id: s.update_time for s in db.collection("alerts").stream()}
+    db.document(f"{RECORDS_COLLECTION}/{IDS[6]}").delete()  # forced to run again
+    outcome, _ = apply_only(db, IDS[6])
+    assert outcome.changed == 0
+    assert {s.id: s.update_time for s in db.collection("alerts").stream()} == before
+
+
+def test_007_deletes_nothing_an_evaluation_wrote_meanwhile(db: Any) -> None:
+    """A per-code alert the (previous release's) code refreshed after the page was read is
+    not deleted over it: the page is planned again."""
+    real = loaded(IDS[6])
+    path = _fault_alert(db, "dtc.powertrain.P0420", "resolved")
+
+    class RefreshedMeanwhile(DocumentMigration):
+        collection = "alerts"
+        description = "test: 007 with a concurrent write"
+        refreshed = False
+
+        def prepare(self, db: Any, page: Page) -> None:
+            real.migration.prepare(db, page)
+            if not self.refreshed:
+                self.refreshed = True
+                db.document(path).update({"status": "open"})  # reopened by an old instance
+
+        def changes(self, snapshot: Any, page: Page) -> Any:
+            return real.migration.changes(snapshot, page)
+
+    migration = LoadedMigration(
+        real.id, real.number, real.path, real.checksum, RefreshedMeanwhile()
+    )
+    (outcome,) = run(db, apply=True, migrations=[migration], out=io.StringIO(), show_progress=False)
+    assert outcome.changed == 0  # re-planned: open, no successor, so left for its evaluation
+    assert db.document(path).get().get("status") == "open"
+
+
+def firestore_delete() -> Any:
+    from google.cloud import firestore
+
+    return firestore.DELETE_FIELD
+
+
+# --------------------------------------------------------------------------- 010 search keys
+
+
+def test_old_accounts_are_found_by_the_admin_search_only_after_010(
+    db: Any, call: Any, users: Any
+) -> None:
+    seed_old_world(db)  # "Old Timer", old@example.test: no search keys
+    admin = users.create("admin")
+
+    def found(q: str) -> list[str]:
+        reply = call("auth").get("/users", query_string={"q": q}, headers=admin.headers)
+        assert reply.status_code == 200, reply.get_json()
+        return [u["id"] for u in reply.get_json()["items"]]
+
+    assert found("timer") == [] and found("old@") == []
+
+    apply_all(db)
+
+    assert found("timer") == ["u-old"]  # a later word of the name
+    assert found("OLD@EXAMPLE") == ["u-old"]  # the address, any case
+    assert found("timers") == []
+
+
+def test_010_rewrites_stale_keys_and_leaves_current_ones_alone(db: Any) -> None:
+    from shared.user_search import search_prefixes
+
+    seed_old_user(db, "u-renamed", "renamed@example.test")
+    db.document("users/u-renamed").update({"search_prefixes": ["someone", "else"]})
+    seed_old_user(db, "u-current", "current@example.test")
+    db.document("users/u-current").update(
+        {"search_prefixes": search_prefixes("current@example.test", "Old Timer")}
+    )
+    apply_all(db)
+
+    renamed = db.document("users/u-renamed").get().to_dict()
+    assert renamed["search_prefixes"] == search_prefixes("renamed@example.test", "Old Timer")
+    assert "someone" not in renamed["search_prefixes"]
+    record = db.document(f"{RECORDS_COLLECTION}/010_user_search_keys").get().to_dict()
+    assert record["scanned"] == 2 and record["changed"] == 1

@@ -8,9 +8,9 @@ firebase_sdk.test.mjs, which does what the app does: ``POST /api/auth/login``,
 reads Firestore (the same emulator the functions write, firestore.rules loaded) with the
 official SDK's modular API. docs/firestore-rules.md lists what it proves.
 
-Revocation (#9): until the auth function calls shared/auth/sdk_revocation.py itself on
-deactivation, role or center change, the Node test asks this process to call it right
-after the admin's API change, through a small local endpoint (``control``).
+Revocation: the admin's API call alone (``PATCH /api/auth/users/{id}``) must end the open
+SDK session — the auth function processes call shared/auth/sdk_revocation.py themselves,
+against the same Auth emulator the SDK signs in at.
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,33 +35,6 @@ EXPECTED_NODE_TESTS = 10
 NODE_TIMEOUT_SECONDS = 180
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def control(db: Any) -> Iterator[str]:
-    """``POST /revoke {"uid", "reason"}``: shared.auth.sdk_revocation, in this process."""
-    from shared.auth.sdk_revocation import revoke_sdk_sessions
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            revocation = revoke_sdk_sessions(db, body["uid"], reason=body["reason"])
-            reply = json.dumps({"revoke_time": revocation.revoke_time}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def _center(admin: Api, name: str) -> str:
@@ -209,7 +179,7 @@ def _prepare_world(db: Any, gateway: str) -> dict[str, Any]:
 
 
 def test_mobile_app_reads_exactly_its_own_data_with_the_firebase_sdk(
-    stack: Any, emulator: Any, auth_emulator: Any, db: Any, control: str
+    stack: Any, emulator: Any, auth_emulator: Any, db: Any
 ) -> None:
     node = shutil.which("node")
     assert node is not None, "Node.js is required (scripts/ensure_tools.sh installs it)"
@@ -219,7 +189,6 @@ def test_mobile_app_reads_exactly_its_own_data_with_the_firebase_sdk(
         "gateway": stack.gateway_url,
         "firestore": emulator.address,
         "auth_emulator": auth_emulator.address,
-        "control": control,
         "password": PASSWORD,
     }
     result = subprocess.run(

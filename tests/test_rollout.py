@@ -3,7 +3,7 @@
 Cloud Run is the in-memory ``SimulatedCloudRun`` (the same interface gcloud sits behind);
 health readings come from scripted signals, and ``MonitoringSignal`` is also read against
 the real monitoring function served over HTTP on loopback (readiness through the real
-Firestore emulator; /stats/performance absent, so the fallback).
+Firestore emulator; /stats/performance refusing an invalid token, so the fallback).
 """
 
 from __future__ import annotations
@@ -399,8 +399,8 @@ def test_the_signal_reads_the_real_monitoring_function(monitoring_server: str) -
     )
     reading = watcher.read({"monitoring": monitoring_server})
     assert reading.healthy, reading
-    # Today's monitoring function has no /stats/performance: 404, or 401 once it exists
-    # and refuses this token; either way the check falls back to readiness and says so.
+    # /stats/performance refuses this token (401): the check falls back to readiness and
+    # says so (with a valid token it reads the error rate: tests/test_monitoring_stats.py).
     assert reading.source == "readiness"
     assert watcher.notes
 

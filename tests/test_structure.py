@@ -36,6 +36,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "password_policy": 0,
             "firebase_tokens": 0,
             "audit": 1,
+            "audit_trail": 1,  # reads audit_log (audit writes it, through shared.audit)
             "brute_force": 1,
             "outbox": 1,
             "sessions": 1,
@@ -60,6 +61,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "telemetry_store": 1,
             "record_store": 1,
             "alert_store": 2,  # scopes its listing like store does
+            "claims": 2,  # registers a claimed VIN through store
             "health": 3,
             "limits": 3,  # derives its figures from the stores' bounds
             "service": 4,
@@ -79,6 +81,18 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "store": 3,
             "suggestions": 4,
             "service": 5,
+        },
+    ),
+    "monitoring": (
+        "observability",
+        {
+            "models": 0,
+            "performance": 0,
+            "instance": 0,
+            "ttl_cache": 0,
+            "health_checks": 1,
+            "database_stats": 1,
+            "service": 2,
         },
     ),
 }

@@ -14,12 +14,14 @@ from vehicles_testkit import (
     API,
     MINUTE,
     client_fixture,  # noqa: F401 - provides the "client" fixture
+    link_to_center,
     owner_fixture,  # noqa: F401 - provides the "owner" fixture
     reading,
     recent,
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
 )
 
+from shared.alerts import MAX_ALERTS_LINKED, MAX_OPEN_ALERTS_READ
 from vehicle import limits
 from vehicle.telemetry_quality import (
     MAX_DAYS_PER_BATCH,
@@ -178,3 +180,110 @@ def test_the_documented_bounds_are_the_enforced_ones() -> None:
     assert reads == 1 + limits.EVALUATION_READS
     assert writes == limits.EVALUATION_WRITES
     assert (limits.INGEST_READS, limits.INGEST_WRITES) == (8, 8)
+    row = next(
+        line for line in doc.splitlines() if line.startswith("| `POST /{id}/service-records`")
+    )
+    reads, writes = (int(n) for n in re.findall(r"= \*\*(\d+)\*\*", row))
+    assert (reads, writes) == (limits.COMPLETION_READS, limits.COMPLETION_WRITES)
+
+
+def _open_alerts(db: Any, vehicle_id: str, count: int, **fields: Any) -> list[str]:
+    """``count`` open alerts of the vehicle, as older data may hold them."""
+    batch = db.batch()
+    ids = []
+    for index in range(count):
+        key = fields.get("key_prefix", "maintenance.due.custom") + f"{index:03d}"
+        doc_id = f"{vehicle_id}_{key}"
+        batch.set(
+            db.document(f"alerts/{doc_id}"),
+            {
+                "vehicle_id": vehicle_id,
+                "owner_id": fields.get("owner_id"),
+                "rule_id": fields.get("rule_id", "maintenance.due"),
+                "alert_key": key,
+                "service_code": fields.get("service_code", "oil_change"),
+                "status": "open",
+                "severity": "high",
+                "center_ids": [],
+                "center_access": {},
+            },
+        )
+        ids.append(doc_id)
+    batch.commit()
+    return ids
+
+
+def test_an_evaluation_replaces_open_per_code_fault_alerts_with_the_grouped_one(
+    client: Any, owner: Any, vehicle: Any, db: Any
+) -> None:
+    """Alerts of one fault code each (before grouping) are deleted by the evaluation that
+    opens their grouped successor, in the same transaction (migration 007 does the rest)."""
+    old = _open_alerts(
+        db,
+        vehicle["id"],
+        3,
+        key_prefix="dtc.powertrain.P0",
+        rule_id="dtc.powertrain",
+        service_code="diagnostics",
+        owner_id=owner.id,
+    )
+    drive = [
+        reading(recent(30) + i * MINUTE, 42000 + i, running=True, volts=14.1, codes=["P0420"])
+        for i in range(3)
+    ]
+    assert post(client, owner, vehicle, drive).status_code == 201
+    assert client.get(f"{API}/{vehicle['id']}/health", headers=owner.headers).status_code == 200
+    assert not any(db.document(f"alerts/{doc_id}").get().exists for doc_id in old)
+    stored = alerts_of(db, vehicle["id"])
+    assert [(a["alert_key"], a["status"]) for a in stored] == [
+        ("dtc.powertrain.diagnostics", "open")
+    ]
+
+
+def test_a_service_record_reads_a_bounded_number_of_open_alerts(
+    client: Any, owner: Any, vehicle: Any, db: Any
+) -> None:
+    """Older data may hold more open alerts than one request reads: the completion reads and
+    resolves MAX_OPEN_ALERTS_READ of them (limits.COMPLETION_*); the evaluation after it
+    resolves the rest of these on evidence, MAX_OPEN_ALERTS_READ at a time."""
+    _open_alerts(db, vehicle["id"], MAX_OPEN_ALERTS_READ + 30, owner_id=owner.id)
+    response = client.post(
+        f"{API}/{vehicle['id']}/service-records",
+        json={
+            "service_codes": ["oil_change"],
+            "work_done": "Oil and filter",
+            "mileage_km": 42_000,
+            "performed_at": recent(60).isoformat(),
+        },
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    by_service = [
+        a for a in alerts_of(db, vehicle["id"]) if a.get("resolution") == "service_completed"
+    ]
+    assert len(by_service) == MAX_OPEN_ALERTS_READ
+
+
+def test_a_booking_change_copies_center_access_onto_a_bounded_number_of_alerts_open_first(
+    vehicle: Any, db: Any
+) -> None:
+    """shared.center_links reads at most MAX_ALERTS_LINKED alerts, open ones first: with
+    more (older per-code data), every open alert still follows the center's access."""
+    resolved = _open_alerts(db, vehicle["id"], MAX_ALERTS_LINKED, key_prefix="dtc.powertrain.A")
+    batch = db.batch()
+    for doc_id in resolved:
+        batch.update(db.document(f"alerts/{doc_id}"), {"status": "resolved"})
+    batch.commit()
+    still_open = _open_alerts(db, vehicle["id"], 5, key_prefix="trend.z")
+
+    link_to_center(vehicle["id"], "c-north")
+
+    copied = {
+        s.id
+        for s in db.collection("alerts")
+        .where(filter=FieldFilter("vehicle_id", "==", vehicle["id"]))
+        .stream()
+        if "c-north" in (s.to_dict() or {}).get("center_access", {})
+    }
+    assert set(still_open) <= copied
+    assert len(copied) == MAX_ALERTS_LINKED

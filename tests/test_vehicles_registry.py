@@ -16,15 +16,12 @@ from vehicles_testkit import (
     recent,
     vehicle_body,
 )
+from vehicles_testkit import link_to_center as shared_rule_link
 
 
 def link_to_center(db: Any, vehicle_id: str, center_id: str) -> None:
     """What the bookings function does when a booking is made at a center."""
-    from google.cloud import firestore
-
-    db.collection("vehicles").document(vehicle_id).update(
-        {"center_ids": firestore.ArrayUnion([center_id])}
-    )
+    shared_rule_link(vehicle_id, center_id)
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -128,15 +125,28 @@ def test_malformed_json_is_400_and_wrong_media_type_415(client: Any, users: Any)
     assert response.status_code == 415
 
 
-def test_duplicate_vin_is_409(client: Any, users: Any) -> None:
+def test_a_vin_registered_by_someone_else_becomes_a_claim_not_a_second_vehicle(
+    client: Any, users: Any
+) -> None:
+    """The VIN stays unique; the second registrant gets a claim (tests/test_vin_claims.py)."""
     first, second = users.create("customer"), users.create("customer")
     vin = north_american_vin()
     create_vehicle(client, first, vin=vin)
     response = client.post(API, json=vehicle_body(vin=vin.lower()), headers=second.headers)
-    assert response.status_code == 409 and error_code(response) == "vin_taken"
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["claim"]["status"] == "pending"
+    assert client.get(API, headers=second.headers).get_json()["items"] == []
 
 
-def test_concurrent_posts_of_one_vin_give_one_201_and_one_409(
+def test_registering_your_own_vin_twice_is_409(client: Any, users: Any) -> None:
+    owner = users.create("customer")
+    vin = north_american_vin()
+    create_vehicle(client, owner, vin=vin)
+    response = client.post(API, json=vehicle_body(vin=vin), headers=owner.headers)
+    assert response.status_code == 409 and error_code(response) == "vin_already_yours"
+
+
+def test_concurrent_posts_of_one_vin_give_one_201_and_claims_for_the_rest(
     client: Any, users: Any, call: Any
 ) -> None:
     owners = [users.create("customer") for _ in range(4)]
@@ -155,7 +165,9 @@ def test_concurrent_posts_of_one_vin_give_one_201_and_one_409(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [201, 409, 409, 409]
+    assert sorted(statuses) == [201, 202, 202, 202]
+    admin = users.create("admin")
+    assert len(client.get(API, headers=admin.headers).get_json()["items"]) == 1
 
 
 # --- read, scoping, BOLA --------------------------------------------------------------------

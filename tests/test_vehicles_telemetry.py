@@ -9,6 +9,7 @@ from vehicles_testkit import (
     API,
     MINUTE,
     client_fixture,  # noqa: F401 - provides the "client" fixture
+    link_to_center,
     owner_fixture,  # noqa: F401 - provides the "owner" fixture
     reading,
     recent,
@@ -195,7 +196,7 @@ def test_a_full_day_refuses_more_readings_with_a_reason(
 def test_customer_cannot_send_telemetry_for_others_and_staff_cannot_send_at_all(
     client: Any, users: Any, vehicle: Any, db: Any
 ) -> None:
-    db.collection("vehicles").document(vehicle["id"]).update({"center_ids": ["c1"]})
+    link_to_center(vehicle["id"], "c1")
     staff = users.create("service_center", service_center_id="c1")
     assert post(client, staff, vehicle, series(recent(10), 1, MINUTE)).status_code == 403
     assert (
@@ -258,7 +259,7 @@ def test_every_role_in_scope_may_read_telemetry(
     client: Any, users: Any, owner: Any, vehicle: Any, db: Any
 ) -> None:
     post(client, owner, vehicle, series(recent(30), 3, MINUTE))
-    db.collection("vehicles").document(vehicle["id"]).update({"center_ids": ["c1"]})
+    link_to_center(vehicle["id"], "c1")
     readers = [
         owner,
         users.create("service_center", service_center_id="c1"),

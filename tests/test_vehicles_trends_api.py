@@ -15,7 +15,7 @@ from vehicles_testkit import (
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
 )
 
-from vehicle import rollups, telemetry_store
+from vehicle import rollups
 from vehicle.codec import pack, reading_key
 from vehicle.telemetry_quality import Reading
 
@@ -141,9 +141,4 @@ def test_days_stored_before_rollups_are_summarised_and_written_back(
     # ... and were written back, so the next evaluation reads them as rollups.
     assert all(rollups.decode(date.fromisoformat(d.id), d.get("rollup")) for d in days.stream())
     assert "writes=" in response.headers["X-Firestore-Ops"]
-
-    # A migration does a whole vehicle at once, and running it again does nothing.
-    store_old_style()
-    assert telemetry_store.backfill_rollups(vehicle["id"]) == 12
-    assert telemetry_store.backfill_rollups(vehicle["id"]) == 0
-    assert all("rollup" in (d.to_dict() or {}) for d in days.stream())
+    # Every stored day at once: migration 006 (tests/test_migrations.py).

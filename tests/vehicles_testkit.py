@@ -97,6 +97,35 @@ def series(
     return [reading(start + i * step, odometer + i * km_per_step, **kwargs) for i in range(count)]
 
 
+def link_to_center(
+    vehicle_id: str,
+    center_id: str,
+    *,
+    booking_id: str | None = None,
+    until: datetime | None = None,
+) -> None:
+    """What a booking at ``center_id`` does to the vehicle: the shared rule
+    (shared.center_links) run in a transaction, granting access until ``until`` (default: a
+    booking whose slot ends in a day, so the usual window)."""
+    from shared import clock
+    from shared.center_links import grant_until, read_link
+    from shared.transactions import run_transaction
+
+    now = clock.now()
+    granted = until or grant_until(slot_end=now + timedelta(days=1))
+
+    def work(transaction: Any) -> None:
+        read_link(transaction, vehicle_id).write(
+            transaction,
+            booking_id=booking_id or f"booking-at-{center_id}",
+            center_id=center_id,
+            until=granted,
+            now=now,
+        )
+
+    run_transaction(work, what="test link")
+
+
 def error_code(response: Any) -> str:
     body: dict[str, Any] = response.get_json()
     code: str = body["error"]["code"]

@@ -164,7 +164,7 @@ def change_password(ctx: RequestContext) -> Reply:
 
 @app.get("/users", access=Permission.USERS_READ, query=m.UserListQuery, response=r.UserPage)
 def list_users(ctx: RequestContext) -> dict[str, Any]:
-    """Users, newest first, filtered by role and/or active, cursor-paginated."""
+    """Users, newest first; filters role, active and q (email or name), cursor-paginated."""
     return service.list_users(ctx.query_as(m.UserListQuery))
 
 
@@ -183,6 +183,12 @@ def get_user(ctx: RequestContext) -> dict[str, Any]:
 def update_user(ctx: RequestContext) -> dict[str, Any]:
     """Change a user's role, active flag or service center; effective on their next request."""
     return service.update_user(ctx, ctx.path_params["user_id"], ctx.body_as(m.AdminUserPatch))
+
+
+@app.get("/audit", access=Permission.AUDIT_READ, query=m.AuditListQuery, response=r.AuditPage)
+def audit_log(ctx: RequestContext) -> dict[str, Any]:
+    """Audit entries, newest first; filters subject_id, actor_id, event, from, to."""
+    return service.audit_log(ctx.query_as(m.AuditListQuery))
 
 
 @functions_framework.http

@@ -49,13 +49,13 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 @app.get("/centers", access=Permission.CENTERS_READ, query=PageQuery, response=r.CenterPage)
 def list_centers(ctx: RequestContext) -> dict[str, Any]:
     """Service centers, by name, one page at a time."""
-    return service.list_centers(ctx.query_as(PageQuery))
+    return service.list_centers(ctx.user, ctx.query_as(PageQuery))
 
 
 @app.get("/centers/<center_id>", access=Permission.CENTERS_READ, response=r.Center)
 def get_center(ctx: RequestContext) -> dict[str, Any]:
     """One service center."""
-    return service.get_center(ctx.path_params["center_id"])
+    return service.get_center(ctx.user, ctx.path_params["center_id"])
 
 
 @app.post(
@@ -85,6 +85,22 @@ def availability(ctx: RequestContext) -> dict[str, Any]:
     return service.availability(ctx.path_params["center_id"], ctx.query_as(AvailabilityQuery))
 
 
+@app.get("/centers/<center_id>/team", access=Permission.BOOKINGS_WORK, response=r.CenterTeam)
+def center_team(ctx: RequestContext) -> dict[str, Any]:
+    """The center's mechanics by name (its staff and admins; another center's staff: 404)."""
+    return service.team(ctx.user, ctx.path_params["center_id"])
+
+
+@app.get(
+    "/centers/<center_id>/suggestions",
+    access=Permission.BOOKINGS_MANAGE,
+    response=r.CenterSuggestions,
+)
+def center_suggestions(ctx: RequestContext) -> dict[str, Any]:
+    """Open alerts of the vehicles the center may see now, with its own free slots."""
+    return service.center_suggestions(ctx.user, ctx.path_params["center_id"])
+
+
 # --------------------------------------------------------------------------- booking
 
 
@@ -108,9 +124,15 @@ def create_booking(ctx: RequestContext) -> Reply:
     return service.create_booking(ctx, ctx.body_as(BookingCreate), location_prefix=app.prefix)
 
 
-@app.get("/", access=Permission.BOOKINGS_READ, query=BookingListQuery, response=r.BookingPage)
+@app.get(
+    "/",
+    access=Permission.BOOKINGS_READ,
+    query=BookingListQuery,
+    response=r.BookingPage,
+    responses={404: "not_found: with date, center_id names no service center"},
+)
 def list_bookings(ctx: RequestContext) -> dict[str, Any]:
-    """Bookings in the caller's scope, by start; filters status, center_id, from, to."""
+    """Bookings in the caller's scope, by start; filters status, center_id, date or from/to."""
     return service.list_bookings(ctx.user, ctx.query_as(BookingListQuery))
 
 

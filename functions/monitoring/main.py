@@ -1,10 +1,13 @@
-"""Monitoring function: liveness, readiness, a minimal public health answer, and the details.
+"""Monitoring function: health, this instance's metrics, database and performance statistics.
 
 Public routes say as little as a probe needs: ``/health/live`` and ``/health`` touch no
 backend and name no internals (status and version), ``/health/ready`` reads one Firestore
-document and is rate limited per client IP like any anonymous request. What helps an
-operator — dependency latency, this instance's pid, memory and threads, how the caller's IP
-was read — is ``/health/detailed``, behind ``monitoring:read``.
+document and is rate limited per client IP like any anonymous request. Everything that helps
+an operator is behind ``monitoring:read`` (admin and viewer): ``/health/detailed``
+(dependencies, the last 5 minutes' error rate and p95 against stated thresholds, this
+instance, the caller's IP reading), ``/metrics`` (this instance), ``/stats/database``
+(aggregation counts) and ``/stats/performance`` (every instance of every function, merged).
+docs/monitoring.md describes each answer.
 """
 
 from __future__ import annotations
@@ -13,9 +16,18 @@ from typing import Any
 
 import flask
 import functions_framework
-import health_checks
-import monitoring_responses as r
 
+from observability import service
+from observability.models import (
+    ClientIpReading,
+    DatabaseStats,
+    DetailedHealth,
+    InstanceMetrics,
+    PerformanceQuery,
+    PerformanceReport,
+    PublicHealth,
+    Status,
+)
 from shared import __version__
 from shared.auth.rbac import PUBLIC, Permission
 from shared.errors import ServiceUnavailable
@@ -32,7 +44,7 @@ def _version(ctx: RequestContext) -> str:
 
 # No I/O at all, so there is nothing to protect by limiting it (a limiter check would cost
 # more than the answer).
-@app.get("/health/live", access=PUBLIC, rate_limited=False, response=r.Status)
+@app.get("/health/live", access=PUBLIC, rate_limited=False, response=Status)
 def live(ctx: RequestContext) -> dict[str, Any]:
     """The process is up and serving (no I/O)."""
     return {"status": "ok"}
@@ -41,12 +53,12 @@ def live(ctx: RequestContext) -> dict[str, Any]:
 @app.get(
     "/health/ready",
     access=PUBLIC,
-    response=r.Status,
+    response=Status,
     responses={503: "not_ready: Firestore did not answer within the readiness deadline"},
 )
 def ready(ctx: RequestContext) -> dict[str, Any]:
     """Firestore answers within the readiness deadline, else 503 (rate limited per IP)."""
-    firestore = health_checks.check_firestore()
+    firestore = service.readiness()
     if not firestore.ok:
         raise ServiceUnavailable(
             "Firestore is not reachable.",
@@ -56,43 +68,45 @@ def ready(ctx: RequestContext) -> dict[str, Any]:
     return {"status": "ready"}
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False, response=r.PublicHealth)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=PublicHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """Status and version (no I/O; the details are /health/detailed)."""
     return {"status": "ok", "version": _version(ctx)}
 
 
-@app.get("/health/detailed", access=Permission.MONITORING_READ, response=r.DetailedHealth)
-def detailed(ctx: RequestContext) -> dict[str, Any]:
-    """Version, uptime, each dependency with its latency, this instance, the caller's IP."""
-    firestore = health_checks.check_firestore()
-    process = health_checks.process_facts()
+@app.get("/health/detailed", access=Permission.MONITORING_READ)
+def detailed(ctx: RequestContext) -> DetailedHealth:
+    """Dependencies, 5-minute error rate and p95 against thresholds, this instance, your IP."""
     client = client_of(ctx.request, ctx.settings)
-    return {
-        "status": "ok" if firestore.ok else "degraded",
-        "version": _version(ctx),
-        "function": app.name,
-        "uptime_seconds": process["uptime_seconds"],
-        "dependencies": [
-            {
-                "name": firestore.name,
-                "ok": firestore.ok,
-                "latency_ms": firestore.latency_ms,
-                "error": firestore.error,
-            }
-        ],
-        "process": process,
-        # How this request's client IP was read: compare with your real address, through
-        # Hosting and through the function's own URL, to set PMI_TRUSTED_PROXY_HOPS.
-        "client_ip": {
-            "address": client.address,
-            "source": client.source,
-            "limit_key": client.limit_key,
-            "peer": ctx.request.remote_addr,
-            "forwarded_for": ctx.request.headers.getlist("X-Forwarded-For"),
-            "trusted_proxy_hops": ctx.settings.trusted_proxy_hops,
-        },
-    }
+    # How this request's client IP was read: compare with your real address, through
+    # Hosting and through the function's own URL, to set PMI_TRUSTED_PROXY_HOPS.
+    reading = ClientIpReading(
+        address=client.address,
+        source=client.source,
+        limit_key=client.limit_key,
+        peer=ctx.request.remote_addr,
+        forwarded_for=ctx.request.headers.getlist("X-Forwarded-For"),
+        trusted_proxy_hops=ctx.settings.trusted_proxy_hops,
+    )
+    return service.detailed_health(ctx.settings, app.name, _version(ctx), reading)
+
+
+@app.get("/metrics", access=Permission.MONITORING_READ)
+def instance_metrics(ctx: RequestContext) -> InstanceMetrics:
+    """This instance: CPU, memory, disk, connections, threads, uptime and configuration."""
+    return service.instance_metrics(ctx.settings, app.name, _version(ctx))
+
+
+@app.get("/stats/database", access=Permission.MONITORING_READ)
+def database_stats(ctx: RequestContext) -> DatabaseStats:
+    """Document counts by aggregation queries (cached briefly per instance)."""
+    return service.database(ctx.settings)
+
+
+@app.get("/stats/performance", access=Permission.MONITORING_READ, query=PerformanceQuery)
+def performance(ctx: RequestContext) -> PerformanceReport:
+    """Requests, errors, latency percentiles and per-minute series across every instance."""
+    return service.performance_report(ctx.query_as(PerformanceQuery), ctx.settings)
 
 
 @functions_framework.http

@@ -23,12 +23,15 @@ from vehicle import responses as r
 from vehicle import service
 from vehicle.models import (
     AlertListQuery,
+    MileageCorrection,
     ServiceRecordCreate,
     TelemetryBatch,
     TelemetryQuery,
     VehicleCreate,
     VehicleListQuery,
     VehiclePatch,
+    VinClaimListQuery,
+    VinClaimResolution,
 )
 
 check_configuration()  # a bad setting or signing key stops the instance here
@@ -50,11 +53,19 @@ def health(ctx: RequestContext) -> dict[str, Any]:
     body=VehicleCreate,
     status=201,
     response=r.Vehicle,
-    responses={409: "vin_taken: a vehicle with this VIN is registered already"},
+    responses={
+        202: r.VinClaimPending,
+        409: (
+            "vin_already_yours: you have registered this VIN already; too_many_vin_claims: "
+            "your VIN claims waiting for review reached the cap"
+        ),
+    },
 )
 def create_vehicle(ctx: RequestContext) -> Reply:
-    """Register a vehicle owned by the caller (VIN unique on the platform, else 409)."""
-    return service.create_vehicle(ctx.user, ctx.body_as(VehicleCreate), location_prefix=app.prefix)
+    """Register a vehicle owned by the caller; a VIN registered already is a claim (202)."""
+    return service.create_vehicle(
+        ctx.user, ctx.body_as(VehicleCreate), location_prefix=app.prefix, ip=ctx.client_ip
+    )
 
 
 @app.get("/", access=Permission.VEHICLES_READ, query=VehicleListQuery, response=r.VehiclePage)
@@ -67,6 +78,31 @@ def list_vehicles(ctx: RequestContext) -> dict[str, Any]:
 def list_alerts(ctx: RequestContext) -> dict[str, Any]:
     """Alerts on the vehicles the caller may see (default: open), newest first."""
     return service.list_alerts(ctx.user, ctx.query_as(AlertListQuery))
+
+
+@app.get(
+    "/vin-claims",
+    access=Permission.VEHICLES_WRITE,
+    query=VinClaimListQuery,
+    response=r.VinClaimPage,
+)
+def list_vin_claims(ctx: RequestContext) -> dict[str, Any]:
+    """The caller's VIN claims (admins: everyone's, with the current registration)."""
+    return service.list_vin_claims(ctx.user, ctx.query_as(VinClaimListQuery))
+
+
+@app.post(
+    "/vin-claims/<claim_id>/resolve",
+    access=Permission.VIN_CLAIMS_RESOLVE,
+    body=VinClaimResolution,
+    response=r.ResolvedVinClaim,
+    responses={409: "claim_not_pending: the claim was approved or rejected already"},
+)
+def resolve_vin_claim(ctx: RequestContext) -> dict[str, Any]:
+    """Approve (the claimant gets the VIN) or reject a pending VIN claim, with a reason."""
+    return service.resolve_vin_claim(
+        ctx.user, ctx.path_params["claim_id"], ctx.body_as(VinClaimResolution), ip=ctx.client_ip
+    )
 
 
 @app.get("/<vehicle_id>", access=Permission.VEHICLES_READ, response=r.Vehicle)
@@ -146,6 +182,23 @@ def add_service_record(ctx: RequestContext) -> Reply:
     """Record completed work; it resets intervals and resolves matching alerts."""
     vehicle_id = ctx.path_params["vehicle_id"]
     return service.add_service_record(ctx.user, vehicle_id, ctx.body_as(ServiceRecordCreate))
+
+
+@app.post(
+    "/<vehicle_id>/mileage-correction",
+    access=Permission.VEHICLES_WRITE,
+    body=MileageCorrection,
+    response=r.MileageCorrected,
+    responses={
+        409: "too_many_records: too many service records lie above the corrected mileage",
+    },
+)
+def correct_mileage(ctx: RequestContext) -> dict[str, Any]:
+    """Lower a wrong mileage with a reason (owner or admin); audited, records follow."""
+    vehicle_id = ctx.path_params["vehicle_id"]
+    return service.correct_mileage(
+        ctx.user, vehicle_id, ctx.body_as(MileageCorrection), ip=ctx.client_ip
+    )
 
 
 @app.get("/<vehicle_id>/health", access=Permission.VEHICLES_READ, response=r.HealthReport)

@@ -2,16 +2,37 @@
 /**
  * What can be done to a booking, by whom, and the dialogs that collect what an action needs
  * (the service record on completion, a reason on cancellation, a new slot, a mechanic).
- * Mirrors functions/bookings/lifecycle.py for showing buttons; the API decides.
+ * Mirrors functions/bookings/lifecycle.py for showing buttons — who may act, and when
+ * (Start and No-show only inside their windows: action_windows.js); the API decides.
  */
 
 import { useApp } from "./context.js";
 import { ConfirmDialog, Dialog, ErrorBanner, Field } from "./components.js";
 import { html, useEffect, useState } from "./html.js";
-import { clock, dateTime, shortId } from "./format.js";
+import { clock, dateTime } from "./format.js";
+import { actionWindow, nextWindowChange } from "./action_windows.js";
 import { refreshAll } from "./refresh.js";
-import { centerById } from "./scope.js";
+import { teamOf } from "./scope.js";
 import { localDate } from "./time.js";
+
+// setTimeout's longest wait; a window further away is looked at again then.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The current time, updated when one of the booking's action windows opens or closes, so
+ * Start and No-show enable themselves without a reload.
+ * @param {{start: string, end: string}} booking
+ */
+function useWindowClock(booking) {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const next = nextWindowChange(booking, now);
+    if (next == null) return;
+    const timer = setTimeout(() => setNow(Date.now()), Math.min(MAX_TIMER_MS, next - now + 50));
+    return () => clearTimeout(timer);
+  }, [booking.start, booking.end, now]);
+  return now;
+}
 
 const ACTIVE = new Set(["requested", "confirmed", "in_progress"]);
 
@@ -70,8 +91,15 @@ export function BookingActions({ booking, compact = false }) {
   const [open, setOpen] = useState(/** @type {string | null} */ (null));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(/** @type {unknown} */ (null));
-  const actions = actionsFor(user, booking);
+  const now = useWindowClock(booking);
+  // A start whose slot is over is not offered at all (mark a no-show, cancel or reschedule).
+  const actions = actionsFor(user, booking).filter((action) => actionWindow(action, booking, now).code !== "start_too_late");
   if (!actions.length) return compact ? null : html`<p class="muted">No actions for you on this booking.</p>`;
+  const opensAt = (/** @type {string} */ action) => {
+    const window = actionWindow(action, booking, now);
+    return window.allowed || window.at == null ? null : window.at;
+  };
+  const hintId = (/** @type {string} */ action) => `when-${action}-${booking.id}`;
 
   /** @param {() => Promise<any>} call @param {string} done */
   const run = async (call, done) => {
@@ -101,11 +129,18 @@ export function BookingActions({ booking, compact = false }) {
   };
 
   return html`<div class="actions" role="group" aria-label=${`Actions for the booking of ${dateTime(booking.start, booking.time_zone)}`}>
-    ${actions.map(
-      (action) => html`<button type="button" key=${action} data-action=${action} disabled=${busy}
-        class=${action === "cancel" || action === "no_show" ? "button button-danger-outline" : action === "confirm" || action === "start" || action === "complete" ? "button button-primary" : "button"}
-        onClick=${() => immediate(action)}>${LABELS[action]}</button>`,
-    )}
+    ${actions.map((action) => {
+      const from = opensAt(action);
+      return html`<button type="button" key=${action} data-action=${action} disabled=${busy || from != null}
+          aria-describedby=${from != null ? hintId(action) : undefined}
+          class=${action === "cancel" || action === "no_show" ? "button button-danger-outline" : action === "confirm" || action === "start" || action === "complete" ? "button button-primary" : "button"}
+          onClick=${() => immediate(action)}>${LABELS[action]}</button>
+        ${from != null
+          ? html`<span class="hint action-hint" id=${hintId(action)} data-opens=${action}>
+              ${action === "start" ? "Work can start" : "A no-show can be marked"} from ${dateTime(from, booking.time_zone)}
+            </span>`
+          : null}`;
+    })}
     ${!open && error ? html`<${ErrorBanner} error=${error} title="Not done" />` : null}
     <${CompleteDialog} open=${open === "complete"} booking=${booking} busy=${busy} error=${error} onClose=${close}
       onSubmit=${(/** @type {any} */ record) => run(() => client.bookings.complete(booking.id, record), "Booking completed; the service record is written.")} />
@@ -214,47 +249,50 @@ function RescheduleDialog({ open, booking, busy, error, onClose, onSubmit }) {
 
 /** @param {DialogProps & {onSubmit: (mechanicId: string) => void}} props */
 function AssignDialog({ open, booking, busy, error, onClose, onSubmit }) {
-  const { client, user } = useApp();
-  const [team, setTeam] = useState(/** @type {{id: string, name: string}[] | null} */ (null));
+  const { client } = useApp();
+  const [team, setTeam] = useState(/** @type {import("/sdk/api.js").TeamMember[] | null} */ (null));
   const [teamError, setTeamError] = useState(/** @type {unknown} */ (null));
   useEffect(() => {
     if (!open) return;
     let current = true;
-    (async () => {
-      const center = await centerById(client, booking.center_id);
-      // Staff cannot read user accounts today, so names appear only where the caller may
-      // read users (admin); the center-team route will give staff their mechanics' names.
-      const people = await Promise.all(
-        center.mechanic_ids.map(async (id) => {
-          if (user.role !== "admin") return { id, name: `Mechanic ${shortId(id)}` };
-          try {
-            const account = await client.users.get(id);
-            return { id, name: account.full_name || account.email };
-          } catch {
-            return { id, name: `Mechanic ${shortId(id)}` };
-          }
-        }),
-      );
-      if (current) setTeam(people);
-    })().catch((failure) => current && setTeamError(failure));
+    setTeamError(null);
+    teamOf(client, booking.center_id)
+      .then((members) => current && setTeam(members))
+      .catch((failure) => current && setTeamError(failure));
     return () => {
       current = false;
     };
   }, [open]);
+  const assignable = (team ?? []).filter((m) => m.active);
   const id = `assign-${booking.id}-mechanic`;
   return html`<${Dialog} title="Assign a mechanic" open=${open} onClose=${onClose}>
     <form class="form" onSubmit=${(/** @type {SubmitEvent} */ e) => { e.preventDefault(); onSubmit(String(new FormData(/** @type {HTMLFormElement} */ (e.target)).get("mechanic"))); }}>
       <${ErrorBanner} error=${teamError} title="The team could not be loaded" />
-      <${Field} id=${id} label="Mechanic">
-        <select id=${id} name="mechanic" required disabled=${!team || !team.length}>
-          ${!team ? html`<option value="">Loading the team…</option>` : !team.length ? html`<option value="">This center lists no mechanics</option>` : team.map((m) => html`<option value=${m.id} selected=${m.id === booking.mechanic_id}>${m.name}</option>`)}
+      <${Field} id=${id} label="Mechanic" hint=${team && assignable.length < team.length ? "Deactivated or former mechanics cannot be chosen." : undefined}>
+        <select id=${id} name="mechanic" required disabled=${!assignable.length}>
+          ${!team
+            ? html`<option value="">Loading the team…</option>`
+            : !assignable.length
+              ? html`<option value="">This center has no active mechanic</option>`
+              : team.map((m) => html`<option value=${m.active ? m.id : ""} disabled=${!m.active} selected=${m.id === booking.mechanic_id}>
+                  ${mechanicLabel(m)}
+                </option>`)}
         </select>
       <//>
       <${ErrorBanner} error=${error} title="Not assigned" />
       <div class="dialog-actions">
         <button type="button" class="button" onClick=${onClose}>Back</button>
-        <button type="submit" class="button button-primary" disabled=${busy || !team || !team.length}>${busy ? "Assigning…" : "Assign"}</button>
+        <button type="submit" class="button button-primary" disabled=${busy || !assignable.length}>${busy ? "Assigning…" : "Assign"}</button>
       </div>
     </form>
   <//>`;
+}
+
+/**
+ * How a team member reads: their name; a deactivated one says so; one who left has no name.
+ * @param {import("/sdk/api.js").TeamMember} member
+ */
+export function mechanicLabel(member) {
+  if (!member.full_name) return "Former team member";
+  return member.active ? member.full_name : `${member.full_name} (deactivated)`;
 }

@@ -14,6 +14,15 @@ function loadUplot() {
   return uplotModule;
 }
 
+// Tick spacings on the time axis (seconds), from a minute to four weeks: a chart of
+// per-minute or per-day figures asks for none finer than its step, so its axis never reads
+// ":15 :30 :45" between points that are a minute apart.
+const TIME_TICKS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600, 28800, 43200,
+  86400, 2 * 86400, 3 * 86400, 4 * 86400, 5 * 86400, 7 * 86400, 14 * 86400, 28 * 86400];
+
+// Tick spacings of a count axis: whole numbers only (no "0.25 bookings").
+const COUNT_TICKS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000, 1e6, 1e7];
+
 /**
  * @typedef {object} Series
  * @property {string} label
@@ -23,10 +32,11 @@ function loadUplot() {
  */
 
 /**
- * @param {{title: string, times: number[], series: Series[], height?: number, thresholds?: {value: number, label: string}[], bars?: boolean, timeZone?: string}} props
- *   times in epoch ms
+ * @param {{title: string, times: number[], series: Series[], height?: number, thresholds?: {value: number, label: string}[], bars?: boolean, timeZone?: string, stepSeconds?: number, counts?: boolean}} props
+ *   times in epoch ms; `stepSeconds`: the spacing of the points (no finer axis ticks);
+ *   `counts`: the values are counts (whole-number ticks)
  */
-export function TimeChart({ title, times, series, height = 180, thresholds = [], bars = false, timeZone }) {
+export function TimeChart({ title, times, series, height = 180, thresholds = [], bars = false, timeZone, stepSeconds, counts = false }) {
   const host = useRef(/** @type {HTMLDivElement | null} */ (null));
   const chart = useRef(/** @type {any} */ (null));
   const [failed, setFailed] = useState(/** @type {unknown} */ (null));
@@ -54,7 +64,10 @@ export function TimeChart({ title, times, series, height = 180, thresholds = [],
           legend: { show: true },
           cursor: { drag: { x: true, y: false } },
           scales: { x: { time: true } },
-          axes: [{ stroke: "#333" }, { stroke: "#333", size: 60 }],
+          axes: [
+            stepSeconds ? { stroke: "#333", incrs: TIME_TICKS.filter((tick) => tick >= stepSeconds) } : { stroke: "#333" },
+            counts ? { stroke: "#333", size: 60, incrs: COUNT_TICKS } : { stroke: "#333", size: 60 },
+          ],
           series: [
             {},
             ...series.map((s) => ({
@@ -63,7 +76,7 @@ export function TimeChart({ title, times, series, height = 180, thresholds = [],
               width: 2,
               fill: bars ? s.color : undefined,
               paths: bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined,
-              points: { show: times.length < 60 },
+              points: { show: !bars && times.length < 60 },
               spanGaps: false,
             })),
             ...extra,
@@ -76,7 +89,7 @@ export function TimeChart({ title, times, series, height = 180, thresholds = [],
     return () => {
       cancelled = true;
     };
-  }, [times, series, thresholds, height, bars, timeZone]);
+  }, [times, series, thresholds, height, bars, timeZone, stepSeconds, counts]);
 
   useEffect(() => {
     const resize = () => {

@@ -135,3 +135,20 @@ export function LoadMore({ more, loading, onMore, count, noun }) {
     ${more ? html`<button type="button" class="button" disabled=${loading} onClick=${onMore}>${loading ? "Loading…" : "Load more"}</button>` : null}
   </div>`;
 }
+
+/**
+ * A horizontal bar per key, in `order` (e.g. bookings by status), longest = the largest count.
+ * @param {{counts: Record<string, number>, order: string[], kind: string, label?: string}} props
+ */
+export function Bars({ counts, order, kind, label: text }) {
+  const max = Math.max(1, ...Object.values(counts));
+  return html`<ul class="bars" aria-label=${text}>
+    ${order.map(
+      (key) => html`<li key=${key} data-key=${key}>
+        <span class="bar-label">${label(key)}</span>
+        <span class="bar-track" aria-hidden="true"><span class=${`bar-fill ${kind}-${key}`} style=${{ width: `${((counts[key] ?? 0) / max) * 100}%` }}></span></span>
+        <span class="bar-value">${counts[key] ?? 0}</span>
+      </li>`,
+    )}
+  </ul>`;
+}

@@ -70,6 +70,32 @@ export function number(value, digits = 0) {
   return value.toLocaleString("en-GB", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/**
+ * "0.5 %", "12 %": a share (0..1) as a percentage with up to two decimals.
+ * @param {number} share
+ */
+export function percent(share) {
+  const value = 100 * share;
+  return `${number(value, Number.isInteger(value) ? 0 : value >= 10 ? 1 : 2)} %`;
+}
+
+/**
+ * "42 s", "12 min", "3 h 5 min", "2 days 4 h".
+ * @param {number} seconds
+ */
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) {
+    const minutes = Math.floor((s % 3600) / 60);
+    return `${Math.floor(s / 3600)} h${minutes ? ` ${minutes} min` : ""}`;
+  }
+  const days = Math.floor(s / 86400);
+  const hours = Math.floor((s % 86400) / 3600);
+  return `${days} day${days === 1 ? "" : "s"}${hours ? ` ${hours} h` : ""}`;
+}
+
 /** @param {string | null | undefined} text e.g. "in_progress" → "In progress" */
 export function label(text) {
   if (!text) return "–";
@@ -89,7 +115,7 @@ export function money(cost) {
   return new Intl.NumberFormat("en-GB", { style: "currency", currency: cost.currency }).format(cost.amount);
 }
 
-/** @param {{make?: string, model?: string, year?: number, plate?: string | null, nickname?: string | null} | null | undefined} vehicle */
+/** @param {{make?: string | null, model?: string | null, year?: number | null, plate?: string | null, nickname?: string | null} | null | undefined} vehicle */
 export function vehicleName(vehicle) {
   if (!vehicle) return "Unknown vehicle";
   const name = [vehicle.make, vehicle.model].filter(Boolean).join(" ");

@@ -13,7 +13,7 @@ export const ROLE_PERMISSIONS = {
     "profile:read", "profile:write", "users:read", "users:manage", "vehicles:read", "vehicles:write",
     "telemetry:write", "telemetry:read", "service_records:write", "centers:read", "centers:manage",
     "bookings:read", "bookings:create", "bookings:manage", "bookings:work", "bookings:cancel",
-    "bookings:reschedule", "monitoring:read", "audit:read",
+    "bookings:reschedule", "monitoring:read", "audit:read", "vin_claims:resolve",
   ],
   customer: [
     ...EVERYONE, "vehicles:write", "telemetry:write", "telemetry:read", "service_records:write",
@@ -60,6 +60,7 @@ export function pagesFor(user) {
   ];
   if (user.role !== "customer") pages.push({ path: "/bookings/day", label: "Day view" });
   if (can(user, "users:read")) pages.push({ path: "/users", label: "Users" });
+  if (can(user, "audit:read")) pages.push({ path: "/audit", label: "Audit log" });
   if (can(user, "monitoring:read")) pages.push({ path: "/analytics", label: "Analytics" });
   return pages;
 }

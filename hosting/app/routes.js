@@ -10,6 +10,7 @@ import { VehiclePage } from "./pages/vehicle.js";
 import { BookingsPage } from "./pages/bookings.js";
 import { DayViewPage } from "./pages/dayview.js";
 import { UsersPage } from "./pages/users.js";
+import { AuditPage } from "./pages/audit.js";
 import { AnalyticsPage } from "./pages/analytics.js";
 
 /** @param {{message: string}} props */
@@ -43,6 +44,7 @@ export function routeFor(path, user) {
     return user.role === "customer" ? denied("Day view") : { component: DayViewPage, props: {}, title: "Day view", nav: "/bookings/day", key: "day" };
   }
   if (path === "/users") return can(user, "users:read") ? { component: UsersPage, props: {}, title: "Users", nav: "/users", key: "users" } : denied("Users");
+  if (path === "/audit") return can(user, "audit:read") ? { component: AuditPage, props: {}, title: "Audit log", nav: "/audit", key: "audit" } : denied("Audit log");
   if (path === "/analytics") {
     return can(user, "monitoring:read") ? { component: AnalyticsPage, props: {}, title: "Analytics", nav: "/analytics", key: "analytics" } : denied("Analytics");
   }

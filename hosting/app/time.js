@@ -2,10 +2,11 @@
 /**
  * Dates and times in a service center's own time zone, with Intl only (no DOM, no library).
  *
- * The bookings API speaks center-local times with offsets ("2026-11-30T08:00:00+01:00"),
- * while its list filters take UTC calendar days; a center's local day therefore spans two
- * UTC dates, and {@link utcDatesCovering} names the range to ask for before the exact local
- * day is cut out of the answer by instant.
+ * The bookings API speaks center-local times with offsets ("2026-11-30T08:00:00+01:00").
+ * Its list takes one center-local day (`date`, what the day view asks for) or UTC calendar
+ * days (`from`/`to`); a range of local days in another zone spans other UTC dates, and
+ * {@link utcDatesCovering} names the range to ask for before the exact days are cut out of
+ * the answer by instant (the overview's week, the analytics' 30 days).
  */
 
 /** @type {Map<string, Intl.DateTimeFormat>} */

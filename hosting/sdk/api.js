@@ -41,6 +41,48 @@ import { PmiClient } from "./client.js";
  */
 
 /**
+ * A registration of a VIN that is registered to someone else already (docs/vehicles.md, "VIN
+ * claims"): an administrator approves it (the claimant gets the VIN) or rejects it. The
+ * claimant sees nothing about the current registration; admins also get the fields marked.
+ * @typedef {object} VinClaim
+ * @property {string} id
+ * @property {string} vin
+ * @property {"pending" | "approved" | "rejected"} status
+ * @property {string} created_at
+ * @property {string | null} resolved_at
+ * @property {string | null} vehicle_id the claimant's vehicle, once approved
+ * @property {string} [claimant_id] admins only
+ * @property {Record<string, unknown>} [requested] admins only: the registration asked for
+ * @property {string | null} [resolved_by] admins only
+ * @property {string | null} [resolution_reason] admins only
+ * @property {Record<string, unknown> | null} [current_registration] admins only, while pending
+ */
+
+/**
+ * What `vehicles.create` answers (202) when the VIN is registered already: nothing is
+ * registered to the caller yet; the claim waits for an administrator. Tell it apart from a
+ * {@link Vehicle} with {@link isVinClaimPending}.
+ * @typedef {object} VinClaimPending
+ * @property {"pending_review"} status
+ * @property {string} message
+ * @property {VinClaim} claim
+ */
+
+/**
+ * True when `vehicles.create` answered with a pending VIN claim rather than a vehicle.
+ * @param {Vehicle | VinClaimPending | null | undefined} result
+ * @returns {result is VinClaimPending}
+ */
+export function isVinClaimPending(result) {
+  return (
+    typeof result === "object" &&
+    result !== null &&
+    "claim" in result &&
+    result.status === "pending_review"
+  );
+}
+
+/**
  * @typedef {object} Finding
  * @property {string} rule_id
  * @property {"critical" | "high" | "medium" | "low" | "info"} severity
@@ -170,19 +212,170 @@ import { PmiClient } from "./client.js";
  */
 
 /**
- * @typedef {object} MonitoringHealth  The public health answer: status and version only.
+ * @typedef {object} MonitoringHealth  The public health answer: status and version only
+ *   (no I/O; `degraded` is only ever said by `/health/detailed`).
  * @property {"ok" | "degraded"} status
  * @property {string} version
  */
 
 /**
+ * @typedef {object} HealthThresholds  what `/health/detailed` judges the last 5 minutes against
+ * @property {number} max_error_rate a 5xx share above this is `degraded` (0.05 = 5 %)
+ * @property {number} max_p95_ms a p95 above this is `degraded`
+ * @property {number} min_requests with fewer requests, neither figure is judged
+ */
+
+/**
+ * @typedef {object} RecentPerformance  every function together, over the last 5 minutes
+ * @property {"5m"} window
+ * @property {number} requests
+ * @property {number} error_rate 5xx ÷ requests (0 without requests)
+ * @property {number | null} p95_ms null without requests
+ * @property {string | null} read_at when the figures were read (ISO 8601, UTC)
+ * @property {boolean} available false: the figures could not be read (`reasons` says so)
+ */
+
+/**
  * @typedef {object} MonitoringHealthDetailed  `GET /health/detailed` (`monitoring:read`).
  * @property {"ok" | "degraded"} status
+ * @property {string[]} reasons why it is `degraded`, one sentence each (empty when `ok`)
  * @property {string} version
- * @property {string} function
- * @property {number} uptime_seconds
- * @property {{name: string, ok: boolean, latency_ms: number | null, error: string | null}[]} dependencies
- * @property {Record<string, unknown>} process
+ * @property {string} function the function that answered (`monitoring`)
+ * @property {number} uptime_seconds of the answering instance
+ * @property {{name: string, ok: boolean, latency_ms: number, error: string | null}[]} dependencies
+ * @property {RecentPerformance} performance
+ * @property {HealthThresholds} thresholds
+ * @property {{pid: number, rss_bytes: number, threads: number, uptime_seconds: number}} process the answering instance
+ * @property {{address: string, source: string, limit_key: string, peer: string | null, forwarded_for: string[], trusted_proxy_hops: number}} client_ip
+ *   how the caller's IP was read (to set `PMI_TRUSTED_PROXY_HOPS`)
+ */
+
+/**
+ * @typedef {object} AuditEntry  one security event from `audit_log`
+ * @property {string} id
+ * @property {string} event e.g. "role_changed", "login_failed", "vin_claim_approved"
+ * @property {string} at ISO 8601 (UTC)
+ * @property {string | null} actor_id who did it (null: nobody signed in)
+ * @property {string | null} subject_id whose account it concerns
+ * @property {string | null} request_id the platform's id of the request (its log lines)
+ * @property {string | null} client_request_id the X-Request-ID the client sent, if any
+ * @property {string | null} ip the client's address
+ * @property {Record<string, unknown>} details never a password, hash or token
+ */
+
+/**
+ * @typedef {Page<AuditEntry> & {people: Record<string, {email: string | null, full_name: string | null}>}} AuditPage
+ *   `people`: the email and name of each user the page's entries mention (by id)
+ */
+
+/**
+ * @typedef {PageQuery & {subject_id?: string, actor_id?: string, event?: string, from?: string, to?: string}} AuditQuery
+ *   `from` (inclusive) and `to` (exclusive) are ISO 8601 instants with an offset
+ */
+
+/**
+ * @typedef {object} TeamMember  a mechanic of the center, as its staff may see them
+ * @property {string} id
+ * @property {string | null} full_name null when the account is no longer a mechanic of the center
+ * @property {"mechanic" | null} role
+ * @property {boolean} active a current, active mechanic of the center (assignable)
+ */
+
+/**
+ * @typedef {object} CenterSuggestion  what a vehicle the center may see needs, with the center's own free slots
+ * @property {string} vehicle_id
+ * @property {{make: string | null, model: string | null, year: number | null, plate: string | null}} vehicle
+ * @property {string} service_code
+ * @property {string} service_name
+ * @property {boolean} offered false when the center does not offer the service (no slots)
+ * @property {{kind: "alert", alert_id: string, severity: string, title: string | null, predicted_failure_date?: string, book_by?: string | null, why?: string | null}} reason the most urgent
+ * @property {Record<string, unknown>[]} reasons
+ * @property {Slot[]} slots the soonest free ones (before `book_before` when there is one)
+ * @property {string} [book_before] a predicted failure date
+ * @property {boolean} [before_predicted_date]
+ */
+
+/**
+ * @typedef {object} PerformanceFigures  requests, errors and latency over a window
+ * @property {number} requests
+ * @property {{total: number, "4xx": number, "5xx": number}} errors
+ * @property {number} rate_limited
+ * @property {number} cold_starts
+ * @property {number} error_rate 5xx ÷ requests (0 without requests)
+ * @property {{p50: number | null, p95: number | null, p99: number | null, mean: number | null}} latency_ms
+ */
+
+/**
+ * @typedef {object} PerformanceSeries  per-minute columns, oldest first
+ * @property {number[]} t start of each minute, epoch seconds
+ * @property {number[]} requests
+ * @property {number[]} errors_4xx
+ * @property {number[]} errors_5xx
+ * @property {number[]} rate_limited
+ * @property {number[]} cold_starts
+ * @property {(number | null)[]} p50_ms
+ * @property {(number | null)[]} p95_ms
+ * @property {(number | null)[]} p99_ms
+ */
+
+/**
+ * @typedef {PerformanceFigures & {routes: Record<string, PerformanceFigures>, series: PerformanceSeries}} FunctionPerformance
+ */
+
+/**
+ * @typedef {object} PerformanceReport  `GET /api/monitoring/stats/performance` (every instance, merged)
+ * @property {"5m" | "1h" | "24h"} window
+ * @property {string} start start of the window's first minute (ISO 8601, UTC)
+ * @property {string} end end of the window (the current minute's end)
+ * @property {number} step_seconds 60: one entry of `series` per minute
+ * @property {string | null} function the `function` filter, if any
+ * @property {string | null} route the `route` filter, if any
+ * @property {string} read_at when the figures were read from Firestore
+ * @property {boolean} cached served from the monitoring instance's cache (`read_at` says how old)
+ * @property {number} instances how many instances' figures are merged
+ * @property {number} documents_read what the read cost (billed reads)
+ * @property {number[]} latency_bounds_ms the histogram's bucket bounds (percentiles are exact to one bucket)
+ * @property {PerformanceFigures} totals
+ * @property {PerformanceSeries} series
+ * @property {Record<string, FunctionPerformance>} functions by function name
+ */
+
+/** @typedef {{count: number, read_at: string}} CountFigure  one aggregation count and when it was read */
+
+/**
+ * @typedef {object} DatabaseStats  `GET /api/monitoring/stats/database` (aggregation counts)
+ * @property {string} read_at
+ * @property {boolean} cached served from the monitoring instance's cache
+ * @property {number} cache_seconds how old a cached answer may be
+ * @property {number} queries aggregation queries one uncached call runs
+ * @property {string} reads_note what an uncached call costs in reads
+ * @property {Record<string, CountFigure>} collections users, vehicles, bookings, alerts, centers
+ * @property {Record<string, CountFigure>} bookings_by_status every status, all time
+ * @property {Record<string, CountFigure>} open_alerts_by_severity critical, high
+ * @property {Record<string, CountFigure>} users_by_role
+ * @property {CountFigure} new_users_last_7_days
+ * @property {{count: number, read_at: string, days: Record<string, number>, method: string}} telemetry_readings_last_24h
+ *   `count` is an estimate; `days` holds each UTC day's exact count
+ */
+
+/**
+ * @typedef {object} InstanceMetrics  `GET /api/monitoring/metrics`: the answering monitoring instance only
+ * @property {string} read_at
+ * @property {{pid: number, cpu_percent: number, cpu_seconds: number, rss_bytes: number, memory_percent: number, threads: number, open_connections: number | null, open_files: number | null, uptime_seconds: number}} process
+ *   `cpu_percent` since the previous call on this instance
+ * @property {{cpu_count: number, cpu_percent: number, memory_total_bytes: number, memory_available_bytes: number, disk_path: string, disk_total_bytes: number, disk_used_bytes: number, disk_free_bytes: number}} system
+ * @property {{function: string, version: string, environment: string, region: string | null, service: string | null, revision: string | null, concurrency: number | null, limits: InstanceLimits}} configuration
+ * @property {Record<string, unknown>} recording the instance's request-metrics recorder (mode, flushes, pending minutes, …)
+ */
+
+/**
+ * @typedef {object} InstanceLimits
+ * @property {number | null} memory_bytes the container's memory limit (null: unlimited)
+ * @property {number | null} cpus the container's CPU quota (null: unlimited)
+ * @property {number} max_body_bytes
+ * @property {number} rate_limit_per_minute
+ * @property {number} rate_limit_burst
+ * @property {string} rate_limit_backend
  */
 
 /** @param {string} id */
@@ -218,7 +411,9 @@ export class Pmi extends PmiClient {
 
     this.users = {
       /**
-       * @param {PageQuery & {role?: Role, active?: boolean}} [query]
+       * Newest first. `q` finds users whose email, or any word of whose name, starts with it
+       * (case, accents and punctuation ignored).
+       * @param {PageQuery & {role?: Role, active?: boolean, q?: string}} [query]
        * @returns {Promise<Page<User>>}
        */
       list: (query = {}) => client.request("GET", "/api/auth/users", { query }),
@@ -233,14 +428,41 @@ export class Pmi extends PmiClient {
       update: (userId, changes) => client.request("PATCH", `/api/auth/users/${seg(userId)}`, { body: changes }),
     };
 
+    this.audit = {
+      /**
+       * The audit trail, newest first (`audit:read`: admins).
+       * @param {AuditQuery} [query]
+       * @returns {Promise<AuditPage>}
+       */
+      list: (query = {}) => client.request("GET", "/api/auth/audit", { query }),
+    };
+
     this.vehicles = {
       /** @returns {Promise<{status: string, function: string}>} */
       health: () => client.request("GET", "/api/vehicles/health", { auth: false }),
       /**
+       * Register a vehicle: the vehicle (201), or — when the VIN is registered to someone
+       * else — a pending claim an administrator reviews (202; {@link isVinClaimPending}).
+       * A VIN the caller holds already is a `ConflictError` (`vin_already_yours`).
        * @param {{vin: string, make: string, model: string, year: number, mileage_km: number, plate?: string, nickname?: string, fuel_type?: string}} body
-       * @returns {Promise<Vehicle>}
+       * @returns {Promise<Vehicle | VinClaimPending>}
        */
       create: (body) => client.request("POST", "/api/vehicles", { body }),
+      /**
+       * The caller's VIN claims (admins: everyone's, with the current registration).
+       * @param {PageQuery & {status?: "pending" | "approved" | "rejected"}} [query] default `pending`
+       * @returns {Promise<Page<VinClaim>>}
+       */
+      vinClaims: (query = {}) => client.request("GET", "/api/vehicles/vin-claims", { query }),
+      /**
+       * Admins: approve (the claimant gets the VIN; the current registration is removed) or
+       * reject a pending claim, with a reason of 10–500 characters.
+       * @param {string} claimId
+       * @param {{decision: "approve" | "reject", reason: string}} resolution
+       * @returns {Promise<VinClaim & {removed_vehicle_id: string | null}>}
+       */
+      resolveVinClaim: (claimId, resolution) =>
+        client.request("POST", `/api/vehicles/vin-claims/${seg(claimId)}/resolve`, { body: resolution }),
       /**
        * @param {PageQuery & {make?: string, fuel_type?: string}} [query]
        * @returns {Promise<Page<Vehicle>>}
@@ -327,6 +549,20 @@ export class Pmi extends PmiClient {
        */
       availability: (centerId, query) =>
         client.request("GET", `/api/bookings/centers/${seg(centerId)}/availability`, { query }),
+      /**
+       * The center's mechanics by name (its staff and admins; another center's staff: 404).
+       * @param {string} centerId
+       * @returns {Promise<{center_id: string, items: TeamMember[]}>}
+       */
+      team: (centerId) => client.request("GET", `/api/bookings/centers/${seg(centerId)}/team`),
+      /**
+       * What the vehicles the center may see now need, with the center's own free slots
+       * (its service-center staff and admins).
+       * @param {string} centerId
+       * @returns {Promise<{center_id: string, time_zone: string, suggestions: CenterSuggestion[]}>}
+       */
+      suggestions: (centerId) =>
+        client.request("GET", `/api/bookings/centers/${seg(centerId)}/suggestions`),
     };
 
     /**
@@ -357,8 +593,10 @@ export class Pmi extends PmiClient {
           ...options,
         }),
       /**
-       * By start; `from`/`to` are UTC dates (YYYY-MM-DD, `to` exclusive).
-       * @param {PageQuery & {status?: BookingStatus, center_id?: string, from?: string, to?: string}} [query]
+       * By start. Either `date`, one day (YYYY-MM-DD) on the center's own clock — with
+       * `center_id`, which staff may leave out (theirs) — or `from`/`to`, UTC dates (`to`
+       * exclusive).
+       * @param {PageQuery & {status?: BookingStatus, center_id?: string, date?: string, from?: string, to?: string}} [query]
        * @returns {Promise<Page<Booking>>}
        */
       list: (query = {}) => client.request("GET", "/api/bookings", { query }),
@@ -420,12 +658,35 @@ export class Pmi extends PmiClient {
     this.monitoring = {
       /** @returns {Promise<{status: string}>} */
       live: () => client.request("GET", "/api/monitoring/health/live", { auth: false }),
-      /** @returns {Promise<{status: string, firestore_latency_ms: number}>} */
+      /** Firestore answers within the readiness deadline; else a 503 `not_ready` error. @returns {Promise<{status: "ready"}>} */
       ready: () => client.request("GET", "/api/monitoring/health/ready", { auth: false }),
       /** @returns {Promise<MonitoringHealth>} */
       health: () => client.request("GET", "/api/monitoring/health", { auth: false }),
-      /** @returns {Promise<MonitoringHealthDetailed>} */
+      /**
+       * Dependencies, the last 5 minutes' error rate and p95 against the thresholds, and
+       * the reasons when `degraded` (`monitoring:read`).
+       * @returns {Promise<MonitoringHealthDetailed>}
+       */
       healthDetailed: () => client.request("GET", "/api/monitoring/health/detailed"),
+      /**
+       * Requests, errors, latency percentiles and per-minute series across every instance
+       * (`monitoring:read`). A deployment without the statistics routes answers 404
+       * (`NotFoundError`): say so rather than fail.
+       * @param {{window?: "5m" | "1h" | "24h", function?: string, route?: string}} [query]
+       * @returns {Promise<PerformanceReport>}
+       */
+      performance: (query = {}) => client.request("GET", "/api/monitoring/stats/performance", { query }),
+      /**
+       * Document counts by aggregation queries (`monitoring:read`; cached briefly server-side).
+       * @returns {Promise<DatabaseStats>}
+       */
+      database: () => client.request("GET", "/api/monitoring/stats/database"),
+      /**
+       * The answering monitoring instance: process, system, configuration and limits, its
+       * metrics recorder (`monitoring:read`). One instance, not the platform.
+       * @returns {Promise<InstanceMetrics>}
+       */
+      metrics: () => client.request("GET", "/api/monitoring/metrics"),
     };
   }
 }

@@ -5,7 +5,7 @@
  * docs/sdk.md documents the calls, the storage adapter, the offline queue and the errors.
  */
 
-export { createClient, Pmi } from "./api.js";
+export { createClient, isVinClaimPending, Pmi } from "./api.js";
 export { PmiClient, queryString } from "./client.js";
 export {
   ApiError,

@@ -10,4 +10,5 @@ runner, a laptop) runs it with any Python 3.11 without installing anything first
 - ``traffic``   the Cloud Run traffic interface (gcloud behind it) and its recording twin
 - ``signals``   health and error-rate readings from /api/monitoring, with a fallback
 - ``rollout``   split, check, advance or roll back
+- ``alerting``  deploy/monitoring/ (log-based metrics, alert policies): create or update
 """

@@ -35,6 +35,7 @@ def env_vars(
         "PMI_ENVIRONMENT": "production",  # staging runs the production code paths too
         "PMI_PROJECT_ID": environment.project,
         "PMI_VERSION": version,
+        "PMI_REGION": environment.region,  # reported by /api/monitoring/metrics
         "PMI_CORS_ORIGINS": ",".join(environment.cors_origins),
         "THREADS": str(spec.concurrency),  # gunicorn threads = the instance's concurrency
         # Google's front end appends the address it saw, on every path (docs/operations.md,

@@ -38,6 +38,8 @@ class Permission(StrEnum):
     BOOKINGS_RESCHEDULE = "bookings:reschedule"
     MONITORING_READ = "monitoring:read"
     AUDIT_READ = "audit:read"
+    # Decide who gets a VIN registered twice (vehicle.claims): admins only.
+    VIN_CLAIMS_RESOLVE = "vin_claims:resolve"
 
 
 _EVERYONE = {

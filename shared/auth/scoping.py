@@ -3,6 +3,24 @@
 Rules: customers reach their own objects; service-center staff and mechanics reach their
 center's; viewers read everything but without personal data; admins reach everything.
 Anything out of scope is reported as *not found* (404), never 403, so ids cannot be probed.
+
+What a viewer sees is one rule, :func:`redact_for`, applied by every view that answers them
+(vehicles, alerts, telemetry, health, service records, bookings, centers). A viewer reports
+on the fleet — how many vehicles of which kind, what breaks, which center does what work and
+when — and needs no person in it. So, wherever they appear in a response (nested too), a
+viewer never gets :data:`VIEWER_HIDDEN_FIELDS`:
+
+* personal data (:data:`PERSONAL_FIELDS`: contact details, names, VIN, plate);
+* ids of people (owner, customer, staff and mechanics, whoever acted);
+* ids that **link** one customer's records together — ``vehicle_id`` on a booking or an
+  alert, ``booking_id`` on a service record, the suggestion id (which encodes the vehicle),
+  the centers a vehicle visited — so no chain leads from a booking to a vehicle to a person;
+* free text people wrote (notes, work done, reasons, nicknames): it names people.
+
+And an object whose own id embeds another's (an alert ``{vehicle_id}_{key}``, a completed
+booking's record ``booking-{booking_id}``) reaches a viewer without its id
+(``id_is_a_link=True``). What remains linkable is only by coincidence of values (the same
+instant on a record and a booking, say); docs/rbac.md says so.
 """
 
 from __future__ import annotations
@@ -98,8 +116,62 @@ def scope_query(
     return query
 
 
-def redact_for(principal: Principal, document: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``document`` with personal data removed when the caller is a viewer."""
+# Who someone is: user ids wherever a document keeps one.
+PEOPLE_ID_FIELDS = frozenset(
+    {
+        "owner_id",
+        "customer_id",
+        "user_id",
+        "created_by",
+        "actor_id",
+        "mechanic_id",
+        "mechanic_ids",
+        "completed_by",
+        "claimant_id",
+        "resolved_by",
+        "subject_id",
+    }
+)
+
+# References from one of a customer's records to another (see the module docstring).
+LINK_FIELDS = frozenset(
+    {
+        "vehicle_id",
+        "booking_id",
+        "service_record_id",
+        "resolved_alert_ids",
+        "suggestion_id",
+        "center_ids",
+        "center_access",
+        "center_grants",
+    }
+)
+
+# Text a person typed.
+FREE_TEXT_FIELDS = frozenset(
+    {"notes", "work_done", "reason", "nickname", "resolution_reason", "cancel_reason"}
+)
+
+VIEWER_HIDDEN_FIELDS = PERSONAL_FIELDS | PEOPLE_ID_FIELDS | LINK_FIELDS | FREE_TEXT_FIELDS
+
+
+def _without_hidden(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_hidden(v) for k, v in value.items() if k not in VIEWER_HIDDEN_FIELDS}
+    if isinstance(value, list | tuple):
+        return [_without_hidden(item) for item in value]
+    return value
+
+
+def redact_for(
+    principal: Principal, document: Mapping[str, Any], *, id_is_a_link: bool = False
+) -> dict[str, Any]:
+    """``document`` as ``principal`` may see it: unchanged for every role but the viewer,
+    who gets it without VIEWER_HIDDEN_FIELDS at any depth, and without its ``id`` when that
+    id embeds another object's (``id_is_a_link``)."""
     if principal.role is not Role.VIEWER:
         return dict(document)
-    return {k: v for k, v in document.items() if k not in PERSONAL_FIELDS}
+    redacted: dict[str, Any] = _without_hidden(document)
+    if id_is_a_link:
+        redacted.pop("id", None)
+    return redacted

@@ -3,9 +3,10 @@
 Storage:
 - ``users/{user_id}``: email (normalised), password_hash, full_name, phone, role,
   is_active, email_verified, created_at, updated_at, last_login, password_changed_at,
-  service_center_id, session_ids (see sessions.py); while a self-registered address is
-  unconfirmed also ``pending_verification`` (True), ``verification_hash`` and
-  ``verification_expires_at``.
+  service_center_id, session_ids (see sessions.py), ``search_prefixes`` (the keys the admin
+  search finds the account by: shared/user_search.py, rewritten whenever the email or name
+  is); while a self-registered address is unconfirmed also ``pending_verification`` (True),
+  ``verification_hash`` and ``verification_expires_at``.
 - ``user_emails/{sha256(normalised email)}``: {user_id} — the uniqueness guard. It is
   created together with the user document in one atomic batch of ``create`` writes, so of
   any number of concurrent registrations of one email exactly one commits; the others fail
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from identity import audit, brute_force, outbox, password_policy, sessions
 from shared import clock
-from shared.auth import passwords
+from shared.auth import passwords, sdk_revocation
 from shared.auth.principal import USERS_COLLECTION, Principal, forget_user
 from shared.auth.rbac import Role
 from shared.client_ip import ClientIp
@@ -48,6 +49,7 @@ from shared.firestore import get_client
 from shared.ids import is_document_id
 from shared.pagination import PageQuery, page_of
 from shared.query_shapes import QueryShape, register
+from shared.user_search import SEARCH_FIELD, matches, query_terms, search_prefixes
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query, Transaction, WriteBatch
@@ -80,6 +82,20 @@ USER_LIST_SHAPES = register(
         order=(("created_at", "DESCENDING"),),
         description="admin list filtered by role and active",
     ),
+)
+# The admin search (``?q=``): one array_contains_any on the search keys, with the same
+# optional filters and order as the listing above.
+USER_SEARCH_SHAPES = register(
+    *(
+        QueryShape(
+            USERS_COLLECTION,
+            equality=equality,
+            array_contains=SEARCH_FIELD,
+            order=(("created_at", "DESCENDING"),),
+            description="admin search by email or name, with its filters",
+        )
+        for equality in ((), ("role",), ("is_active",), ("role", "is_active"))
+    )
 )
 
 
@@ -200,6 +216,7 @@ def _new_user(
         "password_changed_at": now,
         "service_center_id": service_center_id,
         "session_ids": [],
+        SEARCH_FIELD: search_prefixes(normalised, full_name),
     }
 
 
@@ -275,6 +292,7 @@ def register_account(
                 "password_hash": password_hash,
                 "full_name": full_name,
                 "phone": phone,
+                SEARCH_FIELD: search_prefixes(normalised, full_name),
                 "updated_at": clock.now(),
             },
         )
@@ -348,6 +366,24 @@ def require_user(user_id: str) -> dict[str, Any]:
     return user
 
 
+def summaries(user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{id: {email, full_name}}`` of the users that exist among ``user_ids`` (one batched
+    read), for answers that name the people in them (the audit trail)."""
+    wanted = sorted({user_id for user_id in user_ids if is_document_id(user_id)})
+    if not wanted:
+        return {}
+    client = get_client()
+    refs = [client.collection(USERS_COLLECTION).document(user_id) for user_id in wanted]
+    return {
+        snapshot.id: {
+            "email": (snapshot.to_dict() or {}).get("email"),
+            "full_name": (snapshot.to_dict() or {}).get("full_name"),
+        }
+        for snapshot in client.get_all(refs)
+        if snapshot.exists
+    }
+
+
 def _find_by_email(normalised: str) -> dict[str, Any] | None:
     guard = get_client().collection(EMAILS_COLLECTION).document(email_key(normalised)).get()
     # Both paths make the same two reads, so an unknown email is not faster to answer.
@@ -403,10 +439,13 @@ def _record_failure(
 
 
 def update_profile(user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply the caller's own profile edits (full_name, phone)."""
-    ref = get_client().collection(USERS_COLLECTION).document(user_id)
-    ref.update({**changes, "updated_at": clock.now()})
-    return require_user(user_id)
+    """Apply the caller's own profile edits (full_name, phone); a new name is searchable."""
+    user = require_user(user_id)
+    updates = {**changes, "updated_at": clock.now()}
+    if "full_name" in changes:
+        updates[SEARCH_FIELD] = search_prefixes(user.get("email"), changes["full_name"])
+    get_client().collection(USERS_COLLECTION).document(user_id).update(updates)
+    return {**user, **updates}
 
 
 def change_password(
@@ -428,12 +467,23 @@ def change_password(
     brute_force.succeeded(attempt)
     password_policy.ensure_acceptable(new_password, email=user["email"], field="new_password")
     new_hash = passwords.hash_password(new_password, settings.bcrypt_cost)
-    get_client().collection(USERS_COLLECTION).document(principal.user_id).update(
-        {"password_hash": new_hash, "password_changed_at": clock.now(), "updated_at": clock.now()}
+    # The new password and the end of every mobile-SDK session, this device's included, in
+    # one batch: whoever made the change to lock someone out also loses direct reads (the
+    # app signs in again with the new password; sdk_revocation).
+    db = get_client()
+    batch = db.batch()
+    batch.update(
+        db.collection(USERS_COLLECTION).document(principal.user_id),
+        {"password_hash": new_hash, "password_changed_at": clock.now(), "updated_at": clock.now()},
     )
+    revoke_time = sdk_revocation.stage_cut_off(
+        batch, db, principal.user_id, reason="password_changed"
+    )
+    batch.commit()
     sessions.close_all_sessions(
         principal.user_id, keep=principal.session_id, reason="password_changed"
     )
+    sdk_revocation.complete_revocation(db, principal.user_id, revoke_time=revoke_time)
     audit.record(
         audit.AuditEvent.PASSWORD_CHANGED,
         actor_id=principal.user_id,
@@ -442,10 +492,26 @@ def change_password(
     )
 
 
+def sign_out_everywhere(user_id: str) -> None:
+    """End every API session of the user and every mobile-SDK session (logout-all).
+
+    The SDK cut-off first: if it fails, nothing has changed and the caller, still signed
+    in, can retry; ending the API sessions first would leave the SDK reading with no
+    session left to retry from.
+    """
+    sdk_revocation.revoke_sdk_sessions(get_client(), user_id, reason="logout_all")
+    sessions.close_all_sessions(user_id, reason="logout_all")
+
+
 def list_users(
-    *, role: Role | None, active: bool | None, page: PageQuery
+    *, role: Role | None, active: bool | None, page: PageQuery, search: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of users, newest first, optionally filtered (shapes registered above)."""
+    """One page of users, newest first, optionally filtered (shapes registered above).
+
+    ``search`` keeps the users whose email or name starts with it (shared/user_search.py);
+    a page may then hold fewer than ``limit`` users while ``next_cursor`` says more may follow
+    (only when a search longer than the stored prefixes needed the exact check).
+    """
     from google.cloud import firestore
     from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -455,18 +521,33 @@ def list_users(
         query = query.where(filter=FieldFilter("role", "==", role.value))
     if active is not None:
         query = query.where(filter=FieldFilter("is_active", "==", active))
+    if search is not None:
+        terms = query_terms(search)
+        if not terms:  # only spaces (the query model strips them, so never from a request)
+            return [], None
+        query = query.where(filter=FieldFilter(SEARCH_FIELD, "array_contains_any", terms))
     # __name__ breaks ties between equal timestamps so the cursor is exact.
     query = query.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
         "__name__", direction=firestore.Query.DESCENDING
     )
     snapshots, cursor = page_of(collection, query, ["created_at"], page)
-    return [public_user({"id": s.id, **(s.to_dict() or {})}) for s in snapshots], cursor
+    found = [{"id": s.id, **(s.to_dict() or {})} for s in snapshots]
+    if search is not None:
+        found = [u for u in found if matches(search, u.get("email"), u.get("full_name"))]
+    return [public_user(user) for user in found], cursor
 
 
 def admin_update(
     actor: Principal, user_id: str, changes: dict[str, Any], *, ip: str
 ) -> dict[str, Any]:
-    """Change a user's role, active flag or center; effective on their next request."""
+    """Change a user's role, active flag or center; effective on their next request.
+
+    A change that alters what the user's mobile-SDK claims say (deactivation, role, center)
+    also ends their SDK sessions: the rules' cut-off is written in the same batch as the
+    user document, and their Firebase refresh tokens are revoked after it
+    (shared/auth/sdk_revocation.py). Any call also finishes a Firebase revocation that
+    failed before, so retrying the same PATCH completes it.
+    """
     user = require_user(user_id)
     if user_id == actor.user_id and (
         changes.get("is_active") is False or ("role" in changes and changes["role"] != Role.ADMIN)
@@ -490,7 +571,14 @@ def admin_update(
         updates["is_active"] = bool(changes["is_active"])
     if "service_center_id" in changes:
         updates["service_center_id"] = changes["service_center_id"]
-    get_client().collection(USERS_COLLECTION).document(user_id).update(updates)
+    reason = _sdk_revocation_reason(user, updates)
+    db = get_client()
+    batch = db.batch()
+    batch.update(db.collection(USERS_COLLECTION).document(user_id), updates)
+    revoke_time = (
+        sdk_revocation.stage_cut_off(batch, db, user_id, reason=reason) if reason else None
+    )
+    batch.commit()
     forget_user(user_id)  # effective at once on this instance (principal cache)
 
     def record(event: audit.AuditEvent, details: dict[str, Any] | None = None) -> None:
@@ -505,7 +593,27 @@ def admin_update(
         record(audit.AuditEvent.ACCOUNT_REACTIVATED)
     if "role" in updates and updates["role"] != user.get("role"):
         record(audit.AuditEvent.ROLE_CHANGED, {"from": user.get("role"), "to": updates["role"]})
+    if revoke_time is not None:
+        sdk_revocation.complete_revocation(db, user_id, revoke_time=revoke_time)
+    else:
+        sdk_revocation.complete_if_pending(db, user_id)
     return require_user(user_id)
+
+
+def _sdk_revocation_reason(
+    user: dict[str, Any], updates: dict[str, Any]
+) -> sdk_revocation.RevocationReason | None:
+    """Why ``updates`` must end the user's mobile-SDK sessions, or None when the claims
+    their Firebase tokens carry stay true (the most serious reason when several apply)."""
+    if updates.get("is_active") is False and user.get("is_active", False):
+        return "deactivated"
+    if "role" in updates and updates["role"] != user.get("role"):
+        return "role_changed"
+    if "service_center_id" in updates and updates["service_center_id"] != user.get(
+        "service_center_id"
+    ):
+        return "center_changed"
+    return None
 
 
 def touch_last_login() -> dict[str, Any]:

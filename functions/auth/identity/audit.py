@@ -1,8 +1,8 @@
-"""Security audit trail: one ``audit_log`` document and one structured log line per event.
+"""The auth function's security events, written to the shared audit trail (shared.audit).
 
-Both carry the request id (so an entry leads to the request's other log lines), the actor
-(who did it; None for anonymous) and the subject (whose account it concerns). The log line
-is the fast, searchable copy; the document is the durable one an admin can page through.
+Each entry carries the request id (so it leads to the request's other log lines), the actor
+(who did it; None for anonymous) and the subject (whose account it concerns); the shape and
+the writing are shared.audit's, the vocabulary of account events is this module's.
 Details never hold a password, a hash or a token.
 """
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from shared import clock, logs, request_context
-from shared.firestore import get_client
+from shared import audit
 
-COLLECTION = "audit_log"
+COLLECTION = audit.COLLECTION
 
 
 class AuditEvent(StrEnum):
@@ -53,26 +52,11 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Write the event to ``audit_log`` and to the structured log."""
-    identity = request_context.current()
-    entry: dict[str, Any] = {
-        "event": event.value,
-        "actor_id": actor_id,
-        "subject_id": subject_id,
-        "request_id": identity.request_id if identity else None,
-        "client_request_id": identity.client_request_id if identity else None,
-        "ip": ip,
-        "at": clock.now(),
-        "details": details or {},
-    }
-    get_client().collection(COLLECTION).add(entry)
-    severity = "WARNING" if event in _WARNING_EVENTS else "NOTICE"
-    logs.log(
-        severity,
-        f"audit: {event.value}",
-        audit=True,
-        event=event.value,
+    audit.record(
+        event.value,
+        severity="WARNING" if event in _WARNING_EVENTS else "NOTICE",
         actor_id=actor_id,
         subject_id=subject_id,
         ip=ip,
-        details=details or {},
+        details=details,
     )

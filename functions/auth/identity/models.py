@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from shared.auth.rbac import Role
 from shared.http import BodyModel
@@ -123,3 +130,26 @@ class AdminUserPatch(BodyModel):
 class UserListQuery(PageQuery):
     role: Role | None = None
     active: bool | None = None
+    # Email or name, from its start (any word of the name): shared/user_search.py.
+    q: str | None = Field(default=None, min_length=1, max_length=MAX_EMAIL_LENGTH)
+
+
+# An event name as shared.audit writers spell them ("role_changed", "vin_claim_opened").
+AUDIT_EVENT_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class AuditListQuery(PageQuery):
+    """``GET /audit``: filters on top of cursor pagination, newest entry first."""
+
+    subject_id: DocumentId | None = None
+    actor_id: DocumentId | None = None
+    event: str | None = Field(default=None, pattern=AUDIT_EVENT_PATTERN)
+    # Instants with an offset (ISO 8601); ``from`` inclusive, ``to`` exclusive.
+    from_at: AwareDatetime | None = Field(default=None, alias="from")
+    to_at: AwareDatetime | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> AuditListQuery:
+        if self.from_at and self.to_at and self.from_at >= self.to_at:
+            raise ValueError("'from' must be before 'to'")
+        return self

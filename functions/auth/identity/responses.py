@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -55,3 +56,35 @@ class RegistrationAccepted(ResponseModel):
 
     status: str = Field(examples=["confirmation_sent"])
     message: str
+
+
+class AuditEntry(ResponseModel):
+    """One audit-log entry: who did what to whose account, when, from where.
+
+    No password, hash or token ever; emails only as a truncated hash (docs/auth.md).
+    """
+
+    id: str
+    event: str = Field(examples=["role_changed"])
+    at: datetime
+    actor_id: str | None = Field(description="Who did it (null: the system).")
+    subject_id: str | None = Field(description="Whose account the entry concerns.")
+    request_id: str | None
+    client_request_id: str | None = Field(description="The X-Request-ID the client sent.")
+    ip: str | None = Field(description="The client's IP address.")
+    details: dict[str, Any] = Field(description="Event-specific fields (docs/auth.md).")
+
+
+class PersonSummary(ResponseModel):
+    """A user an audit page mentions, by email and name."""
+
+    email: str | None
+    full_name: str | None
+
+
+class AuditPage(Page[AuditEntry]):
+    """One page of audit entries, newest first, and the people they mention."""
+
+    people: dict[str, PersonSummary] = Field(
+        description="user id → email and name, for the actors and subjects on this page."
+    )

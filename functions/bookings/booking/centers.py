@@ -29,6 +29,8 @@ from booking.scheduling import (
     slot_keys_held,
 )
 from shared import clock
+from shared.auth.principal import USERS_COLLECTION
+from shared.auth.rbac import Role
 from shared.errors import NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.http import validation_details
@@ -174,6 +176,43 @@ def list_centers(page: PageQuery) -> tuple[list[Center], str | None]:
     query = collection.order_by("name").order_by("__name__")
     snapshots, cursor = page_of(collection, query, ["name"], page)
     return [center_from_snapshot(s.id, s.to_dict() or {}) for s in snapshots], cursor
+
+
+def team_of(center: Center) -> list[dict[str, Any]]:
+    """The center's mechanics (``mechanic_ids``) as its staff may see them, by name.
+
+    Only what assigning work needs: ``id``, ``full_name``, ``role`` and ``active``. A listed
+    id whose account is no longer a mechanic of this center (or is gone) keeps its place with
+    no name and no role — the center's list is what ``assign`` accepts, but a former
+    colleague's name is not the staff's to read. One batched read of at most
+    MAX_MECHANICS_PER_CENTER user documents.
+    """
+    client = get_client()
+    listed = [user_id for user_id in center.mechanic_ids if is_document_id(user_id)]
+    users = client.collection(USERS_COLLECTION)
+    found = (
+        {s.id: s.to_dict() or {} for s in client.get_all([users.document(i) for i in listed])}
+        if listed
+        else {}
+    )
+    team = []
+    for user_id in listed:
+        user = found.get(user_id) or {}
+        member = (
+            user.get("role") == Role.MECHANIC.value and user.get("service_center_id") == center.id
+        )
+        team.append(
+            {
+                "id": user_id,
+                "full_name": user.get("full_name") if member else None,
+                "role": Role.MECHANIC.value if member else None,
+                "active": member and bool(user.get("is_active")),
+            }
+        )
+    team.sort(
+        key=lambda m: (not m["active"], m["full_name"] is None, m["full_name"] or "", m["id"])
+    )
+    return team
 
 
 def all_centers(limit: int) -> list[Center]:

@@ -3,14 +3,17 @@
 Pure domain logic for the bookings function: no HTTP, no Firestore. Who may act is two
 questions: does the caller's role grant the action's permission (the platform's one table,
 shared.auth.rbac — the same permission the action's route declares), and does the caller
-stand in the right relation to *this* booking. The store maps `ActionForbidden` to 403 and
-`IllegalTransition` to 409, then stores the new state and appends a `TransitionRecord` in
-the same transaction that read the current state.
+stand in the right relation to *this* booking. Some actions also depend on the time:
+work starts only near the slot, and a no-show is marked only once the customer is really
+late (:func:`timing_problem`, judged at the instant the store reads from shared.clock). The
+store maps `ActionForbidden` to 403, `IllegalTransition` and `OutsideActionWindow` to 409,
+then stores the new state and appends a `TransitionRecord` in the same transaction that read
+the current state.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -77,6 +80,19 @@ ACTION_PERMISSIONS: Mapping[BookingAction, Permission] = MappingProxyType(
 )
 
 
+# A no-show may be marked only this long after the booking's start: arriving a few minutes
+# late (traffic, parking, a queue at reception) is common, and a customer who does should
+# still find their bay; a quarter of an hour is the usual grace period workshops and clinics
+# state in their terms.
+NO_SHOW_GRACE = timedelta(minutes=15)
+
+# Work may start this long before the slot (the car was dropped off early and a bay is free)
+# and until the slot's end. Outside that, "start" is almost certainly the wrong booking: a
+# booking whose slot has passed is a no-show or is cancelled, and work on another day is a
+# reschedule first.
+START_EARLY_ALLOWANCE = timedelta(minutes=30)
+
+
 class IllegalTransition(Exception):
     """The action is not allowed from the booking's current state (HTTP 409)."""
 
@@ -93,6 +109,43 @@ class ActionForbidden(Exception):
         super().__init__(f"role {role!r} may not {action} this booking")
         self.action = action
         self.role = role
+
+
+class OutsideActionWindow(Exception):
+    """The action is legal from this state, but not at this time (HTTP 409).
+
+    ``code`` names the rule (``start_too_early``, ``start_too_late``,
+    ``no_show_too_early``); ``boundary`` is the instant the answer changes at (when the
+    action becomes possible, or when it stopped being possible).
+    """
+
+    def __init__(self, action: BookingAction, code: str, boundary: datetime) -> None:
+        super().__init__(f"cannot {action} this booking now ({code}, boundary {boundary})")
+        self.action = action
+        self.code = code
+        self.boundary = boundary
+
+
+def timing_problem(
+    action: BookingAction, *, start: datetime, end: datetime, now: datetime
+) -> OutsideActionWindow | None:
+    """Why ``action`` may not happen at ``now`` for a booking of ``start``..``end``, or None.
+
+    * start: from START_EARLY_ALLOWANCE before ``start`` until ``end``;
+    * no-show: from NO_SHOW_GRACE after ``start`` on (the bay is then released);
+    * every other action: at any time.
+    """
+    if action is BookingAction.START:
+        opens = start - START_EARLY_ALLOWANCE
+        if now < opens:
+            return OutsideActionWindow(action, "start_too_early", opens)
+        if now >= end:
+            return OutsideActionWindow(action, "start_too_late", end)
+    if action is BookingAction.NO_SHOW:
+        opens = start + NO_SHOW_GRACE
+        if now < opens:
+            return OutsideActionWindow(action, "no_show_too_early", opens)
+    return None
 
 
 def transition(current_state: BookingState, action: BookingAction) -> BookingState:
@@ -187,11 +240,14 @@ def apply_action(
     is_center_staff: bool,
     is_assigned_mechanic: bool,
     at: datetime,
+    slot: tuple[datetime, datetime] | None = None,
 ) -> TransitionRecord:
-    """Check permission (ActionForbidden, 403) then state (IllegalTransition, 409); record it.
+    """Check permission (ActionForbidden, 403), then state (IllegalTransition, 409), then
+    time (OutsideActionWindow, 409, judged on ``slot`` = the booking's start and end at
+    ``at``); record it.
 
     Permission comes first so a caller who may not touch the booking learns nothing about its
-    state.
+    state. An action whose rule depends on the time needs the ``slot``.
     """
     if not actor_may(
         action,
@@ -202,6 +258,12 @@ def apply_action(
     ):
         raise ActionForbidden(action, actor_role)
     new_state = transition(current_state, action)
+    if action in (BookingAction.START, BookingAction.NO_SHOW):
+        if slot is None:
+            raise ValueError(f"{action} needs the booking's slot to judge the time")
+        problem = timing_problem(action, start=slot[0], end=slot[1], now=at)
+        if problem is not None:
+            raise problem
     return TransitionRecord(
         action=action,
         from_state=current_state,

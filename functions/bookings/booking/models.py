@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from booking.scheduling import (
     DEFAULT_SLOT_STEP_MINUTES,
@@ -25,6 +25,7 @@ from shared import service_codes
 from shared.errors import ValidationFailed
 from shared.http import BodyModel, QueryModel
 from shared.ids import DocumentId
+from shared.mileage import MAX_MILEAGE_KM
 from shared.pagination import PageQuery
 
 # A center offers a handful of services and employs a few dozen mechanics at most; the caps
@@ -131,9 +132,7 @@ class CenterPatch(BodyModel):
     services: list[ServiceOffering] | None = Field(
         default=None, min_length=1, max_length=MAX_SERVICES_PER_CENTER
     )
-    mechanic_ids: list[DocumentId] | None = Field(
-        default=None, max_length=MAX_MECHANICS_PER_CENTER
-    )
+    mechanic_ids: list[DocumentId] | None = Field(default=None, max_length=MAX_MECHANICS_PER_CENTER)
     location: Location | None = None
 
 
@@ -170,7 +169,11 @@ class BookingCreate(BodyModel):
 
 
 class BookingListQuery(PageQuery):
-    """``GET /``: filters on top of cursor pagination; dates are UTC calendar days."""
+    """``GET /``: filters on top of cursor pagination.
+
+    Either ``date`` — one calendar day on the center's own wall clock (staff: their center;
+    everyone else names it with ``center_id``) — or ``from``/``to``, UTC calendar days.
+    """
 
     status: str | None = Field(
         default=None,
@@ -180,6 +183,16 @@ class BookingListQuery(PageQuery):
     # Inclusive first day and exclusive last day of the range of booking starts (UTC).
     from_date: date | None = Field(default=None, alias="from")
     to_date: date | None = Field(default=None, alias="to")
+    # The center-local day whose bookings (by start) are listed: DST-correct, 23-25 hours.
+    local_date: date | None = Field(default=None, alias="date")
+
+    @model_validator(mode="after")
+    def _one_kind_of_day(self) -> BookingListQuery:
+        if self.local_date is not None and (self.from_date or self.to_date):
+            raise ValueError(
+                "send either date (a day in the center's zone) or from/to (UTC days), not both"
+            )
+        return self
 
 
 class AssignBody(BodyModel):
@@ -213,7 +226,7 @@ class CompleteBody(BodyModel):
     """``POST /{id}/complete``: what was done, at what mileage, for what cost."""
 
     # 2 million km is beyond any road vehicle; it rejects typos with extra digits.
-    mileage_km: int = Field(strict=True, ge=0, le=2_000_000)
+    mileage_km: int = Field(strict=True, ge=0, le=int(MAX_MILEAGE_KM))
     work_done: str = Field(min_length=1, max_length=MAX_WORK_DONE_CHARS)
     cost: Money
 

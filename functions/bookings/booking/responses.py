@@ -45,7 +45,7 @@ class Center(ResponseModel):
     bays: int = Field(description="Vehicles it can work on at once.")
     slot_step_minutes: int
     services: list[Service]
-    mechanic_ids: list[str]
+    mechanic_ids: list[str] | None = Field(default=None, description="Absent for viewers.")
     location: Coordinates | None
     created_at: datetime | None
     updated_at: datetime | None
@@ -87,7 +87,7 @@ class Booking(ResponseModel):
 
     id: str
     customer_id: str | None = Field(default=None, description="Absent for viewers.")
-    vehicle_id: str
+    vehicle_id: str | None = Field(default=None, description="Absent for viewers.")
     center_id: str
     center_name: str | None
     service_type: str
@@ -97,10 +97,10 @@ class Booking(ResponseModel):
     end: datetime
     time_zone: str
     status: BookingStatus
-    mechanic_id: str | None
+    mechanic_id: str | None = Field(default=None, description="Absent for viewers.")
     notes: str | None = None
     source: str | None = Field(description="direct or suggestion.")
-    suggestion_id: str | None
+    suggestion_id: str | None = Field(default=None, description="Absent for viewers.")
     completion: dict[str, Any] | None = Field(
         description="What was done, at what mileage and cost (completed bookings)."
     )
@@ -143,3 +143,59 @@ class Suggestion(ResponseModel):
 
 class Suggestions(ResponseModel):
     suggestions: list[Suggestion]
+
+
+class TeamMember(ResponseModel):
+    """A mechanic on the center's list, as its staff may see them.
+
+    A listed id whose account is no longer a mechanic of this center keeps its place (the
+    list is what ``assign`` accepts) with no name and no role.
+    """
+
+    id: str
+    full_name: str | None
+    role: Literal["mechanic"] | None
+    active: bool
+
+
+class CenterTeam(ResponseModel):
+    """The center's mechanics, for assigning work."""
+
+    center_id: str
+    items: list[TeamMember]
+
+
+class SuggestedVehicle(ResponseModel):
+    make: str | None
+    model: str | None
+    year: int | None
+    plate: str | None
+
+
+class CenterSuggestion(ResponseModel):
+    """A need of a vehicle the center may see, with the center's own soonest free slots."""
+
+    vehicle_id: str
+    vehicle: SuggestedVehicle
+    service_code: str = Field(examples=[service_codes.OIL_CHANGE])
+    service_name: str
+    offered: bool = Field(description="Whether this center offers the service (else no slots).")
+    reason: dict[str, Any] = Field(
+        description="The most urgent reason (an alert or a due service)."
+    )
+    reasons: list[dict[str, Any]]
+    slots: list[Slot] = Field(description="Soonest free slots, before book_before if possible.")
+    book_before: str | None = Field(
+        default=None, description="When a failure is predicted: book before this day."
+    )
+    before_predicted_date: bool | None = Field(
+        default=None, description="Whether the slots are before the predicted failure."
+    )
+
+
+class CenterSuggestions(ResponseModel):
+    """What the vehicles the center may see need, most urgent first."""
+
+    center_id: str
+    time_zone: str = Field(examples=["Europe/Berlin"])
+    suggestions: list[CenterSuggestion]

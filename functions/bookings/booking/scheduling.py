@@ -368,6 +368,17 @@ def center_today(calendar: CenterCalendar, now: datetime) -> date:
     return now.astimezone(calendar.zone).date()
 
 
+def local_day_bounds(calendar: CenterCalendar, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of the center-local calendar ``day``.
+
+    Midnight to the next midnight on the center's wall clock: 23 hours on a spring-forward
+    day, 25 on an autumn one, and a midnight that does not exist (zones that jump at 00:00)
+    is the instant the clocks jump, as everywhere in this module.
+    """
+    zone = calendar.zone
+    return _wall_to_utc(day, 0, zone), _wall_to_utc(day + timedelta(days=1), 0, zone)
+
+
 def latest_bookable_day(calendar: CenterCalendar, now: datetime) -> date:
     """The last center-local date that may be booked (today + MAX_BOOKING_HORIZON_DAYS)."""
     return center_today(calendar, now) + timedelta(days=MAX_BOOKING_HORIZON_DAYS)

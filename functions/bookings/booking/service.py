@@ -29,6 +29,7 @@ from booking.scheduling import (
     ServiceOffering,
     Slot,
     SlotError,
+    local_day_bounds,
     parse_local_date,
     parse_start,
     validate_start,
@@ -37,20 +38,22 @@ from booking.store import NewBooking
 from booking.views import booking_to_json
 from shared import clock
 from shared.auth.principal import Principal
-from shared.errors import Conflict, ValidationFailed
+from shared.auth.scoping import redact_for
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply, RequestContext
 from shared.pagination import PageQuery
 
 # --------------------------------------------------------------------------- centers
 
 
-def list_centers(page: PageQuery) -> dict[str, Any]:
+def list_centers(principal: Principal, page: PageQuery) -> dict[str, Any]:
     items, cursor = centers.list_centers(page)
-    return {"items": [c.to_json() for c in items], "next_cursor": cursor}
+    return {"items": [redact_for(principal, c.to_json()) for c in items], "next_cursor": cursor}
 
 
-def get_center(center_id: str) -> dict[str, Any]:
-    return centers.get_center(center_id).to_json()
+def get_center(principal: Principal, center_id: str) -> dict[str, Any]:
+    """One center (viewers do not get its mechanics' user ids: shared.auth.scoping)."""
+    return redact_for(principal, centers.get_center(center_id).to_json())
 
 
 def create_center(body: CenterCreate) -> dict[str, Any]:
@@ -76,6 +79,30 @@ def availability(center_id: str, query: AvailabilityQuery) -> dict[str, Any]:
         "service": offering.code,
         "time_zone": center.calendar.time_zone,
         "slots": [s.to_json() for s in slots],
+    }
+
+
+def _center_of_staff(principal: Principal, center_id: str) -> Center:
+    """The center, for its own staff and admins; another center's staff get 404 (as if it
+    did not exist, so its id cannot be probed), before anything is read."""
+    if principal.is_center_staff and principal.service_center_id != center_id:
+        raise NotFound("The service center does not exist.")
+    return centers.get_center(center_id)
+
+
+def team(principal: Principal, center_id: str) -> dict[str, Any]:
+    """The center's mechanics by name, for assigning work (its staff and admins)."""
+    center = _center_of_staff(principal, center_id)
+    return {"center_id": center.id, "items": centers.team_of(center)}
+
+
+def center_suggestions(principal: Principal, center_id: str) -> dict[str, Any]:
+    """What the vehicles the center may see need, with the center's own free slots."""
+    center = _center_of_staff(principal, center_id)
+    return {
+        "center_id": center.id,
+        "time_zone": center.calendar.time_zone,
+        "suggestions": suggestions.center_suggestions(center),
     }
 
 
@@ -106,7 +133,32 @@ def offered_service(center: Center, code: str, *, location: str) -> ServiceOffer
 
 
 def list_bookings(principal: Principal, query: BookingListQuery) -> dict[str, Any]:
-    items, cursor = store.list_bookings(principal, query)
+    """The caller's bookings; ``date`` is a day on the center's own clock (DST-correct)."""
+    if query.local_date is None:
+        items, cursor = store.list_bookings(principal, query)
+        return {"items": items, "next_cursor": cursor}
+    center_id = query.center_id
+    if principal.is_center_staff:
+        center_id = center_id or principal.service_center_id
+        if center_id is None or center_id != principal.service_center_id:
+            return {"items": [], "next_cursor": None}  # nothing of another center is in scope
+    if center_id is None:
+        raise ValidationFailed(
+            "A day is a day in a center's time zone: send center_id with date.",
+            code="center_required",
+            details=[
+                {
+                    "field": "center_id",
+                    "location": "query",
+                    "message": "required with date",
+                    "type": "center_required",
+                }
+            ],
+        )
+    center = centers.get_center(center_id)
+    items, cursor = store.list_bookings(
+        principal, query, starts_within=local_day_bounds(center.calendar, query.local_date)
+    )
     return {"items": items, "next_cursor": cursor}
 
 

@@ -5,8 +5,9 @@ Creating, rescheduling and ending a booking read the slot cells and the customer
 inside one transaction, check the limits (:mod:`booking.capacity`), and write booking,
 cells and holder together. Firestore's server-side transactions lock what they read, so two
 requests for the last bay cannot both see it free: one commits, the other is retried
-(shared.transactions) and then finds the slot full. Creating also links the center to the
-vehicle and its alerts (shared.center_links) and completing records the work on the vehicle
+(shared.transactions) and then finds the slot full. Every change that alters what a booking
+grants its center — create, cancel, no-show, complete, reschedule — re-links the vehicle and
+its alerts (shared.center_links), and completing records the work on the vehicle
 (shared.service_completion), in the same transaction. docs/bookings.md has the full story;
 what callers see of a booking is :mod:`booking.views`'.
 """
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from booking import idempotency
 from booking.capacity import (
@@ -36,6 +38,7 @@ from booking.lifecycle import (
     BookingAction,
     BookingState,
     IllegalTransition,
+    OutsideActionWindow,
     apply_action,
 )
 from booking.models import BookingListQuery, CompleteBody
@@ -46,13 +49,14 @@ from shared.alerts import query_lock_keys
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.auth.scoping import scope_query
-from shared.center_links import read_link
+from shared.center_links import PendingLink, grant_until, read_link
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.ids import is_document_id
 from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.service_completion import CompletedService, read_completion
+from shared.staged_writes import StagedWrites, Writer
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 
@@ -142,9 +146,16 @@ def get_booking(booking_id: str, principal: Principal) -> Booking:
 
 
 def list_bookings(
-    principal: Principal, query: BookingListQuery
+    principal: Principal,
+    query: BookingListQuery,
+    *,
+    starts_within: tuple[datetime, datetime] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """The caller's scope of bookings, filtered, ordered by start, one page at a time."""
+    """The caller's scope of bookings, filtered, ordered by start, one page at a time.
+
+    ``starts_within`` ([start, end) instants: a center-local day, from the service) takes
+    the place of the query's UTC ``from``/``to`` days.
+    """
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     if query.from_date and query.to_date and query.from_date >= query.to_date:
@@ -168,6 +179,9 @@ def list_bookings(
         filters.append(("center_id", "==", query.center_id))
     if query.status:
         filters.append(("status", "==", query.status))
+    if starts_within is not None:
+        filters.append(("start", ">=", starts_within[0]))
+        filters.append(("start", "<", starts_within[1]))
     if query.from_date:
         filters.append(("start", ">=", datetime.combine(query.from_date, datetime.min.time(), UTC)))
     if query.to_date:
@@ -236,8 +250,9 @@ def create_booking(
         # Checked before (booking.service) without a lock; read again here because the
         # vehicle may have been deleted or handed over since, and updating a deleted
         # vehicle would fail the commit (a 500). Reading it also locks it until commit.
-        require_own_vehicle(found[booked_vehicle_ref.path], customer_id)
-        link = read_link(transaction, request.vehicle_id, center.id)
+        vehicle = found[booked_vehicle_ref.path]
+        require_own_vehicle(vehicle, customer_id)
+        link = read_link(transaction, request.vehicle_id, vehicle=vehicle)
         take_holder(
             transaction,
             found[customer_holder_ref.path],
@@ -286,7 +301,13 @@ def create_booking(
         }
         transaction.create(new_booking_ref, document)
         # Staff of this center may now see the vehicle and its alerts (shared rule).
-        link.write(transaction)
+        link.write(
+            transaction,
+            booking_id=booking_id,
+            center_id=center.id,
+            until=grant_until(slot_end=request.slot.end_utc),
+            now=now,
+        )
         body = booking_to_json(Booking(booking_id, document), request.customer)
         if claim is not None:
             transaction.set(claim.ref(), idempotency.completion_fields(201, body), merge=True)
@@ -325,10 +346,28 @@ _PAST_TENSE = {
 }
 
 
+# What a timing refusal says, by lifecycle.OutsideActionWindow code; {at} is the boundary
+# in the center's zone.
+_TIMING_MESSAGES = {
+    "start_too_early": "Work on this booking can start from {at} (30 minutes before its slot).",
+    "start_too_late": (
+        "This booking's slot ended at {at}; mark it as a no-show or cancel it, "
+        "or reschedule it first."
+    ),
+    "no_show_too_early": (
+        "A no-show can be marked from {at} (15 minutes after the booking's start)."
+    ),
+}
+
+
+def _slot_of(booking: Booking) -> tuple[datetime, datetime]:
+    return as_utc(booking.data["start"]), as_utc(booking.data["end"])
+
+
 def _record(
     principal: Principal, booking: Booking, action: BookingAction, at: datetime
 ) -> dict[str, Any]:
-    """Check permission then state (lifecycle.apply_action) and map its errors to HTTP."""
+    """Check permission, state and time (lifecycle.apply_action); map its errors to HTTP."""
     try:
         record = apply_action(
             booking.state,
@@ -336,6 +375,7 @@ def _record(
             actor_id=principal.user_id,
             actor_role=principal.role.value,
             at=at,
+            slot=_slot_of(booking),
             **_relation(principal, booking),
         )
     except ActionForbidden:
@@ -348,7 +388,38 @@ def _record(
             f"A booking that is {booking.state.value} cannot be {_PAST_TENSE[action]}.",
             code="illegal_transition",
         ) from None
+    except OutsideActionWindow as refusal:
+        zone = ZoneInfo(booking.data.get("time_zone") or "UTC")
+        boundary = refusal.boundary.astimezone(zone).isoformat()
+        raise Conflict(
+            _TIMING_MESSAGES[refusal.code].format(at=boundary),
+            code=refusal.code,
+            details=[
+                {"field": "at", "location": "clock", "message": boundary, "type": refusal.code}
+            ],
+        ) from None
     return dict(record.to_document())
+
+
+def _grant_after(booking: Booking, state: BookingState, now: datetime) -> datetime | None:
+    """Until when the booking, once in ``state``, lets its center see the vehicle
+    (shared.center_links: nothing once cancelled or a no-show)."""
+    if state in (BookingState.CANCELLED, BookingState.NO_SHOW):
+        return None
+    completed_at = now if state is BookingState.COMPLETED else None
+    return grant_until(slot_end=_slot_of(booking)[1], completed_at=completed_at)
+
+
+def _relink(
+    transaction: Writer,
+    link: PendingLink,
+    booking: Booking,
+    until: datetime | None,
+    now: datetime,
+) -> None:
+    link.write(
+        transaction, booking_id=booking.id, center_id=booking.center_id, until=until, now=now
+    )
 
 
 def _booking_lock_keys(booking_id: str) -> list[str]:
@@ -409,6 +480,11 @@ def perform_action(
             if releasing
             else {}
         )
+        # Ending a booking changes what it grants its center (confirm and start do not).
+        link = read_link(transaction, booking.vehicle_id) if releasing else None
+        # Every read is done; from here on the transaction only writes.
+        if link is not None:
+            _relink(transaction, link, booking, _grant_after(booking, new_state, now), now)
         if releasing:
             release_cells(transaction, found, booking.slot_keys, booking_id)
             release_holder(
@@ -487,6 +563,9 @@ def reschedule(
         taking = [k for k in new_keys if k not in old_keys]
         freeing = [k for k in old_keys if k not in new_keys]
         found = read_in(transaction, map(slot_ref, [*taking, *freeing]))
+        link = read_link(transaction, booking.vehicle_id)
+        # Every read is done; from here on the transaction only writes.
+        _relink(transaction, link, booking, grant_until(slot_end=new_slot.end_utc), now)
         take_cells(
             transaction,
             found,
@@ -543,8 +622,13 @@ def complete(booking_id: str, body: CompleteBody, principal: Principal) -> dict[
                 booking_id=booking_id,
             ),
         )
-        # Every read is done; from here on the transaction only writes.
-        outcome = pending.write(transaction, now)
+        link = read_link(transaction, booking.vehicle_id, vehicle=pending.vehicle)
+        # Every read is done; from here on the transaction only writes. The two shared rules
+        # both change the vehicle and its alerts: staged, then written once per document.
+        staged = StagedWrites()
+        outcome = pending.write(staged, now)
+        _relink(staged, link, booking, _grant_after(booking, BookingState.COMPLETED, now), now)
+        staged.commit_to(transaction)
         release_cells(transaction, found, booking.slot_keys, booking_id)
         release_holder(
             transaction, found[customer_holder_ref.path], booking.customer_id, booking_id

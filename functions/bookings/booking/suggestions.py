@@ -19,6 +19,12 @@ the soonest slots after it are offered instead, marked ``before_predicted_date: 
 A suggestion id is an encoding (not a secret) of vehicle, center, service and start.
 Accepting one re-checks everything as a fresh booking would, so a forged or stale id can
 never do more than a normal ``POST /``.
+
+**For a center** (:func:`center_suggestions`): the open high/critical alerts of the vehicles
+the center may see *now* (shared.center_links: a live booking there, or one completed in
+the last 30 days — read from the vehicle, not only the alert's copy), each need with the
+center's own soonest free slots (before a predicted failure when there is one). What the
+workshop needs to call the customer back; booking stays the customer's act (accept).
 """
 
 from __future__ import annotations
@@ -38,15 +44,23 @@ from booking.store import active_bookings_of
 from shared import clock, service_codes
 from shared.alerts import ALERTS, OPEN
 from shared.auth.principal import Principal
+from shared.center_links import CENTER_IDS, live_center_ids
 from shared.errors import NotFound
 from shared.firestore import get_client
 from shared.ids import is_document_id
 from shared.query_shapes import QueryShape, register
-from shared.vehicle_documents import VEHICLES
+from shared.vehicle_documents import VEHICLES, vehicle_ref
 
-OPEN_ALERTS_OF_OWNER, VEHICLES_OF_OWNER = register(
+OPEN_ALERTS_OF_OWNER, VEHICLES_OF_OWNER, OPEN_ALERTS_AT_CENTER = register(
     QueryShape(ALERTS, equality=("owner_id", "status"), description="suggestions: open alerts"),
     QueryShape(VEHICLES, equality=("owner_id",), description="suggestions: caller's vehicles"),
+    QueryShape(
+        ALERTS,
+        equality=("status",),
+        array_contains=CENTER_IDS,
+        order=(("opened_at", "DESCENDING"),),
+        description="center suggestions: open alerts of vehicles linked to the center",
+    ),
 )
 
 # Two weeks is as far as a health warning should wait; beyond that "no slot" is the answer.
@@ -60,6 +74,8 @@ MAX_CENTERS_READ = 200
 # Needs listed per request: a fleet owner with many vehicles gets the most urgent first.
 MAX_NEEDS = 10
 MAX_VEHICLES_READ = 50
+# Open alerts a center's suggestions read (newest first); the needs of more stay for later.
+MAX_CENTER_ALERTS_READ = 100
 EARTH_RADIUS_KM = 6371.0
 
 # Lower sorts first: critical findings before overdue maintenance before upcoming.
@@ -170,22 +186,9 @@ def _needs(principal: Principal) -> list[Need]:
     )
     for alert in alerts:
         data = alert.to_dict() or {}
-        severity = data.get("severity")
-        if severity not in ("high", "critical"):
-            continue
-        reason: dict[str, Any] = {
-            "kind": "alert",
-            "alert_id": alert.id,
-            "severity": severity,
-            "title": data.get("title"),
-            "priority": _PRIORITY[("alert", severity)],
-        }
-        predicted = _iso_date(data.get("predicted_failure_date"))
-        if predicted is not None:
-            reason["predicted_failure_date"] = predicted
-            reason["book_by"] = _iso_date(data.get("book_by"))
-            reason["why"] = data.get("recommended_action")
-        add(str(data.get("vehicle_id")), str(data.get("service_code") or ""), reason)
+        reason = _alert_reason(alert.id, data)
+        if reason is not None:
+            add(str(data.get("vehicle_id")), str(data.get("service_code") or ""), reason)
     vehicles = (
         client.collection(VEHICLES)
         .where(filter=FieldFilter("owner_id", "==", principal.user_id))
@@ -219,6 +222,26 @@ def _needs(principal: Principal) -> list[Need]:
     open_needs = [n for key, n in needs.items() if key not in booked and n.vehicle_id in owned]
     open_needs.sort(key=lambda n: (n.priority, n.vehicle_id, n.service_code))
     return open_needs[:MAX_NEEDS]
+
+
+def _alert_reason(alert_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Why an open alert asks for a booking (None below high severity)."""
+    severity = data.get("severity")
+    if severity not in ("high", "critical"):
+        return None
+    reason: dict[str, Any] = {
+        "kind": "alert",
+        "alert_id": alert_id,
+        "severity": severity,
+        "title": data.get("title"),
+        "priority": _PRIORITY[("alert", severity)],
+    }
+    predicted = _iso_date(data.get("predicted_failure_date"))
+    if predicted is not None:
+        reason["predicted_failure_date"] = predicted
+        reason["book_by"] = _iso_date(data.get("book_by"))
+        reason["why"] = data.get("recommended_action")
+    return reason
 
 
 def _iso_date(value: Any) -> str | None:
@@ -357,4 +380,114 @@ def suggestions(principal: Principal, location: tuple[float, float] | None) -> l
                     ),
                 }
             )
+    return result
+
+
+# --------------------------------------------------------------------------- for a center
+
+
+def _center_needs(center: Center, now: datetime) -> tuple[list[Need], dict[str, str]]:
+    """The needs from open alerts of vehicles the center may see now, most urgent first,
+    and each vehicle's owner (for the already-booked check)."""
+    from google.cloud import firestore
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    alerts = (
+        get_client()
+        .collection(ALERTS)
+        .where(filter=FieldFilter("status", "==", OPEN))
+        .where(filter=FieldFilter(CENTER_IDS, "array_contains", center.id))
+        .order_by("opened_at", direction=firestore.Query.DESCENDING)
+        .limit(MAX_CENTER_ALERTS_READ)
+        .stream()
+    )
+    needs: dict[tuple[str, str], Need] = {}
+    owners: dict[str, str] = {}
+    for alert in alerts:
+        data = alert.to_dict() or {}
+        code = str(data.get("service_code") or "")
+        reason = _alert_reason(alert.id, data)
+        # An alert keeps its center_ids until the next booking change prunes them; only
+        # center_access decides (shared.center_links), as for every staff read.
+        if (
+            reason is None
+            or not service_codes.is_known(code)
+            or center.id not in live_center_ids(data, now)
+        ):
+            continue
+        vehicle_id = str(data.get("vehicle_id"))
+        needs.setdefault((vehicle_id, code), Need(vehicle_id, code)).reasons.append(reason)
+        owners[vehicle_id] = str(data.get("owner_id"))
+    ordered = sorted(needs.values(), key=lambda n: (n.priority, n.vehicle_id, n.service_code))
+    return ordered, owners
+
+
+def center_suggestions(center: Center) -> list[dict[str, Any]]:
+    """What the center's linked vehicles need, with the center's own free slots for it.
+
+    Skipped: needs the customer has booked already (anywhere), vehicles the center no
+    longer sees (decided on the vehicle document itself) or that are gone. At most
+    :data:`MAX_NEEDS` needs; reads: the alerts (≤ :data:`MAX_CENTER_ALERTS_READ`), two per
+    distinct owner checked, one batch of vehicles, and the availability of the days scanned.
+    """
+    now = clock.now()
+    needs, owners = _center_needs(center, now)
+    booked: dict[str, set[tuple[str, str]]] = {}
+    chosen: list[Need] = []
+    for need in needs:
+        owner = owners[need.vehicle_id]
+        if owner not in booked:
+            booked[owner] = {
+                (str(b.data.get("vehicle_id")), str(b.data.get("service_type")))
+                for b in active_bookings_of(owner)
+            }
+        if (need.vehicle_id, need.service_code) not in booked[owner]:
+            chosen.append(need)
+        if len(chosen) >= MAX_NEEDS:
+            break
+    if not chosen:
+        return []
+    client = get_client()
+    refs = [vehicle_ref(v) for v in dict.fromkeys(n.vehicle_id for n in chosen)]
+    vehicles = {s.id: s.to_dict() or {} for s in client.get_all(refs) if s.exists}
+    cache = _AvailabilityCache()
+    result: list[dict[str, Any]] = []
+    for need in chosen:
+        vehicle = vehicles.get(need.vehicle_id)
+        if vehicle is None or center.id not in live_center_ids(vehicle, now):
+            continue
+        offering = center.service(need.service_code)
+        deadline = need.deadline
+        picks: list[tuple[Center, AvailableSlot]] = []
+        in_time = True
+        if offering is not None:
+            picks = _soonest([center], need.service_code, cache, deadline)
+            if not picks and deadline is not None:
+                in_time = False
+                picks = _soonest([center], need.service_code, cache, None)
+        reasons = sorted(need.reasons, key=lambda r: r["priority"])
+        result.append(
+            {
+                "vehicle_id": need.vehicle_id,
+                "vehicle": {
+                    "make": vehicle.get("make"),
+                    "model": vehicle.get("model"),
+                    "year": vehicle.get("year"),
+                    "plate": vehicle.get("plate"),
+                },
+                "service_code": need.service_code,
+                "service_name": offering.name
+                if offering
+                else service_codes.SERVICE_NAMES.get(need.service_code, need.service_code),
+                "offered": offering is not None,
+                "reason": {k: v for k, v in reasons[0].items() if k != "priority"},
+                "reasons": [{k: v for k, v in r.items() if k != "priority"} for r in reasons],
+                "slots": [free.to_json() for _, free in picks],
+                **(
+                    {}
+                    if deadline is None
+                    else {"book_before": deadline.isoformat(), "before_predicted_date": in_time}
+                ),
+            }
+        )
     return result

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from booking.lifecycle import BookingState
 from shared.auth.principal import Principal
-from shared.auth.rbac import Role
 from shared.auth.scoping import can_see, redact_for
 from shared.errors import NotFound
 
@@ -58,10 +57,6 @@ def as_utc(value: Any) -> datetime:
     raise ValueError(f"not a timestamp: {value!r}")
 
 
-# History fields a viewer does not get: who acted, and what they wrote.
-VIEWER_HIDDEN_HISTORY_FIELDS = frozenset({"actor_id", "reason"})
-
-
 def booking_to_json(booking: Booking, principal: Principal) -> dict[str, Any]:
     """The API shape: times in the center's zone, personal data removed for viewers."""
     data = booking.data
@@ -93,16 +88,10 @@ def booking_to_json(booking: Booking, principal: Principal) -> dict[str, Any]:
         "created_at": local(data.get("created_at")),
         "updated_at": local(data.get("updated_at")),
     }
-    if principal.role is Role.VIEWER:
-        # Reporting needs what happened where and when, not who the customer is (nor their
-        # free text: a cancellation reason is as personal as the notes).
-        body = redact_for(principal, body)
-        body.pop("customer_id", None)
-        body["history"] = [
-            {k: v for k, v in entry.items() if k not in VIEWER_HIDDEN_HISTORY_FIELDS}
-            for entry in history
-        ]
-    return body
+    # Viewers: what happened where and when, not who (customer, actors, mechanic), nor which
+    # vehicle (vehicle_id, the suggestion id encoding it, the record and alert ids of the
+    # completion), nor anyone's words (notes, reasons, work done): shared.auth.scoping.
+    return redact_for(principal, body)
 
 
 def visible(booking: Booking | None, principal: Principal) -> Booking:

@@ -21,11 +21,15 @@ Lifecycle (see docs/vehicles.md; the shared vocabulary is shared.alerts):
   ``resolution = "service_completed"`` (shared.service_completion, for service records and
   completed bookings alike); evidence gathered before that service no longer counts
   (vehicle.health re-checks the rule on later telemetry only);
-* a resolved alert whose finding returns is reopened (new ``opened_at``).
+* a resolved alert whose finding returns is reopened (new ``opened_at``);
+* an open alert about a single fault code, as releases before grouping wrote them, is
+  deleted rather than resolved (shared.alerts.is_per_code_fault_alert): its grouped
+  successor reports the code now.
 
 :func:`publish` writes an evaluation's alerts and the vehicle's health fields in one
 transaction that reads the vehicle, so an alert always carries the vehicle's current
-``owner_id`` and ``center_ids`` (a center linked by a concurrent booking is never lost).
+``owner_id``, ``center_ids`` and ``center_access`` (a center linked by a concurrent booking is
+never lost; shared.center_links).
 """
 
 from __future__ import annotations
@@ -36,16 +40,20 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
+from shared import clock
 from shared.alerts import (
     ALERTS,
+    MAX_OPEN_ALERTS_READ,
     OPEN,
     Resolution,
+    is_per_code_fault_alert,
     open_of_vehicle,
     query_lock_keys,
     resolved_fields,
 )
 from shared.auth.principal import Principal
-from shared.auth.rbac import Role
+from shared.auth.scoping import redact_for
+from shared.center_links import live_center_ids
 from shared.firestore import get_client
 from shared.pagination import page_of
 from shared.query_shapes import Direction, QueryShape, register
@@ -53,17 +61,14 @@ from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 from vehicle.health_rules import Finding, Severity
 from vehicle.models import AlertListQuery
-from vehicle.store import scoped
+from vehicle.store import in_scope, scoped
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
 
 ALERT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
-# Open alerts one evaluation reads to resolve those whose finding is gone. Far above what the
-# rules can open at once (one per rule, per fault-code tier and service, per maintenance
-# code: a few dozen); older data with more (one alert per fault code, before they were
-# grouped) is resolved this many at a time, one evaluation after another.
-MAX_OPEN_ALERTS_READ = 100
+# Open alerts one evaluation reads to resolve those whose finding is gone: MAX_OPEN_ALERTS_READ
+# (shared.alerts, the same bound as a completed service's).
 # Alerts one evaluation may open or refresh, the most severe first. The rules cannot want
 # more (4 threshold and 4 trend rules, at most 6 fault-code groups, one per maintenance
 # interval: 6 by default and at most 30 overridden); the cap makes that a guarantee.
@@ -142,6 +147,7 @@ def publish(
                 "vehicle_id": vehicle_id,
                 "owner_id": vehicle.get("owner_id"),
                 "center_ids": list(vehicle.get("center_ids") or []),
+                "center_access": dict(vehicle.get("center_access") or {}),
                 "rule_id": finding.rule_id,
                 "alert_key": doc_id.split("_", 1)[1],
                 "severity": finding.severity.value,
@@ -167,10 +173,15 @@ def publish(
             writes += 1
         for doc_id, current in existing.items():
             if current.get("status") == OPEN and doc_id not in wanted:
-                transaction.update(
-                    collection.document(doc_id),
-                    resolved_fields(Resolution.EVIDENCE_CLEARED, now),
-                )
+                if is_per_code_fault_alert(doc_id, current):
+                    # Superseded by its grouped alert (written above when the code is still
+                    # reported): deleted, so the vehicle keeps only the keys the rules know.
+                    transaction.delete(collection.document(doc_id))
+                else:
+                    transaction.update(
+                        collection.document(doc_id),
+                        resolved_fields(Resolution.EVIDENCE_CLEARED, now),
+                    )
                 writes += 1
         transaction.update(ref, dict(vehicle_fields))
         return reads, writes + 1
@@ -183,11 +194,12 @@ def _iso(day: date | None) -> str | None:
 
 
 def present(principal: Principal, doc_id: str, alert: Mapping[str, Any]) -> dict[str, Any]:
-    """The API view of an alert (viewers do not see whose vehicle it is)."""
-    view = {"id": doc_id, **alert}
-    if principal.role is Role.VIEWER:
-        view.pop("owner_id", None)  # the viewer reports on the fleet, not on people
-    return view
+    """The API view of an alert: the centers that may see it now (shared.center_links), and
+    for viewers no owner, no vehicle and no id (it embeds the vehicle's; shared.auth.scoping).
+    """
+    view = {"id": doc_id, **{k: v for k, v in alert.items() if k != "center_access"}}
+    view["center_ids"] = live_center_ids(alert, clock.now())
+    return redact_for(principal, view, id_is_a_link=True)
 
 
 def list_alerts(
@@ -205,4 +217,6 @@ def list_alerts(
         "__name__", direction=firestore.Query.DESCENDING
     )
     snapshots, cursor = page_of(collection, q, ["opened_at"], query)
-    return [present(principal, s.id, s.to_dict() or {}) for s in snapshots], cursor
+    # As for vehicles: an expired center access never shows, pruned or not (short page).
+    alerts = [(s.id, s.to_dict() or {}) for s in snapshots]
+    return [present(principal, i, a) for i, a in alerts if in_scope(principal, a)], cursor

@@ -8,7 +8,8 @@ read of authentication that every authenticated request costs.
 
 from __future__ import annotations
 
-from vehicle.alert_store import MAX_ALERTS_PER_EVALUATION, MAX_OPEN_ALERTS_READ
+from shared.alerts import MAX_OPEN_ALERTS_READ
+from vehicle.alert_store import MAX_ALERTS_PER_EVALUATION
 from vehicle.health import HEALTH_WINDOW, RAW_DAYS
 from vehicle.record_store import MAX_RECORDS_FOR_FORECAST
 from vehicle.telemetry_quality import MAX_DAYS_PER_BATCH
@@ -19,6 +20,13 @@ from vehicle.telemetry_store import MAX_ROLLUP_REPAIRS
 # (readings and rollup in one set), and the vehicle once.
 INGEST_READS = 1 + MAX_DAYS_PER_BATCH
 INGEST_WRITES = MAX_DAYS_PER_BATCH + 1
+
+# --- POST /{id}/service-records: the completion (shared.service_completion) ---------------
+# The vehicle, the record (already there?) and the vehicle's open alerts; the record
+# created, the vehicle updated, and the open alerts of the serviced codes resolved. An
+# evaluation follows.
+COMPLETION_READS = 2 + MAX_OPEN_ALERTS_READ
+COMPLETION_WRITES = 2 + MAX_OPEN_ALERTS_READ
 
 # --- a health evaluation (GET /{id}/health; after ingest when due; after a service record) --
 # Day documents of the window: 90 days back to today, and tomorrow (clocks run ahead).

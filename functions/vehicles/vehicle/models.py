@@ -26,6 +26,7 @@ from shared import clock, service_codes
 from shared.http import BodyModel
 from shared.ids import DocumentId
 from shared.maintenance import intervals_for_vehicle
+from shared.mileage import MAX_MILEAGE_KM as MAX_MILEAGE
 from shared.pagination import PageQuery
 from vehicle.telemetry_quality import MAX_BATCH, Reading
 from vehicle.vin import vin_problem
@@ -35,9 +36,8 @@ from vehicle.vin import vin_problem
 MIN_MODEL_YEAR = 1981
 # Manufacturers sell next year's models from mid-year; two years ahead is a typing error.
 MODEL_YEARS_AHEAD = 1
-# The highest-mileage cars on record are around 5 million km; 3 million leaves room for
-# long-lived commercial vehicles while catching unit or typing errors (an extra zero).
-MAX_MILEAGE_KM = 3_000_000.0
+# Mileage bounds are one rule for every path (shared.mileage, where the figure is argued).
+MAX_MILEAGE_KM = MAX_MILEAGE
 # Interval limits: a km interval beyond 500,000 or a time interval beyond 20 years means
 # "never" in practice — say that with null instead.
 MAX_INTERVAL_KM = 500_000
@@ -266,6 +266,8 @@ class ServiceRecordCreate(BodyModel):
     service_codes: list[str] = Field(min_length=1, max_length=10)
     work_done: str = Field(default="", max_length=2000)
     cost: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+    # Center staff may send their own center (or leave it out: it is filled in); another
+    # center, or any center from an owner, is refused by vehicle.service (422).
     center_id: DocumentId | None = None
 
     @field_validator("service_codes")
@@ -291,3 +293,34 @@ class AlertListQuery(PageQuery):
 
     status: Literal["open", "resolved"] = "open"
     severity: Literal["critical", "high"] | None = None
+
+
+class MileageCorrection(BodyModel):
+    """POST /api/vehicles/{id}/mileage-correction: lower a wrong mileage, with the reason."""
+
+    mileage_km: float = Field(ge=0, le=MAX_MILEAGE_KM, allow_inf_nan=False)
+    # Kept in the audit log: enough to tell later why the figure went down.
+    reason: str = Field(min_length=10, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _meaningful(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) < 10:
+            raise ValueError("say in at least 10 characters why the mileage is wrong")
+        return value
+
+
+class VinClaimListQuery(PageQuery):
+    """GET /api/vehicles/vin-claims: the caller's claims (admins: everyone's)."""
+
+    status: Literal["pending", "approved", "rejected"] | None = "pending"
+
+
+class VinClaimResolution(BodyModel):
+    """POST /api/vehicles/vin-claims/{id}/resolve (admin)."""
+
+    # approve: the claimant gets the VIN (the current registration is removed); reject: the
+    # current registration stays and the claim is closed.
+    decision: Literal["approve", "reject"]
+    reason: str = Field(min_length=10, max_length=500)

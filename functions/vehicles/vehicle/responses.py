@@ -49,7 +49,9 @@ class Vehicle(ResponseModel):
     fuel_type: str | None
     created_at: datetime | None
     updated_at: datetime | None
-    center_ids: list[str] = Field(description="Service centers that have worked on it.")
+    center_ids: list[str] | None = Field(
+        default=None, description="Service centers that may see it now; absent for viewers."
+    )
     maintenance_overrides: dict[str, Any] | None
     odometer_km: float | None = Field(description="Latest telemetry odometer, km.")
     last_reading_at: datetime | None
@@ -65,8 +67,10 @@ class VehiclePage(Page[Vehicle]):
 class Alert(ResponseModel):
     """An open or resolved finding on a vehicle (one per vehicle and rule)."""
 
-    id: str
-    vehicle_id: str
+    id: str | None = Field(
+        default=None, description="Absent for viewers (it embeds the vehicle's)."
+    )
+    vehicle_id: str | None = Field(default=None, description="Absent for viewers.")
     owner_id: str | None = Field(default=None, description="Absent for viewers.")
     rule_id: str
     severity: Severity
@@ -153,7 +157,9 @@ class IngestResult(ResponseModel):
 class ServiceRecord(ResponseModel):
     """Completed work on a vehicle."""
 
-    id: str
+    id: str | None = Field(
+        default=None, description="Absent for viewers (a booking's record embeds the booking's)."
+    )
     performed_at: datetime
     mileage_km: float
     service_codes: list[str]
@@ -188,9 +194,76 @@ class Finding(ResponseModel):
 class HealthReport(ResponseModel):
     """Score and findings of a fresh evaluation, and the maintenance forecast."""
 
-    vehicle_id: str
+    vehicle_id: str | None = Field(default=None, description="Absent for viewers.")
     score: int = Field(ge=0, le=100)
     findings: list[Finding] = Field(description="Most severe first.")
     maintenance: list[DueService]
     readings_considered: int
     evaluated_at: datetime
+
+
+class MileageCorrected(ResponseModel):
+    """The vehicle after a mileage correction, and what the correction changed."""
+
+    vehicle: Vehicle
+    from_km: float = Field(description="The declared mileage before the correction, km.")
+    to_km: float = Field(description="The corrected mileage, km.")
+    records_adjusted: list[str] = Field(
+        description="Ids of the service records above the corrected mileage, brought down to it."
+    )
+
+
+ClaimStatus = Literal["pending", "approved", "rejected"]
+
+
+class CurrentRegistration(ResponseModel):
+    """For an admin deciding a claim: the vehicle that holds the VIN now."""
+
+    vehicle_id: str
+    owner_id: str | None
+    created_at: datetime | None
+    last_reading_at: datetime | None
+
+
+class VinClaim(ResponseModel):
+    """A claim to a VIN registered already, which an admin approves or rejects.
+
+    The claimant sees what they asked for and where it stands, never whose the current
+    registration is; admins also get the claimant, the request and the decision's reason.
+    """
+
+    id: str
+    vin: str
+    status: ClaimStatus
+    created_at: datetime | None
+    resolved_at: datetime | None
+    vehicle_id: str | None = Field(description="The vehicle registered by an approval.")
+    claimant_id: str | None = Field(default=None, description="Admins only.")
+    requested: dict[str, Any] | None = Field(
+        default=None, description="Admins only: the registration the claimant sent."
+    )
+    resolved_by: str | None = Field(default=None, description="Admins only.")
+    resolution_reason: str | None = Field(default=None, description="Admins only.")
+    current_registration: CurrentRegistration | None = Field(
+        default=None, description="Admins only, on a pending claim in a listing."
+    )
+
+
+class VinClaimPage(Page[VinClaim]):
+    """One page of VIN claims, newest first."""
+
+
+class VinClaimPending(ResponseModel):
+    """The VIN is registered already: the registration became a claim an admin reviews."""
+
+    status: Literal["pending_review"]
+    message: str
+    claim: VinClaim
+
+
+class ResolvedVinClaim(VinClaim):
+    """The claim after the decision."""
+
+    removed_vehicle_id: str | None = Field(
+        description="The registration an approval removed (null on a rejection or none)."
+    )

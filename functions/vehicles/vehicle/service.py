@@ -18,22 +18,26 @@ from shared import clock, logs
 from shared.alerts import query_lock_keys
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
-from shared.errors import NotFound
+from shared.auth.scoping import redact_for
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply
 from shared.pagination import PageQuery, decode_cursor, encode_cursor
-from shared.service_completion import CompletedService, read_completion
+from shared.service_completion import OWNER_SOURCE, CompletedService, read_completion
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
-from vehicle import alert_store, health, record_store, store, telemetry_store
+from vehicle import alert_store, claims, health, record_store, store, telemetry_store
 from vehicle.models import (
     DEFAULT_TELEMETRY_SPAN_DAYS,
     AlertListQuery,
+    MileageCorrection,
     ServiceRecordCreate,
     TelemetryBatch,
     TelemetryQuery,
     VehicleCreate,
     VehicleListQuery,
     VehiclePatch,
+    VinClaimListQuery,
+    VinClaimResolution,
 )
 
 # Telemetry cursors carry one value (the last reading's key) and this fixed marker.
@@ -49,9 +53,31 @@ def _ops_header(reads: int, writes: int) -> dict[str, str]:
 # --- registry ------------------------------------------------------------------------------
 
 
-def create_vehicle(principal: Principal, body: VehicleCreate, *, location_prefix: str) -> Reply:
-    """Register a vehicle owned by the caller (VIN unique on the platform, else 409)."""
-    vehicle = store.create_vehicle(principal.user_id, body)
+def create_vehicle(
+    principal: Principal, body: VehicleCreate, *, location_prefix: str, ip: str | None
+) -> Reply:
+    """Register a vehicle owned by the caller; a VIN registered already becomes a claim an
+    admin resolves (202, vehicle.claims) unless the caller holds it (409)."""
+    try:
+        vehicle = store.create_vehicle(principal.user_id, body)
+    except store.VinTaken as taken:
+        holder = store.read_vehicle(taken.vehicle_id) if taken.vehicle_id else None
+        if holder is not None and holder.get("owner_id") == principal.user_id:
+            raise Conflict(
+                "You have registered this VIN already.", code="vin_already_yours"
+            ) from None
+        claimed = claims.open_claim(principal, body, ip=ip)
+        return Reply(
+            {
+                "status": "pending_review",
+                "message": (
+                    "This VIN needs a review before it can be registered to you: an "
+                    "administrator will check it. Follow it under /vin-claims."
+                ),
+                "claim": claims.present(principal, claimed.claim),
+            },
+            status=202,
+        )
     return Reply(
         store.present(principal, vehicle),
         status=201,
@@ -122,7 +148,10 @@ def list_telemetry(principal: Principal, vehicle_id: str, query: TelemetryQuery)
     )
     return Reply(
         {
-            "items": [{k: v for k, v in item.items() if k != "_key"} for item in items],
+            "items": [
+                redact_for(principal, {k: v for k, v in item.items() if k != "_key"})
+                for item in items
+            ],
             "next_cursor": encode_cursor([next_key], TELEMETRY_CURSOR_ID) if next_key else None,
             "from": start.isoformat(),
             "to": end.isoformat(),
@@ -137,7 +166,37 @@ def list_telemetry(principal: Principal, vehicle_id: str, query: TelemetryQuery)
 def list_service_records(principal: Principal, vehicle_id: str, page: PageQuery) -> dict[str, Any]:
     vehicle = store.load_visible(principal, vehicle_id)
     items, cursor = record_store.list_records(vehicle["id"], page)
-    return {"items": items, "next_cursor": cursor}
+    # A record's id may embed its booking's (booking-{id}): viewers get none.
+    return {
+        "items": [redact_for(principal, item, id_is_a_link=True) for item in items],
+        "next_cursor": cursor,
+    }
+
+
+def _record_center(principal: Principal, is_owner: bool, requested: str | None) -> str | None:
+    """The center a service record carries: center staff always their own (another center
+    named in the body is 422), owners none (a center vouches for its own work only), an
+    admin the one named."""
+    if principal.is_admin:
+        return requested
+    own = None if is_owner else principal.service_center_id
+    if requested is not None and requested != own:
+        who = "an owner" if is_owner else "your center"
+        raise ValidationFailed(
+            "A service record names only the center of the staff who write it.",
+            code="foreign_center",
+            details=[
+                {
+                    "field": "center_id",
+                    "location": "body",
+                    "message": f"must be left out or be {who}'s own center"
+                    if not is_owner
+                    else "must be left out: only a center's staff record work in its name",
+                    "type": "foreign_center",
+                }
+            ],
+        )
+    return own
 
 
 def add_service_record(principal: Principal, vehicle_id: str, body: ServiceRecordCreate) -> Reply:
@@ -152,9 +211,9 @@ def add_service_record(principal: Principal, vehicle_id: str, body: ServiceRecor
         mileage_km=body.mileage_km,
         work_done=body.work_done,
         cost=body.cost,
-        source="owner" if is_owner else "staff",
+        source=OWNER_SOURCE if is_owner else "staff",
         created_by=principal.user_id,
-        center_id=body.center_id or (None if is_owner else principal.service_center_id),
+        center_id=_record_center(principal, is_owner, body.center_id),
     )
     now = clock.now()
     outcome = run_transaction(
@@ -175,6 +234,42 @@ def health_report(principal: Principal, vehicle_id: str) -> Reply:
     vehicle = store.load_visible(principal, vehicle_id)
     outcome = health.evaluate(vehicle, clock.now())
     return Reply(
-        outcome.as_json(vehicle["id"]),
+        redact_for(principal, outcome.as_json(vehicle["id"])),
         headers=_ops_header(1 + outcome.reads, outcome.writes),
     )
+
+
+def correct_mileage(
+    principal: Principal, vehicle_id: str, body: MileageCorrection, *, ip: str | None
+) -> dict[str, Any]:
+    """Lower a wrong mileage (owner or admin), audited; re-evaluate health on the new figure."""
+    vehicle = store.load_visible(principal, vehicle_id)
+    corrected = store.correct_mileage(
+        vehicle["id"], body.mileage_km, reason=body.reason, actor_id=principal.user_id, ip=ip
+    )
+    health.evaluate(store.load_visible(principal, vehicle["id"]), clock.now())
+    return {
+        "vehicle": store.present(principal, store.load_visible(principal, vehicle["id"])),
+        "from_km": corrected.from_km,
+        "to_km": body.mileage_km,
+        "records_adjusted": corrected.records_adjusted,
+    }
+
+
+# --- VIN claims ----------------------------------------------------------------------------
+
+
+def list_vin_claims(principal: Principal, query: VinClaimListQuery) -> dict[str, Any]:
+    items, cursor = claims.list_claims(principal, query)
+    return {"items": items, "next_cursor": cursor}
+
+
+def resolve_vin_claim(
+    principal: Principal, claim_id: str, body: VinClaimResolution, *, ip: str | None
+) -> dict[str, Any]:
+    resolved = claims.resolve(
+        claim_id, approve=body.decision == "approve", reason=body.reason, admin=principal, ip=ip
+    )
+    view = claims.present(principal, resolved.claim)
+    view["removed_vehicle_id"] = resolved.removed_vehicle_id
+    return view

@@ -20,14 +20,15 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
-from shared import alerts, clock
+from shared import alerts, audit, center_links, clock
 from shared.auth.principal import Principal
-from shared.auth.rbac import Role
 from shared.auth.scoping import can_see, redact_for, scope_query
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.firestore import get_client
@@ -39,21 +40,23 @@ from shared.vehicle_documents import (
     SERVICE_RECORDS,
     TELEMETRY_DAYS,
     VEHICLES,
+    service_records_of,
     vehicle_ref,
 )
 from vehicle.models import VehicleCreate, VehicleListQuery, VehiclePatch, overrides_as_data
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import CollectionReference, Query, Transaction
+    from google.cloud.firestore import (
+        CollectionReference,
+        DocumentReference,
+        Query,
+        Transaction,
+    )
 
 VEHICLE_VINS = "vehicle_vins"
 
 # Subcollection deletes go in batches: Firestore caps a write batch at 500 operations.
 DELETE_BATCH_SIZE = 400
-
-# Fields a viewer does not see beyond shared.auth.scoping.PERSONAL_FIELDS (vin, plate):
-# a nickname is chosen by the owner and often names a person ("Anna's car").
-VIEWER_HIDDEN_FIELDS = frozenset({"nickname"})
 
 # What the API returns of a vehicle document (internal bookkeeping stays inside).
 PUBLIC_FIELDS = (
@@ -98,9 +101,16 @@ LIST_SHAPES = register(
 )
 
 
-def in_scope(principal: Principal, vehicle: Mapping[str, Any]) -> bool:
+def in_scope(principal: Principal, document: Mapping[str, Any]) -> bool:
+    """The vehicle (or one of its alerts, which copy its scope fields) is the caller's to see.
+
+    Center staff count only with a center whose access has not expired
+    (shared.center_links), whatever ``center_ids`` still lists.
+    """
     return can_see(
-        principal, owner_id=vehicle.get("owner_id"), center_ids=vehicle.get("center_ids") or ()
+        principal,
+        owner_id=document.get("owner_id"),
+        center_ids=center_links.live_center_ids(document, clock.now()),
     )
 
 
@@ -120,33 +130,39 @@ def present(principal: Principal, vehicle: Mapping[str, Any]) -> dict[str, Any]:
     """The API view of a vehicle for this caller (viewers get no personal data)."""
     view: dict[str, Any] = {"id": vehicle["id"]}
     view.update({name: vehicle.get(name) for name in PUBLIC_FIELDS})
-    if principal.role is Role.VIEWER:
-        view = {
-            k: v for k, v in redact_for(principal, view).items() if k not in VIEWER_HIDDEN_FIELDS
-        }
-    return view
+    view["center_ids"] = center_links.live_center_ids(vehicle, clock.now())
+    # Viewers: no owner, no VIN/plate/nickname, no centers visited (shared.auth.scoping).
+    return redact_for(principal, view)
 
 
-def create_vehicle(owner_id: str, body: VehicleCreate) -> dict[str, Any]:
-    """Create the vehicle and claim its VIN atomically; 409 if the VIN is registered."""
-    client = get_client()
-    vehicle_id = uuid.uuid4().hex
-    now = clock.now()
-    vehicle: dict[str, Any] = {
+class VinTaken(Exception):
+    """The VIN is registered already (to ``vehicle_id``): vehicle.claims decides what next."""
+
+    def __init__(self, vin: str, vehicle_id: str | None) -> None:
+        super().__init__(f"VIN {vin} is registered")
+        self.vin = vin
+        self.vehicle_id = vehicle_id
+
+
+def new_vehicle_document(owner_id: str, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A vehicle as registration stores it, from a VehicleCreate's fields (also kept on a
+    VIN claim, and registered from there when an admin approves it)."""
+    return {
         "owner_id": owner_id,
-        "vin": body.vin,
-        "make": body.make,
-        "model": body.model,
-        "year": body.year,
-        "mileage_km": body.mileage_km,
+        "vin": body["vin"],
+        "make": body["make"],
+        "model": body["model"],
+        "year": body["year"],
+        "mileage_km": body["mileage_km"],
+        "mileage_updated_at": now,
         # Where maintenance forecasts start when no service is recorded yet.
-        "initial_mileage_km": body.mileage_km,
-        "plate": body.plate,
-        "nickname": body.nickname,
-        "fuel_type": body.fuel_type,
+        "initial_mileage_km": body["mileage_km"],
+        "plate": body.get("plate"),
+        "nickname": body.get("nickname"),
+        "fuel_type": body.get("fuel_type"),
         "created_at": now,
         "updated_at": now,
-        "center_ids": [],
+        **center_links.empty_fields(),
         "maintenance_overrides": {},
         "odometer_km": None,
         "last_reading_at": None,
@@ -156,22 +172,49 @@ def create_vehicle(owner_id: str, body: VehicleCreate) -> dict[str, Any]:
         "health_score": None,
         "health_evaluated_at": None,
     }
-    vin_ref = client.collection(VEHICLE_VINS).document(body.vin)
+
+
+def vin_ref(vin: str) -> DocumentReference:
+    return get_client().collection(VEHICLE_VINS).document(vin)
+
+
+def new_vehicle_id() -> str:
+    return uuid.uuid4().hex
+
+
+def create_vehicle(owner_id: str, body: VehicleCreate) -> dict[str, Any]:
+    """Create the vehicle and claim its VIN atomically; :class:`VinTaken` if it is registered."""
+    vehicle_id = new_vehicle_id()
+    now = clock.now()
+    vehicle = new_vehicle_document(owner_id, body.model_dump(), now)
+    guard = vin_ref(body.vin)
     ref = vehicle_ref(vehicle_id)
 
     def claim(transaction: Transaction) -> None:
-        if vin_ref.get(transaction=transaction).exists:
-            raise Conflict("A vehicle with this VIN is already registered.", code="vin_taken")
-        transaction.create(vin_ref, {"vehicle_id": vehicle_id, "created_at": now})
+        existing = guard.get(transaction=transaction)
+        if existing.exists:
+            raise VinTaken(body.vin, (existing.to_dict() or {}).get("vehicle_id"))
+        transaction.create(guard, {"vehicle_id": vehicle_id, "created_at": now})
         transaction.create(ref, vehicle)
 
     try:
-        run_transaction(claim, what="register vehicle", lock_keys=[vin_ref.path])
+        run_transaction(claim, what="register vehicle", lock_keys=[guard.path])
     except google_exceptions.AlreadyExists:
         # The guard appeared between our read and the commit (a concurrent POST won).
-        raise Conflict("A vehicle with this VIN is already registered.", code="vin_taken") from None
+        snapshot = guard.get()
+        raise VinTaken(body.vin, (snapshot.to_dict() or {}).get("vehicle_id")) from None
     vehicle["id"] = vehicle_id
     return vehicle
+
+
+def read_vehicle(vehicle_id: str) -> dict[str, Any] | None:
+    """A vehicle document with its ``id`` (no scope check: for the service's own decisions)."""
+    if not is_document_id(vehicle_id):
+        return None
+    snapshot = vehicle_ref(vehicle_id).get()
+    if not snapshot.exists:
+        return None
+    return {**(snapshot.to_dict() or {}), "id": snapshot.id}
 
 
 def scoped(
@@ -211,7 +254,10 @@ def list_vehicles(
     for snapshot in snapshots:
         vehicle = snapshot.to_dict() or {}
         vehicle["id"] = snapshot.id
-        items.append(present(principal, vehicle))
+        # The query narrows staff by center_ids; an access that expired without being
+        # pruned yet is dropped here (the page may then be short; the cursor still holds).
+        if in_scope(principal, vehicle):
+            items.append(present(principal, vehicle))
     return items, cursor
 
 
@@ -244,6 +290,8 @@ def patch_vehicle(vehicle_id: str, body: VehiclePatch) -> dict[str, Any]:
                 ],
             )
         update = {**changes, "updated_at": clock.now()}
+        if new_mileage is not None:
+            update["mileage_updated_at"] = update["updated_at"]
         transaction.update(ref, update)
         current.update(update)
         return current
@@ -253,27 +301,175 @@ def patch_vehicle(vehicle_id: str, body: VehiclePatch) -> dict[str, Any]:
     return vehicle
 
 
+# A correction rewrites the records above the corrected mileage in its own transaction
+# (Firestore: at most 500 writes per commit, besides the vehicle and the audit entry).
+MAX_RECORDS_PER_CORRECTION = 400
+
+register(
+    QueryShape(
+        SERVICE_RECORDS,
+        order=(("mileage_km", "ASCENDING"),),
+        description="a vehicle's service records above a corrected mileage",
+    )
+)
+
+
+@dataclass(frozen=True)
+class MileageCorrected:
+    vehicle: dict[str, Any]
+    from_km: float
+    records_adjusted: list[str]
+
+
+def correct_mileage(
+    vehicle_id: str,
+    mileage_km: float,
+    *,
+    reason: str,
+    actor_id: str,
+    ip: str | None,
+) -> MileageCorrected:
+    """Lower the vehicle's mileage to ``mileage_km``, with everything that follows from it,
+    and the audit entry, in one transaction:
+
+    * ``mileage_km`` (and ``initial_mileage_km`` if higher) set to the corrected figure;
+    * every service record above it brought down to it, its figure kept as
+      ``reported_mileage_km`` (the record said so; the owner says otherwise);
+    * the ``last_services`` entries above it likewise, and the health marked unknown, so
+      the next evaluation re-forecasts from the corrected figures;
+    * an ``audit_log`` entry ``mileage_corrected`` with the old and new figures and the reason.
+
+    422 when it is not a decrease (raise it with PATCH) or lies below the trusted odometer
+    reading (telemetry says the car has driven that far).
+    """
+    ref = vehicle_ref(vehicle_id)
+    records = service_records_of(vehicle_id)
+
+    def refuse(*, code: str, message: str, detail: str) -> ValidationFailed:
+        return ValidationFailed(
+            message,
+            code=code,
+            details=[{"field": "mileage_km", "location": "body", "message": detail, "type": code}],
+        )
+
+    def apply(transaction: Transaction) -> tuple[MileageCorrected, dict[str, Any]]:
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists:
+            raise NotFound("The vehicle does not exist.")
+        current = snapshot.to_dict() or {}
+        declared = float(current.get("mileage_km") or 0)
+        odometer = current.get("odometer_km")
+        if mileage_km >= declared:
+            raise refuse(
+                code="not_a_decrease",
+                message="A correction lowers the mileage; raise it with PATCH.",
+                detail=f"must be below the current {declared:,.0f} km",
+            )
+        if isinstance(odometer, int | float) and mileage_km < float(odometer):
+            raise refuse(
+                code="below_odometer",
+                message="The vehicle's own odometer has reported more than that.",
+                detail=(
+                    f"must be at least the last trusted odometer reading, {float(odometer):,.0f} km"
+                ),
+            )
+        above = list(
+            transaction.get(
+                records.where(filter=firestore.FieldFilter("mileage_km", ">", mileage_km)).limit(
+                    MAX_RECORDS_PER_CORRECTION + 1
+                )
+            )
+        )
+        if len(above) > MAX_RECORDS_PER_CORRECTION:
+            raise Conflict(
+                f"More than {MAX_RECORDS_PER_CORRECTION} service records lie above that mileage; "
+                "ask an administrator.",
+                code="too_many_records",
+            )
+        now = clock.now()
+        last_services = {
+            code: (
+                {**entry, "mileage_km": mileage_km}
+                if isinstance(entry, Mapping) and float(entry.get("mileage_km") or 0) > mileage_km
+                else entry
+            )
+            for code, entry in (current.get("last_services") or {}).items()
+        }
+        update: dict[str, Any] = {
+            "mileage_km": mileage_km,
+            "mileage_updated_at": now,
+            "initial_mileage_km": min(
+                float(current.get("initial_mileage_km", declared) or 0), mileage_km
+            ),
+            "last_services": last_services,
+            "health_score": None,
+            "health_evaluated_at": None,
+            "updated_at": now,
+        }
+        transaction.update(ref, update)
+        for record in above:
+            stored = record.to_dict() or {}
+            transaction.update(
+                record.reference,
+                {
+                    "mileage_km": mileage_km,
+                    "reported_mileage_km": stored.get(
+                        "reported_mileage_km", stored.get("mileage_km")
+                    ),
+                    "mileage_corrected_at": now,
+                },
+            )
+        adjusted = sorted(record.id for record in above)
+        entry = audit.stage(
+            transaction,
+            "mileage_corrected",
+            actor_id=actor_id,
+            subject_id=current.get("owner_id"),
+            ip=ip,
+            details={
+                "vehicle_id": vehicle_id,
+                "from_km": declared,
+                "to_km": mileage_km,
+                "reason": reason,
+                "records_adjusted": adjusted,
+            },
+        )
+        current.update(update)
+        current["id"] = vehicle_id
+        return MileageCorrected(current, declared, adjusted), entry
+
+    outcome, entry = run_transaction(apply, what="correct mileage", lock_keys=[ref.path])
+    audit.announce(entry)
+    return outcome
+
+
 def delete_vehicle(vehicle: Mapping[str, Any]) -> None:
     """Delete the vehicle and free its VIN atomically, then its telemetry, records, alerts."""
     ref = vehicle_ref(vehicle["id"])
-    vin_ref = get_client().collection(VEHICLE_VINS).document(vehicle["vin"])
+    guard = vin_ref(vehicle["vin"])
 
     def remove(transaction: Transaction) -> None:
         snapshot = ref.get(transaction=transaction)
         if not snapshot.exists:
             raise NotFound("The vehicle does not exist.")
-        guard = vin_ref.get(transaction=transaction)
+        claimed = guard.get(transaction=transaction)
         transaction.delete(ref)
         # Only free the guard if it is this vehicle's (never another's after a race).
-        if guard.exists and (guard.to_dict() or {}).get("vehicle_id") == vehicle["id"]:
-            transaction.delete(vin_ref)
+        if claimed.exists and (claimed.to_dict() or {}).get("vehicle_id") == vehicle["id"]:
+            transaction.delete(guard)
 
-    run_transaction(remove, what="delete vehicle", lock_keys=[ref.path, vin_ref.path])
-    # Hard delete of the vehicle's data: the owner asked for it to be gone, and nothing
-    # can reach it any more. Batched so a year of telemetry does not exceed a commit.
+    run_transaction(remove, what="delete vehicle", lock_keys=[ref.path, guard.path])
+    purge_vehicle_data(vehicle["id"])
+
+
+def purge_vehicle_data(vehicle_id: str) -> None:
+    """Hard-delete what hangs off a vehicle document that is gone: telemetry days, service
+    records, alerts. Nothing can reach them any more (every route loads the vehicle first);
+    batched so a year of telemetry does not exceed a commit."""
+    ref = vehicle_ref(vehicle_id)
     for name in (TELEMETRY_DAYS, SERVICE_RECORDS):
         _delete_all(ref.collection(name))
-    _delete_all(alerts.of_vehicle(vehicle["id"]))
+    _delete_all(alerts.of_vehicle(vehicle_id))
 
 
 def _delete_all(query: Query) -> None:

@@ -17,7 +17,7 @@ key to its packed string (both defined in :mod:`vehicle.codec`). Why this shape:
   and written in the same ``set`` as the new readings. :func:`evaluation_window` reads raw
   readings of the last days only and older days as rollups (a projection query); a day
   without a current rollup (written before rollups existed) is summarised from its readings
-  and written back (:func:`backfill_rollups` does a whole vehicle, for a migration).
+  and written back (migration 006 does every stored day, :func:`rollup_backfill`).
 * **Retries are idempotent.** A reading is identified by vehicle and timestamp: its map key.
   A re-sent reading finds its key already stored and is reported as a duplicate, not added.
 * **Bounded documents.** Firestore's limit is 1 MiB per document; a stored reading is at
@@ -455,21 +455,19 @@ def _repair_rollups(
     return summaries, reads, writes
 
 
-def backfill_rollups(vehicle_id: str, batch_size: int = 50) -> int:
-    """Write the rollup of every day document of one vehicle that lacks a current one.
+def has_current_rollup(day_id: str, data: Mapping[str, Any]) -> bool:
+    """Whether a stored day document (its ``day`` and ``rollup`` are enough) has a rollup of
+    the current version."""
+    day = date.fromisoformat(str(data.get("day", day_id)))
+    return rollups.decode(day, data.get("rollup")) is not None
 
-    For a data migration (days stored before rollups existed); safe to run while the
-    vehicle ingests (conditional writes) and to run again. Returns the days written.
-    """
-    days_ref = vehicle_ref(vehicle_id).collection(TELEMETRY_DAYS)
-    stale = [
-        s.reference
-        for s in days_ref.select(list(ROLLUP_FIELDS)).stream()
-        if rollups.decode(_day_id(s, s.to_dict() or {}), (s.to_dict() or {}).get("rollup")) is None
-    ]
-    written = 0
-    for offset in range(0, len(stale), batch_size):
-        chunk = stale[offset : offset + batch_size]
-        _, _, writes = _repair_rollups(chunk, max_writes=len(chunk))
-        written += writes
-    return written
+
+def rollup_backfill(day_id: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """The update that gives a stored day document (with its readings) a current rollup;
+    ``{}`` when it has one. For the migration that backfills days stored before rollups
+    (migrations/006_backfill_day_rollups.py), which writes it conditionally, as
+    :func:`_repair_rollups` does."""
+    if has_current_rollup(day_id, data):
+        return {}
+    day = str(data.get("day", day_id))
+    return {"rollup": rollups.encode(_summarize(day, data.get("readings") or {}))}

@@ -13,7 +13,7 @@ import { clock, dateTime, label, shortId, vehicleName } from "../format.js";
 import { can } from "../permissions.js";
 import { collect, refreshAll, useData } from "../refresh.js";
 import { setQuery, useLocation } from "../router.js";
-import { allCenters } from "../scope.js";
+import { allCenters, mechanicNames } from "../scope.js";
 import { addDays, browserTimeZone, localDate } from "../time.js";
 
 const STATUSES = ["requested", "confirmed", "in_progress", "completed", "cancelled", "no_show"];
@@ -48,7 +48,8 @@ export function BookingsPage() {
       cursor = reply.next_cursor;
       if (!cursor) break;
     }
-    return { items, more: !!cursor };
+    const assigned = items.filter((b) => b.mechanic_id).map((b) => b.center_id);
+    return { items, more: !!cursor, mechanics: await mechanicNames(client, user, assigned) };
   }, [status, centerFilter, from, to, pages]);
 
   const vehicleById = useMemo(() => new Map((vehicles.data ?? []).map((v) => [v.id, v])), [vehicles.data]);
@@ -114,7 +115,7 @@ export function BookingsPage() {
                   <td><a href=${`/vehicles/${b.vehicle_id}`}>${vehicleById.has(b.vehicle_id) ? vehicleName(vehicleById.get(b.vehicle_id)) : shortId(b.vehicle_id)}</a></td>
                   <td>${b.center_name}</td>
                   <td><${StatusBadge} status=${b.status} /></td>
-                  <td>${b.mechanic_id ? shortId(b.mechanic_id) : html`<span class="muted">–</span>`}</td>
+                  <td>${b.mechanic_id ? list.data?.mechanics[b.mechanic_id] ?? shortId(b.mechanic_id) : html`<span class="muted">–</span>`}</td>
                   <td><${BookingActions} booking=${b} compact /></td>
                 </tr>`,
               )}

@@ -2,22 +2,24 @@
 /**
  * A service center's working day, in the center's own time zone: bookings laid out over
  * its bays on a time grid, the occupancy of every slot, and the selected booking's details
- * and actions (confirm, start, complete, cancel, no-show, assign, reschedule).
+ * and actions (confirm, start, complete, cancel, no-show, assign — by name — reschedule),
+ * and for the center's staff and admins what the vehicles the center sees need (from
+ * their alerts), with the center's next free slots.
  *
- * The bookings list filters by UTC dates today, so the page asks for the UTC dates that
- * cover the local day and keeps the bookings whose start falls inside it.
+ * The bookings are asked for by the center's local day (`date`): the API cuts the day in
+ * the center's zone, 23 or 25 hours long on a DST change.
  */
 
 import { useApp } from "../context.js";
 import { BookingActions } from "../booking_actions.js";
-import { Empty, ErrorBanner, Field, Loading, PageHeader, StatusBadge } from "../components.js";
+import { Empty, ErrorBanner, Field, Loading, PageHeader, SeverityBadge, StatusBadge } from "../components.js";
 import { html, useMemo } from "../html.js";
-import { clock, dateTime, label, money, number, shortId } from "../format.js";
-import { CENTER_ROLES } from "../permissions.js";
+import { clock, dateTime, label, money, number, shortId, vehicleName } from "../format.js";
+import { CENTER_ROLES, can } from "../permissions.js";
 import { useData } from "../refresh.js";
 import { setQuery, useLocation } from "../router.js";
-import { allCenters, centerById } from "../scope.js";
-import { addDays, clockToMinutes, localDate, localDayBounds, minutesIntoLocalDay, minutesToClock, utcDatesCovering, weekdayOf } from "../time.js";
+import { allCenters, centerById, mechanicNames } from "../scope.js";
+import { addDays, clockToMinutes, localDate, minutesIntoLocalDay, minutesToClock, weekdayOf } from "../time.js";
 
 // Bookings that hold (or held) a bay during their time; cancelled and no-shows freed it.
 const IN_BAY = new Set(["requested", "confirmed", "in_progress", "completed"]);
@@ -35,20 +37,16 @@ export function DayViewPage() {
     if (!centerId) return null;
     const center = await centerById(client, centerId);
     const date = query.get("date") ?? localDate(Date.now(), center.time_zone);
-    const bounds = localDayBounds(date, center.time_zone);
     /** @type {import("/sdk/api.js").Booking[]} */
     const bookings = [];
     let cursor = null;
     do {
-      const page = await client.bookings.list({ center_id: centerId, ...utcDatesCovering(bounds.start, bounds.end), limit: 100, cursor: cursor ?? undefined });
+      const page = await client.bookings.list({ center_id: centerId, date, limit: 100, cursor: cursor ?? undefined });
       bookings.push(...page.items);
       cursor = page.next_cursor;
     } while (cursor && bookings.length < 500);
-    const ofDay = bookings.filter((b) => {
-      const at = Date.parse(b.start);
-      return at >= bounds.start && at < bounds.end;
-    });
-    return { center, date, bookings: ofDay };
+    const mechanics = await mechanicNames(client, user, [centerId]);
+    return { center, date, bookings, mechanics };
   }, [centerId, query.get("date")]);
 
   const data = day.data;
@@ -87,10 +85,45 @@ export function DayViewPage() {
           </div>
           <aside class="dayview-side" aria-label="Selected booking">
             ${selectedBooking
-              ? html`<${BookingPanel} booking=${selectedBooking} />`
+              ? html`<${BookingPanel} booking=${selectedBooking} mechanics=${data.mechanics} />`
               : html`<${Empty} title="No booking selected.">Choose a booking on the grid or in the list to see it and act on it.<//>`}
           </aside>
         </div>`
+      : null}
+    ${data && can(user, "bookings:manage") ? html`<${CenterSuggestions} center=${data.center} />` : null}
+  </section>`;
+}
+
+/**
+ * What the vehicles the center may see need (their open alerts), with the center's next
+ * free slots: whom to call. Booking stays the customer's act (they accept a suggestion).
+ * @param {{center: import("/sdk/api.js").Center}} props
+ */
+function CenterSuggestions({ center }) {
+  const { client } = useApp();
+  const state = useData(() => client.centers.suggestions(center.id), [center.id]);
+  const items = state.data?.suggestions ?? [];
+  return html`<section class="card card-wide center-suggestions" aria-labelledby="center-suggestions" data-testid="center-suggestions">
+    <h2 id="center-suggestions">Vehicles that need work</h2>
+    <p class="muted">Open alerts on vehicles ${center.name} may see now (a booking here, or one completed in the last 30 days), with the center's next free times.</p>
+    <${ErrorBanner} error=${state.error} onRetry=${state.reload} />
+    ${!state.data && !state.error ? html`<${Loading} rows=${2} label="Loading suggestions" />` : null}
+    ${state.data && !items.length ? html`<${Empty} title="Nothing to suggest.">No vehicle linked to this center has an open high or critical alert that is not booked yet.<//>` : null}
+    ${items.length
+      ? html`<ul class="suggestions">
+          ${items.map(
+            (s) => html`<li key=${`${s.vehicle_id}-${s.service_code}`}>
+              <p><strong>${s.service_name}</strong> for <a href=${`/vehicles/${s.vehicle_id}`}>${vehicleName(s.vehicle)}</a>
+                ${s.reason.severity ? html` <${SeverityBadge} severity=${s.reason.severity} />` : null}</p>
+              <p class="muted">Alert: ${s.reason.title ?? label(s.service_code)}${s.book_before ? ` · book before ${s.book_before}` : ""}</p>
+              <p>${!s.offered
+                ? html`<span class="muted">This center does not offer this service.</span>`
+                : s.slots.length
+                  ? html`Next free: ${s.slots.map((slot, i) => html`${i ? ", " : ""}<span>${dateTime(slot.start, center.time_zone)}</span>`)}`
+                  : html`<span class="muted">No free time in the next two weeks.</span>`}</p>
+            </li>`,
+          )}
+        </ul>`
       : null}
   </section>`;
 }
@@ -191,8 +224,8 @@ function DayList({ bookings, selected }) {
     </ol>`;
 }
 
-/** @param {{booking: import("/sdk/api.js").Booking}} props */
-function BookingPanel({ booking }) {
+/** @param {{booking: import("/sdk/api.js").Booking, mechanics: Record<string, string>}} props */
+function BookingPanel({ booking, mechanics }) {
   return html`<article class="panel" data-testid="booking-panel" data-status=${booking.status}>
     <header class="panel-head">
       <h2>${booking.service_name}</h2>
@@ -201,7 +234,7 @@ function BookingPanel({ booking }) {
     <dl class="facts">
       <dt>When</dt><dd>${dateTime(booking.start, booking.time_zone)} – ${clock(booking.end, booking.time_zone)}</dd>
       <dt>Vehicle</dt><dd><a href=${`/vehicles/${booking.vehicle_id}`}>${shortId(booking.vehicle_id)}</a></dd>
-      <dt>Mechanic</dt><dd>${booking.mechanic_id ? shortId(booking.mechanic_id) : "not assigned"}</dd>
+      <dt>Mechanic</dt><dd data-testid="panel-mechanic">${booking.mechanic_id ? mechanics[booking.mechanic_id] ?? shortId(booking.mechanic_id) : "not assigned"}</dd>
       ${booking.notes ? html`<dt>Notes</dt><dd>${booking.notes}</dd>` : null}
       ${booking.completion
         ? html`<dt>Work done</dt><dd>${booking.completion.work_done}</dd>

@@ -2,18 +2,20 @@
 /**
  * Overview: the fleet, today's and this week's bookings by status, open alerts by
  * severity, and system health. Each card loads on its own, so one slow or failing source
- * never blanks the others. Counts come from the list routes today (bounded reads); the
- * monitoring statistics routes will feed the same cards when they exist.
+ * never blanks the others. Counts come from the list routes (bounded reads, scoped to what
+ * the role may see; "+" when a list was cut); the platform-wide exact counts by
+ * aggregation are on the Analytics page (`/stats/database`).
  */
 
 import { useApp } from "../context.js";
-import { Empty, ErrorBanner, Loading, PageHeader } from "../components.js";
+import { Bars, Empty, ErrorBanner, Loading, PageHeader } from "../components.js";
 import { html } from "../html.js";
-import { label, number } from "../format.js";
+import { clock, label, number } from "../format.js";
+import { healthFacts } from "../health_facts.js";
 import { can, ROLE_LABELS } from "../permissions.js";
 import { collect, useData } from "../refresh.js";
 import { workScope } from "../scope.js";
-import { addDays, localDate, localDayBounds, utcDatesCovering, weekStart } from "../time.js";
+import { addDays, browserTimeZone, localDate, localDayBounds, utcDatesCovering, weekStart } from "../time.js";
 
 const STATUSES = ["requested", "confirmed", "in_progress", "completed", "cancelled", "no_show"];
 const SEVERITIES = ["critical", "high"];
@@ -46,20 +48,6 @@ function scopeLine(user) {
 /** @param {{count: number, complete: boolean}} props */
 function Count({ count, complete }) {
   return html`${number(count)}${complete ? "" : "+"}`;
-}
-
-/** @param {{counts: Record<string, number>, order: string[], kind: string}} props */
-function Bars({ counts, order, kind }) {
-  const max = Math.max(1, ...Object.values(counts));
-  return html`<ul class="bars">
-    ${order.map(
-      (key) => html`<li key=${key}>
-        <span class="bar-label">${label(key)}</span>
-        <span class="bar-track" aria-hidden="true"><span class=${`bar-fill ${kind}-${key}`} style=${{ width: `${((counts[key] ?? 0) / max) * 100}%` }}></span></span>
-        <span class="bar-value">${counts[key] ?? 0}</span>
-      </li>`,
-    )}
-  </ul>`;
 }
 
 /** @param {{client: import("/sdk/api.js").Pmi, user: import("/sdk/session.js").User}} props */
@@ -186,8 +174,10 @@ function UsersCard({ client }) {
 }
 
 /**
- * System health: the detailed report (dependencies, uptime) for roles holding
- * `monitoring:read`, the public status and version for everyone else.
+ * System health: for roles holding `monitoring:read`, the detailed report — status and the
+ * reasons when degraded, the last 5 minutes' requests, 5xx share and p95 against the
+ * thresholds they are judged by, Firestore, uptime; the public status and version for
+ * everyone else.
  * @param {{client: import("/sdk/api.js").Pmi, detailed: boolean}} props
  */
 function HealthCard({ client, detailed }) {
@@ -197,19 +187,23 @@ function HealthCard({ client, detailed }) {
   );
   /** @type {Partial<import("/sdk/api.js").MonitoringHealthDetailed> | null} */
   const health = state.data;
-  return html`<article class="card" aria-labelledby="card-health">
+  return html`<article class="card" aria-labelledby="card-health" data-testid="health-card">
     <h2 id="card-health">System health</h2>
     <${ErrorBanner} error=${state.error} onRetry=${state.reload} title="Health report unavailable" />
     ${!health && !state.error ? html`<${Loading} rows=${2} />` : null}
     ${health
-      ? html`<p class="figure"><span class=${`badge health-${health.status}`}>${label(health.status)}</span></p>
+      ? html`<p class="figure"><span class=${`badge health-${health.status}`} data-status=${health.status}>${label(health.status)}</span></p>
+          ${health.reasons?.length
+            ? html`<ul class="health-reasons" aria-label="Why it is degraded">${health.reasons.map((reason) => html`<li>${reason}</li>`)}</ul>`
+            : null}
           <dl class="facts">
-            <dt>Version</dt><dd>${health.version}</dd>
-            ${health.uptime_seconds != null ? html`<dt>Uptime</dt><dd>${number(health.uptime_seconds / 60)} min</dd>` : null}
-            ${(health.dependencies ?? []).map(
-              (d) => html`<dt>${label(d.name)}</dt><dd>${d.ok ? `ok, ${number(d.latency_ms, 1)} ms` : `down: ${d.error}`}</dd>`,
+            ${healthFacts(health).map(
+              (fact) => html`<dt>${fact.term}</dt><dd class=${fact.over ? "over" : undefined}>${fact.detail}</dd>`,
             )}
-          </dl>`
+          </dl>
+          ${health.performance?.read_at
+            ? html`<p class="muted">Every function, every instance; figures read ${clock(health.performance.read_at, browserTimeZone())}.</p>`
+            : null}`
       : null}
   </article>`;
 }

@@ -1,22 +1,26 @@
 // @ts-check
 /**
  * Users (admin): find people by role, status, email or name; change a role; deactivate or
- * reactivate — each change confirmed first, effective on the user's next request.
+ * reactivate — each change confirmed first, effective on the user's next request — and
+ * read a user's audit trail (what happened to the account, and who did it).
  *
- * The users list filters by role and status on the server; the search box narrows what is
- * loaded (a server-side search is not in the API yet), and "Load more" extends it.
+ * Every filter runs on the server: role and status, and the search box (`q`: the email,
+ * or any word of the name, from its start), typed text sent once the typing pauses.
  */
 
 import { useApp } from "../context.js";
-import { ConfirmDialog, Empty, ErrorBanner, Field, LoadMore, Loading, PageHeader } from "../components.js";
-import { html, useState } from "../html.js";
-import { ago, label } from "../format.js";
+import { ConfirmDialog, Dialog, Empty, ErrorBanner, Field, LoadMore, Loading, PageHeader } from "../components.js";
+import { html, useEffect, useState } from "../html.js";
+import { ago } from "../format.js";
+import { AuditTrail } from "./audit.js";
 import { CENTER_ROLES, ROLE_LABELS, can } from "../permissions.js";
 import { refreshAll, useData } from "../refresh.js";
 import { setQuery, useLocation } from "../router.js";
 import { allCenters } from "../scope.js";
 
 const PAGE_SIZE = 50;
+// Typing pauses this long before the search is sent (one request per word, not per key).
+const SEARCH_DELAY_MS = 300;
 
 export function UsersPage() {
   const { client, user: me } = useApp();
@@ -25,8 +29,19 @@ export function UsersPage() {
   const status = query.get("status") ?? "";
   const search = query.get("q") ?? "";
   const [pages, setPages] = useState(1);
-  const [editing, setEditing] = useState(/** @type {{user: import("/sdk/session.js").User, kind: "role" | "active"} | null} */ (null));
+  const [editing, setEditing] = useState(/** @type {{user: import("/sdk/session.js").User, kind: "role" | "active" | "audit"} | null} */ (null));
+  const [draft, setDraft] = useState(search);
   const manage = can(me, "users:manage");
+  const audit = can(me, "audit:read");
+
+  useEffect(() => {
+    if (draft.trim() === search.trim()) return;
+    const timer = setTimeout(() => {
+      setPages(1);
+      setQuery({ q: draft.trim() });
+    }, SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [draft]);
 
   const centers = useData(() => allCenters(client), []);
   const list = useData(async () => {
@@ -38,6 +53,7 @@ export function UsersPage() {
         limit: PAGE_SIZE,
         role: /** @type {any} */ (role || undefined),
         active: status === "" ? undefined : status === "active",
+        q: search.trim() || undefined,
         cursor: cursor ?? undefined,
       });
       items.push(...reply.items);
@@ -45,21 +61,23 @@ export function UsersPage() {
       if (!cursor) break;
     }
     return { items, more: !!cursor };
-  }, [role, status, pages]);
+  }, [role, status, search, pages]);
 
   const centerName = (/** @type {string | null} */ id) => (id ? centers.data?.find((c) => c.id === id)?.name ?? id : "–");
-  const needle = search.trim().toLowerCase();
-  const shown = (list.data?.items ?? []).filter((u) => !needle || `${u.email} ${u.full_name ?? ""}`.toLowerCase().includes(needle));
+  const shown = list.data?.items ?? [];
   const change = (/** @type {Record<string, string | null>} */ changes) => {
     setPages(1);
     setQuery(changes);
   };
 
   return html`<section>
-    <${PageHeader} title="Users"><p class="muted">Accounts on the platform, newest first.</p><//>
+    <${PageHeader} title="Users" actions=${audit ? html`<a class="button" href="/audit">Audit log</a>` : null}>
+      <p class="muted">Accounts on the platform, newest first.</p>
+    <//>
     <form class="filters" role="search" aria-label="Find users" onSubmit=${(/** @type {Event} */ e) => e.preventDefault()}>
       <${Field} id="users-search" label="Email or name">
-        <input id="users-search" type="search" value=${search} placeholder="Search loaded users" onInput=${(/** @type {any} */ e) => setQuery({ q: e.target.value })} />
+        <input id="users-search" type="search" value=${draft} placeholder="e.g. lovelace" autocomplete="off"
+          onInput=${(/** @type {any} */ e) => setDraft(e.target.value)} />
       <//>
       <${Field} id="users-role" label="Role">
         <select id="users-role" value=${role} onChange=${(/** @type {any} */ e) => change({ role: e.target.value })}>
@@ -76,13 +94,13 @@ export function UsersPage() {
     <${ErrorBanner} error=${list.error} onRetry=${list.reload} />
     ${!list.data && !list.error ? html`<${Loading} rows=${6} label="Loading users" />` : null}
     ${list.data && !shown.length
-      ? html`<${Empty} title="No user matches.">${needle && list.data.more ? "Only loaded users are searched; load more to search further." : null}<//>`
+      ? html`<${Empty} title="No user matches.">${search.trim() ? `No email, and no word of a name, starts with “${search.trim()}”${role || status ? " among the users of this role and status" : ""}.` : null}<//>`
       : null}
     ${shown.length
       ? html`<div class="table-wrap" aria-busy=${list.loading}>
           <table class="table" data-testid="users-table">
             <caption class="visually-hidden">Users</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Center</th><th scope="col">Status</th><th scope="col">Last sign-in</th>${manage ? html`<th scope="col">Actions</th>` : null}</tr></thead>
+            <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Center</th><th scope="col">Status</th><th scope="col">Last sign-in</th>${manage || audit ? html`<th scope="col">Actions</th>` : null}</tr></thead>
             <tbody>
               ${shown.map(
                 (u) => html`<tr key=${u.id} data-user=${u.email}>
@@ -91,15 +109,16 @@ export function UsersPage() {
                   <td>${centerName(u.service_center_id)}</td>
                   <td>${u.is_active ? html`<span class="badge status-confirmed">Active</span>` : html`<span class="badge status-cancelled">Deactivated</span>`}</td>
                   <td>${ago(u.last_login)}</td>
-                  ${manage
-                    ? html`<td>${u.id === me.id
-                        ? html`<span class="muted">you</span>`
-                        : html`<div class="actions">
-                            <button type="button" class="button button-small" onClick=${() => setEditing({ user: u, kind: "role" })}>Change role…</button>
+                  ${manage || audit
+                    ? html`<td><div class="actions">
+                        ${audit ? html`<button type="button" class="button button-small" onClick=${() => setEditing({ user: u, kind: "audit" })}>Audit trail</button>` : null}
+                        ${!manage ? null : u.id === me.id
+                          ? html`<span class="muted">you</span>`
+                          : html`<button type="button" class="button button-small" onClick=${() => setEditing({ user: u, kind: "role" })}>Change role…</button>
                             <button type="button" class=${u.is_active ? "button button-small button-danger-outline" : "button button-small"} onClick=${() => setEditing({ user: u, kind: "active" })}>
                               ${u.is_active ? "Deactivate…" : "Reactivate…"}
-                            </button>
-                          </div>`}</td>`
+                            </button>`}
+                      </div></td>`
                     : null}
                 </tr>`,
               )}
@@ -110,6 +129,12 @@ export function UsersPage() {
       : null}
     ${editing?.kind === "role" ? html`<${RoleDialog} target=${editing.user} centers=${centers.data ?? []} onClose=${() => setEditing(null)} />` : null}
     ${editing?.kind === "active" ? html`<${ActiveDialog} target=${editing.user} onClose=${() => setEditing(null)} />` : null}
+    ${editing?.kind === "audit"
+      ? html`<${Dialog} title=${`Audit trail of ${editing.user.full_name || editing.user.email}`} open=${true} wide onClose=${() => setEditing(null)}>
+          <p class="muted">Events on ${editing.user.email}'s account, newest first. <a href=${`/audit?subject=${encodeURIComponent(editing.user.id)}`}>Open in the audit log</a></p>
+          <${AuditTrail} filters=${{ subject_id: editing.user.id }} showSubject=${false} label=${`Audit trail of ${editing.user.email}`} />
+        <//>`
+      : null}
   </section>`;
 }
 

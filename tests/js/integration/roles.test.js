@@ -200,6 +200,110 @@ test("viewer: reads everything without personal data and changes nothing", only(
   await assert.rejects(client.users.list(), (error) => error instanceof ForbiddenError);
 });
 
+test("the monitoring statistics: admins and viewers read them, other roles are refused", async () => {
+  const { client } = await signedIn();
+  const { monitoring } = client;
+  if (!["admin", "viewer"].includes(ROLE)) {
+    for (const call of [monitoring.healthDetailed, monitoring.metrics, monitoring.database, () => monitoring.performance()]) {
+      await assert.rejects(call(), (error) => error instanceof ForbiddenError && error.status === 403);
+    }
+    return;
+  }
+  const health = await monitoring.healthDetailed();
+  assert.ok(["ok", "degraded"].includes(health.status));
+  assert.equal(health.status === "degraded", health.reasons.length > 0);
+  assert.equal(health.performance.window, "5m");
+  assert.equal(typeof health.performance.available, "boolean");
+  assert.deepEqual(Object.keys(health.thresholds).sort(), ["max_error_rate", "max_p95_ms", "min_requests"]);
+  assert.equal(health.dependencies[0].name, "firestore");
+
+  const database = await monitoring.database();
+  assert.ok(database.collections.users.count >= 5);
+  assert.equal(database.users_by_role.viewer.count, 1);
+  assert.ok(database.open_alerts_by_severity.high.count >= 1, "the demo vehicle's findings opened alerts");
+  const statuses = Object.values(database.bookings_by_status).reduce((sum, figure) => sum + figure.count, 0);
+  assert.equal(statuses, database.collections.bookings.count, "every booking has one of the statuses counted");
+  assert.ok(database.telemetry_readings_last_24h.count >= 0);
+
+  const report = await monitoring.performance({ window: "5m" });
+  assert.equal(report.series.t.length, 5);
+  assert.equal(report.step_seconds, 60);
+  for (const column of Object.values(report.series)) assert.equal(column.length, 5);
+  for (const figures of Object.values(report.functions)) assert.equal(figures.series.requests.length, 5);
+  const auth = await monitoring.performance({ window: "1h", function: "auth" });
+  assert.equal(auth.series.t.length, 60);
+  assert.ok(Object.keys(auth.functions).every((name) => name === "auth"));
+  await assert.rejects(monitoring.performance({ window: /** @type {any} */ ("7d") }), (error) => error instanceof ValidationError && error.status === 422);
+
+  const metrics = await monitoring.metrics();
+  assert.equal(metrics.configuration.function, "monitoring");
+  assert.ok(metrics.process.rss_bytes > 0 && metrics.system.cpu_count >= 1);
+});
+
+// The routes the dashboard's Users page, day view and assign dialog read, for each role.
+const ALLOWED = {
+  audit: ["admin"],
+  team: ["admin", "service_center", "mechanic"],
+  centerSuggestions: ["admin", "service_center"],
+};
+
+test("the audit trail and the user search answer admins only", async () => {
+  const { client } = await signedIn();
+  if (!ALLOWED.audit.includes(ROLE)) {
+    await assert.rejects(client.audit.list(), (error) => error instanceof ForbiddenError);
+    await assert.rejects(client.users.list({ q: "demo" }), (error) => error instanceof ForbiddenError);
+    return;
+  }
+  const trail = await client.audit.list({ event: "login_succeeded", limit: 5 });
+  assert.ok(trail.items.length >= 1 && trail.items.every((e) => e.event === "login_succeeded"));
+  const me = client.user?.id ?? "";
+  const mine = await client.audit.list({ subject_id: me, limit: 3 });
+  assert.ok(mine.items.every((e) => e.subject_id === me));
+  assert.equal(mine.people[me]?.email, EMAIL);
+  const found = await client.users.list({ q: "DEMO", role: "mechanic" });
+  assert.deepEqual(found.items.map((u) => u.email), ["mechanic@demo.pmi.dev"]);
+  assert.deepEqual((await client.users.list({ q: "demo mech" })).items.map((u) => u.full_name), ["Demo Mechanic"]);
+});
+
+test("a center's team by name: its people and admins; another center's staff get 404", async () => {
+  const { client } = await signedIn();
+  if (!ALLOWED.team.includes(ROLE)) {
+    await assert.rejects(client.centers.team(WORLD.centers[0]), (error) => error instanceof ForbiddenError);
+    return;
+  }
+  const team = await client.centers.team(WORLD.centers[0]);
+  assert.deepEqual(team.items.map((m) => [m.id, m.full_name, m.active]), [[WORLD.users.mechanic, "Demo Mechanic", true]]);
+  assert.ok(team.items.every((m) => !("email" in m) && !("phone" in m)));
+  if (ROLE !== "admin") {
+    await assert.rejects(client.centers.team(WORLD.centers[1]), (error) => error instanceof NotFoundError);
+  }
+});
+
+test("the center's suggestions: its service-center staff and admins", async () => {
+  const { client } = await signedIn();
+  if (!ALLOWED.centerSuggestions.includes(ROLE)) {
+    await assert.rejects(client.centers.suggestions(WORLD.centers[0]), (error) => error instanceof ForbiddenError);
+    return;
+  }
+  const answer = await client.centers.suggestions(WORLD.centers[0]);
+  assert.equal(answer.time_zone, "Europe/Berlin");
+  assert.ok(Array.isArray(answer.suggestions));
+  if (ROLE === "service_center") {
+    await assert.rejects(client.centers.suggestions(WORLD.centers[1]), (error) => error instanceof NotFoundError);
+  }
+});
+
+test("bookings of one local day at the center", only("admin", "service_center", "mechanic"), async () => {
+  const { client } = await signedIn();
+  const [seeded] = (await client.bookings.list({ center_id: WORLD.centers[0] })).items.filter((b) => b.id === WORLD.bookings[0]);
+  assert.ok(seeded, "the demo booking is in scope");
+  const day = seeded.start.slice(0, 10); // the center-local date: starts carry the center's offset
+  const listed = await client.bookings.list({ center_id: WORLD.centers[0], date: day });
+  assert.ok(listed.items.some((b) => b.id === seeded.id));
+  assert.ok(listed.items.every((b) => b.start.startsWith(day)));
+  await assert.rejects(client.bookings.list({ date: day, from: day }), (error) => error instanceof ValidationError);
+});
+
 test("logout ends the session on the server", async () => {
   const { client } = await signedIn();
   const refreshToken = client.session.current?.refresh_token;

@@ -6,11 +6,8 @@ because every other route needs it. The checks return data; the routes decide th
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
-
-import psutil
 
 from shared.firestore import get_client
 
@@ -20,9 +17,6 @@ READY_DEADLINE_SECONDS = 1.0
 # here), so it gets a longer allowance; every later check uses the deadline above.
 FIRST_CHECK_DEADLINE_SECONDS = 5.0
 HEALTH_COLLECTION = "_health"
-
-# Uptime is elapsed time, not a date: the monotonic clock, which no clock change can move.
-STARTED_AT = time.monotonic()
 _channel_open = False
 
 
@@ -53,18 +47,6 @@ def check_firestore(deadline_seconds: float | None = None) -> DependencyStatus:
     if elapsed > deadline_seconds * 1000:
         return DependencyStatus("firestore", False, elapsed, error="deadline exceeded")
     return DependencyStatus("firestore", True, elapsed)
-
-
-def process_facts() -> dict[str, float | int]:
-    """This instance's own footprint: useful when an instance misbehaves."""
-    process = psutil.Process(os.getpid())
-    memory = process.memory_info()
-    return {
-        "pid": process.pid,
-        "rss_bytes": memory.rss,
-        "threads": process.num_threads(),
-        "uptime_seconds": round(time.monotonic() - STARTED_AT, 3),
-    }
 
 
 def _elapsed_ms(started: float) -> float:
