@@ -256,8 +256,16 @@ class App:
         of every other unknown path. Outside functions-framework this registers nothing."""
         import functions_framework
 
+        # functions-framework runs the source module inside the app context of the Flask app
+        # it is building and points its module-level ``errorhandler`` at that app. An App made
+        # anywhere else (a test, a script) must not reach into whichever app was built last.
+        building = getattr(getattr(functions_framework, "errorhandler", None), "__self__", None)
+        if not isinstance(building, flask.Flask) or not flask.has_app_context():
+            return
+        if building is not flask.current_app._get_current_object():  # type: ignore[attr-defined]
+            return
         for status in (404, 405):
-            functions_framework.errorhandler(status)(lambda _error: self(flask.request))
+            building.register_error_handler(status, lambda _error: self(flask.request))
 
     # --- declaring routes -----------------------------------------------------------------
 
