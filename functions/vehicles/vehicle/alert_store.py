@@ -38,7 +38,19 @@ from typing import TYPE_CHECKING, Any
 from google.cloud import firestore
 
 from shared import clock
-from shared.alerts import ALERTS, OPEN, Resolution, open_of_vehicle, resolved_fields
+from shared.alerts import (
+    ALERTS,
+    HEALTH_EVALUATED_AT,
+    MAX_LISTED_ALERTS,
+    OPEN,
+    VEHICLE_ALERT_IDS,
+    VEHICLE_ALERT_IDS_EVALUATED_AT,
+    Resolution,
+    listed_alert_ids,
+    of_vehicle,
+    open_of_vehicle,
+    resolved_fields,
+)
 from shared.auth.principal import Principal
 from shared.auth.scoping import redact_for
 from shared.center_links import live_center_ids
@@ -131,6 +143,14 @@ def publish(
         if vehicle_snapshot is None or not vehicle_snapshot.exists:
             return reads, 0
         vehicle = vehicle_snapshot.to_dict() or {}
+        listed = listed_alert_ids(vehicle)
+        if listed is None:
+            # No complete list yet (a vehicle from before lists, or one a previous release
+            # evaluated): build it from every alert the vehicle has, once.
+            everything = list(transaction.get(of_vehicle(vehicle_id).limit(MAX_LISTED_ALERTS)))
+            reads += len(everything) or 1
+            if len(everything) < MAX_LISTED_ALERTS:
+                listed = [snapshot.id for snapshot in everything]
         writes = 0
         for doc_id, finding in wanted.items():
             current = existing.get(doc_id)
@@ -169,7 +189,14 @@ def publish(
                     resolved_fields(Resolution.EVIDENCE_CLEARED, now),
                 )
                 writes += 1
-        transaction.update(ref, dict(vehicle_fields))
+        vehicle_update = dict(vehicle_fields)
+        # The vehicle lists its alerts, stamped with this evaluation (shared.alerts), so a
+        # booking finds them by id; a vehicle with too many keeps being queried.
+        stamp = vehicle_update.get(HEALTH_EVALUATED_AT)
+        if listed is not None and stamp is not None:
+            vehicle_update[VEHICLE_ALERT_IDS] = sorted({*listed, *wanted})
+            vehicle_update[VEHICLE_ALERT_IDS_EVALUATED_AT] = stamp
+        transaction.update(ref, vehicle_update)
         return reads, writes + 1
 
     return run_transaction(work, what="publish health", lock_keys=[ref.path])
