@@ -212,7 +212,7 @@ def seed(emulator: FirestoreEmulator, log_dir: Path) -> World:
     ).token
     headers = {"Authorization": f"Bearer {token}"}
     sys.path.insert(0, str(ROOT / "functions" / "vehicles"))
-    from vin import CHECK_DIGIT_INDEX, compute_check_digit
+    from vehicle.vin import CHECK_DIGIT_INDEX, compute_check_digit
 
     draft = "1HGCM82630A004352"
     vin = draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
