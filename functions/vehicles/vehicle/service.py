@@ -20,6 +20,7 @@ from shared.auth.rbac import Role
 from shared.auth.scoping import redact_for
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply
+from shared.ids import is_document_id
 from shared.pagination import PageQuery, decode_cursor, encode_cursor
 from shared.service_completion import OWNER_SOURCE, CompletedService, read_completion
 from shared.transactions import run_transaction
@@ -121,15 +122,22 @@ def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatc
     """Store a batch; evaluate health when due (vehicle.health.should_evaluate_after_ingest)."""
     from vehicle import health  # on first use (see the imports)
 
-    vehicle = store.load_visible(principal, vehicle_id)
+    if not is_document_id(vehicle_id):
+        raise NotFound("The vehicle does not exist.")
     now = clock.now()
-    result = telemetry_store.ingest(vehicle["id"], batch.readings, now)
-    reads, writes = 1 + result.reads, result.writes
+    # The scope check runs on the vehicle the ingest transaction reads (one read, not two).
+    result = telemetry_store.ingest(
+        vehicle_id,
+        batch.readings,
+        now,
+        visible=lambda vehicle: store.in_scope(principal, vehicle),
+    )
+    reads, writes = result.reads, result.writes
     body = result.as_json()
     body["health_evaluated"] = False
-    if health.should_evaluate_after_ingest(vehicle, result.accepted_readings, now):
+    if health.should_evaluate_after_ingest(result.vehicle, result.accepted_readings, now):
         try:
-            fresh = store.load_visible(principal, vehicle["id"])
+            fresh = store.load_visible(principal, vehicle_id)
             outcome = health.evaluate(fresh, now)
             reads, writes = reads + 1 + outcome.reads, writes + outcome.writes
             body["health_evaluated"] = True
