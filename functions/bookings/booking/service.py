@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from booking import centers, idempotency, store, suggestions
+from booking import centers, idempotency, store
+
+# booking.suggestions (the scan for free slots near the caller's alerts) is imported by the
+# two functions that use it, on their first call: other routes' cold starts skip it.
 from booking.centers import Center
 from booking.lifecycle import BookingAction
 from booking.models import (
@@ -221,6 +224,8 @@ def create_booking(ctx: RequestContext, body: BookingCreate, *, location_prefix:
 
 def suggest(principal: Principal, query: SuggestionsQuery) -> dict[str, Any]:
     """Free slots for the caller's vehicles' open alerts and due services."""
+    from booking import suggestions  # on first use (see the imports)
+
     return {"suggestions": suggestions.suggestions(principal, _location(query))}
 
 
@@ -239,6 +244,8 @@ def accept_suggestion(ctx: RequestContext, suggestion_id: str, *, location_prefi
     Whatever made the suggestion unbookable since it was issued (now in the past, no
     longer offered, taken) answers 409 ``suggestion_stale``: the client asks for fresh ones.
     """
+    from booking import suggestions  # on first use (see the imports)
+
     ref = suggestions.SuggestionRef.decode(suggestion_id)
 
     def build() -> NewBooking:

@@ -25,11 +25,12 @@ from shared.pagination import PageQuery, decode_cursor, encode_cursor
 from shared.service_completion import OWNER_SOURCE, CompletedService, read_completion
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
-from vehicle import claims, record_store, store, telemetry_store
+from vehicle import claims, record_store, store
 
-# The health evaluation — vehicle.health, vehicle.alert_store and the rules beneath them,
-# about 15 ms of CPU to import — is imported by the functions below that evaluate or list
-# alerts, on their first call: a cold start for any other route does not pay for it.
+# The health evaluation (vehicle.health, vehicle.alert_store and the rules beneath them,
+# about 15 ms of CPU to import) and the telemetry store (its codec and rollups, about 4 ms)
+# are imported by the functions below that use them, on their first call: a cold start for
+# any other route does not pay for them.
 from vehicle.models import (
     DEFAULT_TELEMETRY_SPAN_DAYS,
     AlertListQuery,
@@ -120,7 +121,7 @@ def delete_vehicle(principal: Principal, vehicle_id: str) -> Reply:
 
 def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatch) -> Reply:
     """Store a batch; evaluate health when due (vehicle.health.should_evaluate_after_ingest)."""
-    from vehicle import health  # on first use (see the imports)
+    from vehicle import health, telemetry_store  # on first use (see the imports)
 
     if not is_document_id(vehicle_id):
         raise NotFound("The vehicle does not exist.")
@@ -148,6 +149,8 @@ def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatc
 
 def list_telemetry(principal: Principal, vehicle_id: str, query: TelemetryQuery) -> Reply:
     """Readings between ``from`` and ``to`` (default: the last 7 days), oldest first."""
+    from vehicle import telemetry_store  # on first use (see the imports)
+
     vehicle = store.load_visible(principal, vehicle_id)
     end = query.to or clock.now()
     start = query.from_ or end - timedelta(days=DEFAULT_TELEMETRY_SPAN_DAYS)
