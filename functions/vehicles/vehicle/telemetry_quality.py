@@ -123,7 +123,7 @@ class Reading(BaseModel):
 
     # Frozen so a reading cannot change after validation; NaN/inf are never physical values.
     # Unknown fields are ignored so newer device firmware can add fields without breaking.
-    model_config = ConfigDict(frozen=True, allow_inf_nan=False, extra="ignore")
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False, extra="ignore", defer_build=True)
 
     timestamp: AwareDatetime
     odometer_km: float = Field(ge=0)
