@@ -10,19 +10,29 @@ Then, with CLIENTS concurrent HTTP clients calling the bookings function's own p
    transactions (one read + one write each) with the same concurrency, so the figures can
    be read as ratios on whatever machine runs this.
 
+The bare transactions and the distinct-slot bookings alternate over ``--rounds`` rounds
+(fresh customers and vehicles each round, so every round books the same way); each round's
+ratio pairs runs made under the same load, and the median of the rounds is the figure.
+Each scenario also records the CPU time it cost the processes serving it (the emulator,
+the function, and this process's clients), per operation: on a machine shared with other
+work that is steadier than throughput.
+
 Finally it counts overbooked slot cells (slot count > bays, or count ≠ active bookings
 holding the cell): must be 0. Prints a markdown table and writes the "## Bookings" section
-of docs/benchmarks.md. Usage: ``.venv/bin/python bench/bench_bookings.py``.
+of docs/benchmarks.md. Usage: ``.venv/bin/python bench/bench_bookings.py [--rounds N]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +43,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
-from benchlib import LoadResult, machine_line, run_load, update_section  # noqa: E402
+from benchlib import (  # noqa: E402
+    LoadResult,
+    machine_line,
+    process_group_cpu_seconds,
+    run_load,
+    update_section,
+)
 from emulator import FirestoreEmulator  # noqa: E402
 from stack import Stack, free_port  # noqa: E402
 
@@ -47,6 +63,7 @@ HOT_BAYS = 3
 SIGNING_KEY = "bench-signing-key-0123456789abcdef-not-for-production"
 PROJECT = "demo-pmi"
 ZONE = ZoneInfo("Europe/Berlin")
+ROUNDS = 3  # bare transaction and distinct-slot bookings, alternating
 COMMAND = ".venv/bin/python bench/bench_bookings.py"
 FUNCTION_ENV = {
     "PMI_ENVIRONMENT": "test",
@@ -62,13 +79,36 @@ FUNCTION_ENV = {
 ALL_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
-def row(result: LoadResult, baseline: LoadResult | None) -> str:
-    """One table row; ``baseline`` gives the "slower than bare txn" ratio."""
-    ratio = f"{baseline.per_second / result.per_second:.1f}×" if baseline else "—"
+@dataclass
+class Scenario:
+    """One load run and the CPU it cost the processes serving it."""
+
+    result: LoadResult
+    # CPU seconds of this process's clients, the emulator and the bookings function.
+    cpu_parts: tuple[float, float, float]
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_parts)
+
+    @property
+    def cpu_ms_per_operation(self) -> float:
+        return 1000 * self.cpu_seconds / max(1, self.result.count)
+
+    def cpu_split(self) -> str:
+        client, emulator, function = (
+            1000 * part / max(1, self.result.count) for part in self.cpu_parts
+        )
+        return f"emulator {emulator:.1f}, function {function:.1f}, clients {client:.1f}"
+
+
+def row(scenario: Scenario, ratio: str = "—", cpu_ratio: str = "—") -> str:
+    result = scenario.result
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
     return (
         f"| {result.name} | {result.count} | {result.per_second:.0f} | "
-        f"{result.median_ms:.1f} | {result.p(0.95):.1f} | {ratio} | {statuses} |"
+        f"{result.median_ms:.1f} | {result.p(0.95):.1f} | {ratio} | "
+        f"{scenario.cpu_ms_per_operation:.1f} | {cpu_ratio} | {statuses} |"
     )
 
 
@@ -78,6 +118,9 @@ def run_clients(name: str, per_client: int, call: Callable[[int, int], int]) -> 
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="alternating rounds")
+    args = parser.parse_args()
     os.environ.update(FUNCTION_ENV)
     log_dir = ROOT / ".dev" / "bench-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -98,15 +141,23 @@ def main() -> int:
     )
     try:
         stack.start(progress=lambda message: None)
-        results, overbooked = measure(stack)
+        results, overbooked = measure(stack, emulator, args.rounds)
     finally:
         stack.stop()
         emulator.stop()
-    report(results, overbooked, time.perf_counter() - began)
+    report(results, overbooked, time.perf_counter() - began, args.rounds)
     return 0 if overbooked == 0 else 1
 
 
-def measure(stack: Stack) -> tuple[list[LoadResult], int]:
+@dataclass
+class Results:
+    live: Scenario
+    bare: list[Scenario]  # one per round
+    distinct: list[Scenario]  # one per round, each after that round's bare run
+    hot: Scenario
+
+
+def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Results, int]:
     from google.cloud import firestore
 
     from shared.auth import tokens
@@ -114,6 +165,16 @@ def measure(stack: Stack) -> tuple[list[LoadResult], int]:
     db = firestore.Client(project=PROJECT)
     bookings_url = stack.function_url("bookings")
     sessions = [requests.Session() for _ in range(CLIENTS)]
+    assert emulator.process is not None
+    # Each runs in its own process group (started with a new session).
+    serving = (emulator.process.pid, stack.processes["bookings"].pid)
+
+    def measured(name: str, per_client: int, call: Callable[[int, int], int]) -> Scenario:
+        before = [time.process_time(), *map(process_group_cpu_seconds, serving)]
+        result = run_clients(name, per_client, call)
+        after = [time.process_time(), *map(process_group_cpu_seconds, serving)]
+        client, emulator_cpu, function = (b - a for a, b in zip(before, after, strict=True))
+        return Scenario(result, (client, emulator_cpu, function))
 
     def user(role: str) -> tuple[str, dict[str, str]]:
         user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
@@ -146,32 +207,41 @@ def measure(stack: Stack) -> tuple[list[LoadResult], int]:
         response.raise_for_status()
         return str(response.json()["id"])
 
+    def customers() -> list[tuple[str, dict[str, str]]]:
+        """CLIENTS customers, each with a vehicle stored as registration stores one."""
+        made = []
+        for _ in range(CLIENTS):
+            customer_id, headers = user("customer")
+            vehicle_id = uuid.uuid4().hex
+            db.collection("vehicles").document(vehicle_id).set(
+                {
+                    "owner_id": customer_id,
+                    "vin": vehicle_id[:17],
+                    "make": "VW",
+                    "model": "Golf",
+                    "year": 2020,
+                    "mileage_km": 1000,
+                    "center_ids": [],
+                    "center_access": {},
+                    "center_grants": {},
+                    "alert_ids": [],
+                    "alert_ids_evaluated_at": None,
+                    "health_evaluated_at": None,
+                    "due_services": [],
+                }
+            )
+            made.append((vehicle_id, headers))
+        return made
+
     distinct_center, hot_center = center(1), center(HOT_BAYS)
-    customers = []
-    for _ in range(CLIENTS):
-        customer_id, headers = user("customer")
-        vehicle_id = uuid.uuid4().hex
-        db.collection("vehicles").document(vehicle_id).set(
-            {
-                "owner_id": customer_id,
-                "vin": vehicle_id[:17],
-                "make": "VW",
-                "model": "Golf",
-                "year": 2020,
-                "mileage_km": 1000,
-                "center_ids": [],
-                "due_services": [],
-            }
-        )
-        customers.append((vehicle_id, headers))
 
     # Slots start tomorrow at 00:00 Berlin time, on the 30-minute grid.
     first = datetime.combine(
         datetime.now(ZONE).date() + timedelta(days=1), datetime.min.time(), ZONE
     )
 
-    def book(center_id: str, c: int, start: datetime) -> int:
-        vehicle_id, headers = customers[c]
+    def book(who: list[tuple[str, dict[str, str]]], center_id: str, c: int, start: datetime) -> int:
+        vehicle_id, headers = who[c]
         response = sessions[c].post(
             f"{bookings_url}/",
             json={
@@ -185,21 +255,13 @@ def measure(stack: Stack) -> tuple[list[LoadResult], int]:
         )
         return response.status_code
 
-    def distinct(c: int, i: int) -> int:
-        return book(
-            distinct_center, c, first + timedelta(minutes=30 * (c * DISTINCT_PER_CLIENT + i))
-        )
-
-    def hot(c: int, i: int) -> int:
-        return book(hot_center, c, first + timedelta(hours=10))
-
     live_url = stack.function_url("monitoring") + "/health/live"
 
     def live(c: int, i: int) -> int:
         return sessions[c].get(live_url, timeout=30).status_code
 
     def bare_transaction(c: int, i: int) -> int:
-        ref = db.collection("bench_counters").document(f"{c}-{i}")
+        ref = db.collection("bench_counters").document(uuid.uuid4().hex)
 
         @firestore.transactional
         def work(transaction: Any) -> None:
@@ -212,12 +274,36 @@ def measure(stack: Stack) -> tuple[list[LoadResult], int]:
 
     # Warm up connections and the function's Firestore channel outside the measurement.
     run_clients("warm-up", 1, live)
-    results = [
-        run_clients("baseline: monitoring /health/live", BASELINE_PER_CLIENT, live),
-        run_clients("baseline: bare emulator transaction", BASELINE_PER_CLIENT, bare_transaction),
-        run_clients("POST /bookings, distinct slots", DISTINCT_PER_CLIENT, distinct),
-        run_clients(f"POST /bookings, one hot slot ({HOT_BAYS} bays)", HOT_PER_CLIENT, hot),
-    ]
+    live_result = measured("baseline: monitoring /health/live", BASELINE_PER_CLIENT, live)
+    bare_runs, distinct_runs = [], []
+    for round_number in range(rounds):
+        who = customers()
+        offset = round_number * CLIENTS * DISTINCT_PER_CLIENT
+
+        def distinct(
+            c: int, i: int, who: list[tuple[str, dict[str, str]]] = who, offset: int = offset
+        ) -> int:
+            slot = offset + c * DISTINCT_PER_CLIENT + i
+            return book(who, distinct_center, c, first + timedelta(minutes=30 * slot))
+
+        bare_runs.append(
+            measured("baseline: bare emulator transaction", BASELINE_PER_CLIENT, bare_transaction)
+        )
+        distinct_runs.append(
+            measured("POST /bookings, distinct slots", DISTINCT_PER_CLIENT, distinct)
+        )
+        print(
+            f"round {round_number + 1}/{rounds}: bare {bare_runs[-1].result.per_second:.0f}/s, "
+            f"bookings {distinct_runs[-1].result.per_second:.0f}/s",
+            flush=True,
+        )
+    racers = customers()
+
+    def hot(c: int, i: int) -> int:
+        return book(racers, hot_center, c, first + timedelta(hours=10))
+
+    hot_result = measured(f"POST /bookings, one hot slot ({HOT_BAYS} bays)", HOT_PER_CLIENT, hot)
+    results = Results(live_result, bare_runs, distinct_runs, hot_result)
     return results, count_overbooked(db, {distinct_center: 1, hot_center: HOT_BAYS})
 
 
@@ -236,33 +322,77 @@ def count_overbooked(db: Any, bays: dict[str, int]) -> int:
     return bad
 
 
-def report(results: list[LoadResult], overbooked: int, total_seconds: float) -> None:
-    live, bare, distinct, hot = results
+def combined(name: str, runs: list[Scenario]) -> Scenario:
+    """Several rounds of one scenario as one row (all their requests, all their CPU)."""
+    total = LoadResult(name, sum(r.result.seconds for r in runs))
+    for run in runs:
+        total.latencies.extend(run.result.latencies)
+        total.statuses.update(run.result.statuses)
+    parts = tuple(sum(r.cpu_parts[i] for r in runs) for i in range(3))
+    return Scenario(total, (parts[0], parts[1], parts[2]))
+
+
+def report(results: Results, overbooked: int, total_seconds: float, rounds: int) -> None:
+    bare = combined("baseline: bare emulator transaction", results.bare)
+    distinct = combined("POST /bookings, distinct slots", results.distinct)
+    # Each round's ratio pairs a booking run with the bare run just before it (same load).
+    time_ratios = [
+        b.result.per_second / d.result.per_second
+        for b, d in zip(results.bare, results.distinct, strict=True)
+    ]
+    cpu_ratios = [
+        d.cpu_ms_per_operation / b.cpu_ms_per_operation
+        for b, d in zip(results.bare, results.distinct, strict=True)
+    ]
+    time_ratio, cpu_ratio = statistics.median(time_ratios), statistics.median(cpu_ratios)
+    hot_ratio = bare.result.per_second / results.hot.result.per_second
+    hot_cpu = results.hot.cpu_ms_per_operation / bare.cpu_ms_per_operation
+    hot = results.hot.result
     lines = [
         f"Measured {machine_line()}, {CLIENTS} concurrent clients, Firestore emulator, "
-        f"functions-framework server (THREADS={CLIENTS}). Whole run: {total_seconds:.0f} s.",
+        f"functions-framework server (THREADS={CLIENTS}), {rounds} alternating rounds of "
+        f"bare transactions and distinct-slot bookings (load average "
+        f"{os.getloadavg()[0]:.1f} at the end). Whole run: {total_seconds:.0f} s.",
         "",
-        f"Command: `{COMMAND}`",
+        f"Command: `{COMMAND}" + (f" --rounds {rounds}`" if rounds != ROUNDS else "`"),
         "",
-        "| scenario | requests | req/s | p50 ms | p95 ms | slower than bare txn | statuses |",
-        "|---|---|---|---|---|---|---|",
-        row(live, None),
-        row(bare, None),
-        row(distinct, bare),
-        row(hot, bare),
+        "| scenario | requests | req/s | p50 ms | p95 ms | slower than bare txn "
+        "| CPU ms per operation | CPU vs bare txn | statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
+        row(results.live),
+        row(bare),
+        row(distinct, f"{time_ratio:.1f}×", f"{cpu_ratio:.1f}×"),
+        row(results.hot, f"{hot_ratio:.1f}×", f"{hot_cpu:.1f}×"),
+        "",
+        "Distinct slots, per round (bare transactions / bookings, req/s, and the ratio; the "
+        "table's ratios are the medians of these): "
+        + "; ".join(
+            f"{b.result.per_second:.0f} / {d.result.per_second:.0f} = {t:.1f}× (CPU {c:.1f}×)"
+            for b, d, t, c in zip(
+                results.bare, results.distinct, time_ratios, cpu_ratios, strict=True
+            )
+        )
+        + ".",
+        "",
+        f"CPU ms per operation, by process: bare transaction {bare.cpu_split()}; booking on "
+        f"distinct slots {distinct.cpu_split()} (the bare transactions run in this process, "
+        "so their client side counts as clients).",
         "",
         f"**Overbooked slot cells: {overbooked}** (cells whose count exceeds the bays or "
         "differs from the active bookings holding them; must be 0).",
         f"Hot slot: {hot.statuses.get(201, 0)} × 201 for {HOT_BAYS} bays, "
         f"{hot.statuses.get(409, 0)} × 409.",
         "",
-        "Reading the figures: a booking is a principal read, vehicle and center reads and one "
-        "transaction over slot cells, holder, vehicle and the vehicle's alerts (the center "
-        "link), so several emulator round trips; "
-        "the ratio column compares its throughput with one bare read+write transaction. "
-        "The hot slot is served one transaction at a time per instance "
-        "(shared/locks.py), so its requests queue instead of aborting "
-        "one another in the emulator.",
+        "Reading the figures: a booking with a fresh principal and center in the instance's "
+        "caches is one transaction — begin, one read of the slot cells, the holder and the "
+        "vehicle (the vehicle lists its alerts, so none are queried), and a commit of the "
+        "booking, the cells, the holder and the vehicle's center link: the same three "
+        "emulator round trips as the bare read+write transaction, plus HTTP, authentication, "
+        'validation and more documents to encode and write. "CPU per operation" is the CPU '
+        "time the emulator, the function and this process's clients used during the "
+        "scenario, divided by its requests. The hot slot is served one transaction at a time "
+        "per instance (shared/locks.py), so its requests queue instead of aborting one "
+        "another in the emulator.",
     ]
     body = "\n".join(lines)
     print(body)

@@ -779,9 +779,11 @@ def report(
                 else "Cold start does not meet its goal. "
             )
             + f"What a function imports beyond the floor costs {mean_imports:.0f} ms of CPU "
-            "on average, about half of it pydantic, which every function needs for its "
-            "models; the function's own modules are the part that lazy imports inside "
-            "functions/ could still cut.",
+            "on average, most of it importing pydantic itself, which every function needs for "
+            "its models (the design card's choice); what is built at import is kept small — "
+            "request models build their validators on the first request that uses them, "
+            "werkzeug compiles URL builders only if a URL is built (shared/url_rules.py), the "
+            "vehicles function loads its health evaluation on first use.",
         ]
     if baselines:
         lines += [

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from shared.alerts import linked_of_vehicle
+from shared.alerts import all_of_vehicle_in
 from shared.vehicle_documents import as_utc_datetime, vehicle_ref
 
 if TYPE_CHECKING:
@@ -165,12 +165,31 @@ class PendingLink:
             grants[booking_id] = {"center_id": center_id, "until": until}
         wanted = _derived(grants)
         if not all(_same(self.vehicle.get(name), value) for name, value in wanted.items()):
-            transaction.update(vehicle_ref(self.vehicle_id), wanted)
+            transaction.update(vehicle_ref(self.vehicle_id), _vehicle_update(self.vehicle, wanted))
         copy = {ACCESS: wanted[ACCESS], CENTER_IDS: wanted[CENTER_IDS]}
         for alert in self.alerts:
             stored = alert.to_dict() or {}
             if not all(_same(stored.get(name), value) for name, value in copy.items()):
                 transaction.update(alert.reference, copy)
+
+
+def _vehicle_update(vehicle: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The vehicle's update to ``wanted``: the grants that changed by field path (a vehicle
+    may hold many; the transaction read and locked them all, so the result is the same as
+    writing the whole map, for less to encode and store), the derived fields whole."""
+    from google.cloud.firestore_v1 import DELETE_FIELD
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    stored = vehicle.get(GRANTS)
+    if not isinstance(stored, Mapping):
+        return dict(wanted)
+    update: dict[str, Any] = {ACCESS: wanted[ACCESS], CENTER_IDS: wanted[CENTER_IDS]}
+    for booking_id, grant in wanted[GRANTS].items():
+        if not _same(stored.get(booking_id), grant):
+            update[FieldPath(GRANTS, booking_id).to_api_repr()] = grant
+    for booking_id in stored.keys() - wanted[GRANTS].keys():
+        update[FieldPath(GRANTS, str(booking_id)).to_api_repr()] = DELETE_FIELD
+    return update
 
 
 def read_link(
@@ -181,4 +200,4 @@ def read_link(
     if vehicle is None:
         snapshot = vehicle_ref(vehicle_id).get(transaction=transaction)
         vehicle = (snapshot.to_dict() or {}) if snapshot.exists else None
-    return PendingLink(vehicle_id, vehicle, list(transaction.get(linked_of_vehicle(vehicle_id))))
+    return PendingLink(vehicle_id, vehicle, all_of_vehicle_in(transaction, vehicle_id, vehicle))

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map
 
 from shared import compression, cors, deadline, logs, metrics, request_context
 from shared.auth import tokens
@@ -63,6 +63,7 @@ from shared.ratelimit import (
     limit_headers,
 )
 from shared.request_context import RequestIdentity
+from shared.url_rules import MatchRule
 
 Handler = Callable[["RequestContext"], Any]
 # Used only to finish a response when the real settings cannot be read.
@@ -78,13 +79,15 @@ DEBUG_HEADERS = ("X-Firestore-Ops",)
 class BodyModel(BaseModel):
     """Base for request bodies: unknown fields are an error, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: a model's validator is built by the first request that uses it, not at
+    # import: a function declares every route's models, a cold start serves one route.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class QueryModel(BaseModel):
     """Base for query strings: unknown parameters are an error (typos surface as 422)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 @dataclass(frozen=True)
@@ -327,7 +330,7 @@ class App:
             own_path = path if path.startswith("/") else "/" + path
             hosting_path = self.prefix + ("" if own_path == "/" else own_path)
             for rule_path in {own_path, hosting_path}:
-                self._map.add(Rule(rule_path, endpoint=endpoint, methods=[route.method]))
+                self._map.add(MatchRule(rule_path, endpoint=endpoint, methods=[route.method]))
             return handler
 
         return register

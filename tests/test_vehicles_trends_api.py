@@ -1,6 +1,7 @@
 """Predictive health through the API: a battery losing voltage day after day opens a trend
 alert with a predicted failure date and a date to book by; a battery service resets it;
-day documents carry their rollup; days stored before rollups are summarised and repaired."""
+a day is summarised once, by the first evaluation that reads it as a rollup; days stored
+before rollups are summarised and repaired."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def test_a_battery_service_resolves_the_trend_and_restarts_it(
     assert alert(db, vehicle["id"], TREND_ALERT)["status"] == "resolved"
 
 
-def test_each_day_document_carries_the_rollup_of_all_its_readings(
+def test_a_day_is_summarised_once_when_an_evaluation_first_reads_it_as_a_rollup(
     client: Any, owner: Any, vehicle: dict[str, Any], db: Any, pin_clock: Any
 ) -> None:
     pin_clock(START + timedelta(hours=23))
@@ -113,9 +114,24 @@ def test_each_day_document_carries_the_rollup_of_all_its_readings(
         assert response.status_code == 201
     days = db.collection("vehicles").document(vehicle["id"]).collection("telemetry_days")
     stored = days.document("2025-03-01").get().to_dict()
+    # Ingest stores no summary (evaluations decode a recent day's readings anyway).
+    assert stored["rollup"] is None and stored["count"] == len(day_readings)
+
+    # Nine days on, the day is read as a rollup: summarised from all its readings, written.
+    pin_clock(START + timedelta(days=9, hours=12))
+    assert client.get(f"{API}/{vehicle['id']}/health", headers=owner.headers).status_code == 200
+    stored = days.document("2025-03-01").get().to_dict()
     rollup = rollups.decode(date(2025, 3, 1), stored["rollup"])
     assert rollup is not None and rollup.readings == len(day_readings) == stored["count"]
     assert rollup.resting_v == 12.5 and rollup.resting_n == len(day_readings)
+
+    # A late reading for that day drops the summary again: none that misses it survives.
+    late = reading(START + timedelta(hours=23, minutes=30), 42000, volts=12.5)
+    response = client.post(
+        f"{API}/{vehicle['id']}/telemetry", json={"readings": [late]}, headers=owner.headers
+    )
+    assert response.status_code == 201
+    assert days.document("2025-03-01").get().to_dict()["rollup"] is None
 
 
 def test_days_stored_before_rollups_are_summarised_and_written_back(

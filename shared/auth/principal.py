@@ -19,9 +19,7 @@ live sessions. An access token whose ``sid`` is not listed has been revoked.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +27,7 @@ from shared.auth.rbac import Role
 from shared.auth.tokens import TokenClaims
 from shared.config import get_settings
 from shared.errors import Unauthorized
+from shared.instance_cache import InstanceCache
 
 USERS_COLLECTION = "users"
 # Users remembered per instance (a few hundred bytes each); the least recently used go first.
@@ -77,59 +76,16 @@ def principal_from_user(claims: TokenClaims, user: dict[str, Any] | None) -> Pri
     )
 
 
-class UserCache:
+class UserCache(InstanceCache[dict[str, Any]]):
     """Users' documents (the principal's fields only) per instance, for a bounded time.
 
     Thread-safe, LRU-bounded. A read that started before an invalidation on this instance
     never stores its (possibly older) result, so :meth:`forget` cannot be undone by a
-    request that was in flight.
+    request that was in flight (shared.instance_cache).
     """
 
     def __init__(self, max_entries: int = PRINCIPAL_CACHE_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
-        self._generation = 0  # bumped by every forget
-        self._lock = threading.Lock()
-
-    def get(self, user_id: str, max_age: float) -> dict[str, Any] | None:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(user_id)
-            if entry is None:
-                return None
-            if now - entry[0] >= max_age:
-                del self._entries[user_id]
-                return None
-            self._entries.move_to_end(user_id)
-            return entry[1]
-
-    def generation(self) -> int:
-        with self._lock:
-            return self._generation
-
-    def put(self, user_id: str, user: dict[str, Any], read_at: float, generation: int) -> None:
-        """Remember ``user`` as read at ``read_at`` (monotonic), unless forgotten since."""
-        with self._lock:
-            if generation != self._generation:
-                return
-            self._entries[user_id] = (read_at, user)
-            self._entries.move_to_end(user_id)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def forget(self, user_id: str) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.pop(user_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        super().__init__(max_entries)
 
 
 user_cache = UserCache()

@@ -10,6 +10,7 @@ This module is the only writer of ``centers``; availability reads slot counts th
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,10 +36,22 @@ from shared.errors import NotFound, ValidationFailed
 from shared.firestore import get_client
 from shared.http import validation_details
 from shared.ids import is_document_id
+from shared.instance_cache import InstanceCache
 from shared.pagination import PageQuery, page_of
 from shared.query_shapes import QueryShape, register
 
 CENTERS = "centers"
+# How long an instance books against a center it read (calendar, bays, services) without
+# reading it again. Centers change rarely and by hand (an admin edits hours, bays or
+# services), while every booking needs its center before its transaction (to know which
+# slot cells to lock): a read per booking for data that changes a few times a year. A
+# change made through this instance applies to its next booking; made through another,
+# within this bound. Capacity is unaffected: the cells' counts are always read and
+# written in the booking's transaction (booking.capacity); only which bays and hours apply
+# may lag the edit by this much, as a booking already racing the edit could before.
+CENTER_CACHE_SECONDS = 5.0
+# Centers remembered per instance (a few KB each); the least recently used go first.
+CENTER_CACHE_ENTRIES = 1_000
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 LIST_CENTERS_BY_NAME, LIST_CENTERS_FOR_SCAN = register(
@@ -141,12 +154,35 @@ def create_center(body: CenterCreate) -> Center:
 
 
 def get_center(center_id: str) -> Center:
+    """The center as stored now (one read); 404 when there is none."""
     if not is_document_id(center_id):
         raise NotFound("The service center does not exist.")
     snapshot = get_client().collection(CENTERS).document(center_id).get()
     if not snapshot.exists:
         raise NotFound("The service center does not exist.")
     return center_from_snapshot(snapshot.id, snapshot.to_dict() or {})
+
+
+_recent = InstanceCache[Center](CENTER_CACHE_ENTRIES)
+
+
+def recent_center(center_id: str) -> Center:
+    """The center as read at most :data:`CENTER_CACHE_SECONDS` ago, for booking and
+    availability (a missing center is never remembered: 404 reads again each time)."""
+    cached = _recent.get(center_id, CENTER_CACHE_SECONDS)
+    if cached is not None:
+        return cached
+    generation = _recent.generation()
+    # Stamped before the read: the entry's age then covers the read's own duration.
+    read_at = time.monotonic()
+    center = get_center(center_id)
+    _recent.put(center_id, center, read_at, generation)
+    return center
+
+
+def forget_recent_centers() -> None:
+    """Make this instance read every center again (tests that edit centers directly)."""
+    _recent.clear()
 
 
 def update_center(center_id: str, patch: CenterPatch) -> Center:
@@ -168,6 +204,7 @@ def update_center(center_id: str, patch: CenterPatch) -> Center:
         ) from None
     document = {**_to_document(full), "updated_at": clock.now()}
     get_client().collection(CENTERS).document(center_id).update(document)
+    _recent.forget(center_id)  # this instance books against the edit at once
     return center_from_snapshot(center_id, {**current.data, **document})
 
 

@@ -41,7 +41,7 @@ MAX_CANCEL_REASON_CHARS = 500
 class Location(BaseModel):
     """A point on Earth in degrees (WGS 84)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
@@ -216,7 +216,7 @@ class CancelBody(BodyModel):
 class Money(BaseModel):
     """An amount in a currency (ISO 4217); stored as given, never converted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     amount: float = Field(ge=0, le=1_000_000)
     currency: str = Field(pattern=r"^[A-Z]{3}$")

@@ -129,7 +129,7 @@ class OpeningHours(BaseModel):
     Intervals are stored sorted by opening time; they may touch but not overlap.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     mon: tuple[tuple[str, str], ...] = ()
     tue: tuple[tuple[str, str], ...] = ()
@@ -172,7 +172,9 @@ class OpeningHours(BaseModel):
 class ServiceOffering(BaseModel):
     """One bookable service of a center, e.g. code ``oil_change``, 45 minutes."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True
+    )
 
     # Lower-case slug: it ends up in URLs and booking documents, so keep it boring.
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -189,7 +191,7 @@ def _load_zone(name: str) -> ZoneInfo:
 class CenterCalendar(BaseModel):
     """Everything needed to compute a center's slots: zone, weekly hours, bays, slot grid."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     time_zone: str
     opening_hours: OpeningHours

@@ -1,9 +1,9 @@
 """One function per route of the bookings function: from a validated request to an answer.
 
-Each function checks what can be checked without a lock — the vehicle is the caller's, the
-center offers the service, the start is a real slot of its calendar — and makes one call
-into a store (:mod:`booking.store`, :mod:`booking.centers`, :mod:`booking.suggestions`),
-whose transaction re-checks only what can change under it (capacity, the vehicle, the
+Each function checks what can be checked without a lock — the center offers the service,
+the start is a real slot of its calendar — and makes one call into a store
+(:mod:`booking.store`, :mod:`booking.centers`, :mod:`booking.suggestions`), whose
+transaction checks what can change under it (capacity, the vehicle is the caller's, the
 booking's state). Creating runs once per ``Idempotency-Key`` (:mod:`booking.idempotency`).
 """
 
@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from booking import centers, idempotency, store, suggestions
+from booking import centers, idempotency, store
+
+# booking.suggestions (the scan for free slots near the caller's alerts) is imported by the
+# two functions that use it, on their first call: other routes' cold starts skip it.
 from booking.centers import Center
 from booking.lifecycle import BookingAction
 from booking.models import (
@@ -41,6 +44,7 @@ from shared.auth.principal import Principal
 from shared.auth.scoping import redact_for
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply, RequestContext
+from shared.ids import is_document_id
 from shared.pagination import PageQuery
 
 # --------------------------------------------------------------------------- centers
@@ -66,7 +70,7 @@ def update_center(center_id: str, patch: CenterPatch) -> dict[str, Any]:
 
 def availability(center_id: str, query: AvailabilityQuery) -> dict[str, Any]:
     """Slots of one day for one service, in the center's zone, with bays remaining."""
-    center = centers.get_center(center_id)
+    center = centers.recent_center(center_id)
     offering = offered_service(center, query.service, location="query")
     try:
         day = parse_local_date(query.date)
@@ -99,6 +103,8 @@ def team(principal: Principal, center_id: str) -> dict[str, Any]:
 def center_suggestions(principal: Principal, center_id: str) -> dict[str, Any]:
     """What the vehicles the center may see need, with the center's own free slots."""
     center = _center_of_staff(principal, center_id)
+    from booking import suggestions  # on first use (see the imports)
+
     return {
         "center_id": center.id,
         "time_zone": center.calendar.time_zone,
@@ -190,13 +196,15 @@ def new_booking(
     source: str = "direct",
     suggestion_id: str | None = None,
 ) -> NewBooking:
-    """Every check that needs no lock: ownership, center, service, calendar rules.
+    """Every check that needs no lock: center, service, calendar rules.
 
-    The vehicle is checked first, so a bad vehicle fails before any other lookup; the
-    booking transaction reads it again (it may be deleted meanwhile).
+    Nothing is read from Firestore here when this instance read the center recently
+    (booking.centers.recent_center). The vehicle is read once, in the booking transaction,
+    which answers 404 unless it is the caller's (booking.store.create_booking).
     """
-    store.require_own_vehicle(store.read_vehicle(vehicle_id), principal.user_id)
-    center = centers.get_center(center_id)
+    if not is_document_id(vehicle_id):  # a suggestion id may carry anything
+        raise NotFound("The vehicle does not exist.")
+    center = centers.recent_center(center_id)
     offering = offered_service(center, service_type, location="body")
     return NewBooking(
         customer=principal,
@@ -268,6 +276,8 @@ def create_booking(ctx: RequestContext, body: BookingCreate, *, location_prefix:
 
 def suggest(principal: Principal, query: SuggestionsQuery) -> dict[str, Any]:
     """Free slots for the caller's vehicles' open alerts and due services."""
+    from booking import suggestions  # on first use (see the imports)
+
     return {"suggestions": suggestions.suggestions(principal, _location(query))}
 
 
@@ -286,6 +296,8 @@ def accept_suggestion(ctx: RequestContext, suggestion_id: str, *, location_prefi
     Whatever made the suggestion unbookable since it was issued (now in the past, no
     longer offered, taken) answers 409 ``suggestion_stale``: the client asks for fresh ones.
     """
+    from booking import suggestions  # on first use (see the imports)
+
     ref = suggestions.SuggestionRef.decode(suggestion_id)
 
     def build() -> NewBooking:

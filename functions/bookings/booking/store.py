@@ -116,14 +116,6 @@ def require_own_vehicle(vehicle: dict[str, Any] | None, user_id: str) -> None:
         raise NotFound("The vehicle does not exist.")
 
 
-def read_vehicle(vehicle_id: str) -> dict[str, Any] | None:
-    """A vehicle document without a lock (None when missing)."""
-    if not is_document_id(vehicle_id):
-        return None
-    snapshot = vehicle_ref(vehicle_id).get()
-    return snapshot.to_dict() if snapshot.exists else None
-
-
 def read_in(
     transaction: Transaction, refs: Iterable[DocumentReference]
 ) -> dict[str, dict[str, Any] | None]:
@@ -247,9 +239,10 @@ def create_booking(
         )
         if claim is not None:
             idempotency.check_claim(found[claim.ref().path], claim)
-        # Checked before (booking.service) without a lock; read again here because the
-        # vehicle may have been deleted or handed over since, and updating a deleted
-        # vehicle would fail the commit (a 500). Reading it also locks it until commit.
+        # The vehicle is read here only (with the cells, the holder and the idempotency
+        # claim: one round trip): locked until commit, so it cannot be deleted or handed over
+        # before the booking and its center link are written (updating a deleted vehicle
+        # would fail the commit, a 500).
         vehicle = found[booked_vehicle_ref.path]
         require_own_vehicle(vehicle, customer_id)
         link = read_link(transaction, request.vehicle_id, vehicle=vehicle)
@@ -316,7 +309,8 @@ def create_booking(
     return run_transaction(
         work,
         what="create booking",
-        # The transaction queries the vehicle's alerts (shared.center_links).
+        # The transaction may query the vehicle's alerts (shared.center_links: when the
+        # vehicle does not list them).
         lock_keys=[*keys, customer_holder_ref.path, booked_vehicle_ref.path, *query_lock_keys()],
     )
 

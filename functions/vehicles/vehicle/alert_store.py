@@ -43,10 +43,16 @@ from google.cloud import firestore
 from shared import clock
 from shared.alerts import (
     ALERTS,
+    HEALTH_EVALUATED_AT,
+    MAX_LISTED_ALERTS,
     MAX_OPEN_ALERTS_READ,
     OPEN,
+    VEHICLE_ALERT_IDS,
+    VEHICLE_ALERT_IDS_EVALUATED_AT,
     Resolution,
     is_per_code_fault_alert,
+    listed_alert_ids,
+    of_vehicle,
     open_of_vehicle,
     query_lock_keys,
     resolved_fields,
@@ -140,7 +146,16 @@ def publish(
         if vehicle_snapshot is None or not vehicle_snapshot.exists:
             return reads, 0
         vehicle = vehicle_snapshot.to_dict() or {}
+        listed = listed_alert_ids(vehicle)
+        if listed is None:
+            # No complete list yet (a vehicle from before lists, or one a previous release
+            # evaluated): build it from every alert the vehicle has, once.
+            everything = list(transaction.get(of_vehicle(vehicle_id).limit(MAX_LISTED_ALERTS)))
+            reads += len(everything) or 1
+            if len(everything) < MAX_LISTED_ALERTS:
+                listed = [snapshot.id for snapshot in everything]
         writes = 0
+        deleted: set[str] = set()
         for doc_id, finding in wanted.items():
             current = existing.get(doc_id)
             fields = {
@@ -177,13 +192,21 @@ def publish(
                     # Superseded by its grouped alert (written above when the code is still
                     # reported): deleted, so the vehicle keeps only the keys the rules know.
                     transaction.delete(collection.document(doc_id))
+                    deleted.add(doc_id)
                 else:
                     transaction.update(
                         collection.document(doc_id),
                         resolved_fields(Resolution.EVIDENCE_CLEARED, now),
                     )
                 writes += 1
-        transaction.update(ref, dict(vehicle_fields))
+        vehicle_update = dict(vehicle_fields)
+        # The vehicle lists its alerts, stamped with this evaluation (shared.alerts), so a
+        # booking finds them by id; a vehicle with too many keeps being queried.
+        stamp = vehicle_update.get(HEALTH_EVALUATED_AT)
+        if listed is not None and stamp is not None:
+            vehicle_update[VEHICLE_ALERT_IDS] = sorted({*listed, *wanted} - deleted)
+            vehicle_update[VEHICLE_ALERT_IDS_EVALUATED_AT] = stamp
+        transaction.update(ref, vehicle_update)
         return reads, writes + 1
 
     return run_transaction(work, what="publish health", lock_keys=[ref.path, *query_lock_keys()])

@@ -8,7 +8,7 @@ read of authentication that every authenticated request costs.
 
 from __future__ import annotations
 
-from shared.alerts import MAX_OPEN_ALERTS_READ
+from shared.alerts import MAX_LISTED_ALERTS, MAX_OPEN_ALERTS_READ
 from vehicle.alert_store import MAX_ALERTS_PER_EVALUATION
 from vehicle.health import HEALTH_WINDOW, RAW_DAYS
 from vehicle.record_store import MAX_RECORDS_FOR_FORECAST
@@ -16,8 +16,8 @@ from vehicle.telemetry_quality import MAX_DAYS_PER_BATCH
 from vehicle.telemetry_store import MAX_ROLLUP_REPAIRS
 
 # --- POST /{id}/telemetry: the ingest transaction ------------------------------------------
-# The vehicle and every day document the batch may touch; each touched day written once
-# (readings and rollup in one set), and the vehicle once.
+# The vehicle (its scope checked in the same transaction) and every day document the batch
+# may touch; each touched day written once, and the vehicle once.
 INGEST_READS = 1 + MAX_DAYS_PER_BATCH
 INGEST_WRITES = MAX_DAYS_PER_BATCH + 1
 
@@ -41,5 +41,6 @@ EVALUATION_READS = (
     + 1  # the vehicle, in the publishing transaction
     + MAX_ALERTS_PER_EVALUATION  # the alerts it may write, by id
     + MAX_OPEN_ALERTS_READ  # the open ones, to resolve those whose finding is gone
+    + MAX_LISTED_ALERTS  # every alert, once, when the vehicle's alert list is rebuilt
 )
 EVALUATION_WRITES = MAX_ALERTS_PER_EVALUATION + MAX_OPEN_ALERTS_READ + 1 + MAX_ROLLUP_REPAIRS

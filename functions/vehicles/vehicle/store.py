@@ -163,6 +163,9 @@ def new_vehicle_document(owner_id: str, body: Mapping[str, Any], now: datetime) 
         "created_at": now,
         "updated_at": now,
         **center_links.empty_fields(),
+        # No alerts yet, as of no evaluation (shared.alerts; alert_store.publish keeps them).
+        alerts.VEHICLE_ALERT_IDS: [],
+        alerts.VEHICLE_ALERT_IDS_EVALUATED_AT: None,
         "maintenance_overrides": {},
         "odometer_km": None,
         "last_reading_at": None,

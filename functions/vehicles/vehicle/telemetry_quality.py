@@ -128,6 +128,7 @@ class Reading(BaseModel):
         frozen=True,
         allow_inf_nan=False,
         extra="ignore",
+        defer_build=True,
         json_schema_extra={
             "description": "One telemetry sample. Unknown fields are accepted and not "
             "stored; the answer lists them per reading in ignored_fields."

@@ -12,12 +12,16 @@ key to its packed string (both defined in :mod:`vehicle.codec`). Why this shape:
   refuses readings from the future or older than 30 days, readings with more than 20 fault
   codes, and readings beyond the batch's first 7 distinct days (each with a reason), so a
   batch costs at most 1 + 7 reads and 7 + 1 writes.
-* **Per-day rollups** (vehicle.rollups). Each day document also holds ``rollup``, the
-  day's summary for the long-window health rules, recomputed from all of the day's readings
-  and written in the same ``set`` as the new readings. :func:`evaluation_window` reads raw
-  readings of the last days only and older days as rollups (a projection query); a day
-  without a current rollup (written before rollups existed) is summarised from its readings
-  and written back (migration 006 does every stored day, :func:`rollup_backfill`).
+* **Per-day rollups** (vehicle.rollups). A day document may hold ``rollup``, the day's
+  summary for the long-window health rules. :func:`evaluation_window` decodes the raw
+  readings of the last days (summarising them on the way) and reads older days as rollups
+  only (a projection query); an older day without a current rollup is summarised from its
+  readings and written back (at most ``MAX_ROLLUP_REPAIRS`` per evaluation;
+  migration 006 does every stored day, :func:`rollup_backfill`). So ingest never
+  summarises: recomputing a day's rollup from all its readings for every batch that adds
+  to it is work nothing reads while the day is recent. It stores ``rollup: null`` with the
+  new readings instead, so no summary that misses them survives, and the first evaluation
+  that reads the day as a rollup writes it, once.
 * **Retries are idempotent.** A reading is identified by vehicle and timestamp: its map key.
   A re-sent reading finds its key already stored and is reported as a duplicate, not added.
 * **Bounded documents.** Firestore's limit is 1 MiB per document; a stored reading is at
@@ -35,7 +39,7 @@ baseline that makes true readings look backwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -102,6 +106,8 @@ class IngestResult:
     writes: int = 0
     days: list[str] = field(default_factory=list)
     accepted_readings: list[Reading] = field(default_factory=list)
+    # The vehicle document as the transaction read it (before this batch's changes).
+    vehicle: dict[str, Any] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -141,13 +147,24 @@ class IngestResult:
         }
 
 
-def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> IngestResult:
-    """Judge and store one batch in one transaction (see the module docstring)."""
+def ingest(
+    vehicle_id: str,
+    readings: Sequence[Reading],
+    now: datetime,
+    *,
+    visible: Callable[[Mapping[str, Any]], bool],
+) -> IngestResult:
+    """Judge and store one batch in one transaction (see the module docstring).
+
+    ``visible(vehicle)`` is the caller's scope check, made on the vehicle as the transaction
+    reads it (so the request reads the vehicle once): False answers 404 like a missing one.
+    """
     vehicle_doc = vehicle_ref(vehicle_id)
     days_ref = vehicle_doc.collection(TELEMETRY_DAYS)
     keys = [reading_key(r.timestamp) for r in readings]
+    day_ids = [day_of(r.timestamp) for r in readings]
     admitted, refused = screen_batch(readings, now)
-    days = sorted({day_of(readings[i].timestamp) for i in admitted})
+    days = sorted({day_ids[i] for i in admitted})
     day_refs = {day: days_ref.document(day) for day in days}
 
     def store(transaction: Transaction) -> IngestResult:
@@ -157,6 +174,8 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
         if vehicle_snapshot is None or not vehicle_snapshot.exists:
             raise NotFound("The vehicle does not exist.")
         vehicle = vehicle_snapshot.to_dict() or {}
+        if not visible(vehicle):
+            raise NotFound("The vehicle does not exist.")
         stored: dict[str, Mapping[str, Any]] = {}
         counts: dict[str, int] = {}
         for day, ref in day_refs.items():
@@ -165,15 +184,15 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
             stored[day] = data.get("readings") or {}
             counts[day] = int(data.get("count") or len(stored[day]))
 
-        verdicts = _judge(readings, keys, admitted, refused, stored, vehicle, now)
-        result = IngestResult(verdicts=verdicts, reads=len(snapshots))
+        verdicts = _judge(readings, keys, day_ids, admitted, refused, stored, vehicle, now)
+        result = IngestResult(verdicts=verdicts, reads=len(snapshots), vehicle=vehicle)
 
         # The day cap, in time order so the earliest readings of a full day are the ones kept.
         additions: dict[str, dict[str, Any]] = {}
         for index in sorted(
             (v.index for v in verdicts if v.accepted), key=lambda i: readings[i].timestamp
         ):
-            day = day_of(readings[index].timestamp)
+            day = day_ids[index]
             if counts[day] >= MAX_READINGS_PER_DAY:
                 verdicts[index] = ReadingVerdict(
                     index,
@@ -189,14 +208,13 @@ def ingest(vehicle_id: str, readings: Sequence[Reading], now: datetime) -> Inges
             result.accepted_readings.append(readings[index])
 
         for day, entries in additions.items():
-            rollup = rollups.encode(_summarize(day, {**stored[day], **entries}))
             transaction.set(
                 day_refs[day],
                 {
                     "day": day,
                     "readings": entries,
                     "count": counts[day],
-                    "rollup": rollup,
+                    "rollup": None,  # summarised when first read as a rollup (docstring)
                     "updated_at": now,
                 },
                 merge=True,
@@ -232,6 +250,7 @@ def _summarize(day: str, stored: Mapping[str, Any]) -> DayRollup:
 def _judge(
     readings: Sequence[Reading],
     keys: Sequence[str],
+    day_ids: Sequence[str],
     admitted: Sequence[int],
     refused: Mapping[int, ReadingVerdict],
     stored: Mapping[str, Mapping[str, Any]],
@@ -242,8 +261,7 @@ def _judge(
     verdicts: dict[int, ReadingVerdict] = dict(refused)
     fresh: list[int] = []
     for index in admitted:
-        reading = readings[index]
-        if keys[index] in stored[day_of(reading.timestamp)]:
+        if keys[index] in stored[day_ids[index]]:
             verdicts[index] = ReadingVerdict(
                 index, ReadingStatus.DUPLICATE, "a reading with this timestamp is already stored"
             )
@@ -274,17 +292,20 @@ def _vehicle_changes(
     )
     good = from_baseline(vehicle.get("last_good_reading"))
     flagged = from_baseline(vehicle.get("last_flagged_reading"))
-    changes: dict[str, Any] = {}
+    # The latest of each kind wins; packed once, for the winner only.
+    newest: dict[str, ReadingVerdict] = {}
     for verdict in accepted:
         reading = readings[verdict.index]
-        stored_form = baseline(reading, verdict.flags)
         if verdict.flags:
             if flagged is None or reading.timestamp > flagged.timestamp:
                 flagged = reading
-                changes["last_flagged_reading"] = stored_form
+                newest["last_flagged_reading"] = verdict
         elif good is None or reading.timestamp > good.timestamp:
             good = reading
-            changes["last_good_reading"] = stored_form
+            newest["last_good_reading"] = verdict
+    changes: dict[str, Any] = {
+        name: baseline(readings[verdict.index], verdict.flags) for name, verdict in newest.items()
+    }
     if flagged is not None and good is not None and flagged.timestamp <= good.timestamp:
         changes["last_flagged_reading"] = None  # superseded by a trusted later reading
     if "last_good_reading" in changes and good is not None:
