@@ -46,10 +46,9 @@ from bench_hot_path import (  # noqa: E402
     python_load,
     seed,
     spawn,
-    tree_cpu_seconds,
     wrk_load,
 )
-from benchlib import machine_line, update_section  # noqa: E402
+from benchlib import machine_line, tree_cpu_seconds, update_section  # noqa: E402
 from emulator import FirestoreEmulator, stop_process_group  # noqa: E402
 from stack import free_port  # noqa: E402
 
