@@ -178,7 +178,7 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
     _, admin = bench_user(db, "admin")
 
     def center(bays: int) -> str:
-        body = {
+        body: dict[str, Any] = {
             "name": f"Bench {bays}",
             "address": "Bench 1",
             "time_zone": "Europe/Berlin",
@@ -186,7 +186,9 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
             "bays": bays,
             "services": [{"code": "tyre_rotation", "name": "Tyres", "duration_minutes": 30}],
         }
-        response = requests.post(f"{bookings_url}/centers", json=body, headers=admin, timeout=30)
+        response = requests.post(
+            f"{bookings_url}/centers", json=body, headers=admin, timeout=30
+        )
         response.raise_for_status()
         return str(response.json()["id"])
 

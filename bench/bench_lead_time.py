@@ -254,7 +254,7 @@ def main() -> None:
         from shared import clock
         from shared.firestore import get_client
 
-        app = functions_framework.create_app(
+        app = functions_framework.create_app(  # type: ignore[no-untyped-call]
             target="vehicles", source=str(ROOT / "functions" / "vehicles" / "main.py")
         )
         client = app.test_client()

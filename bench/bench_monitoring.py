@@ -104,7 +104,7 @@ def in_process(world: World, rounds: int, requests: int, threaded_requests: int)
     from shared import metrics
     from shared.config import get_settings
 
-    app = functions_framework.create_app(
+    app = functions_framework.create_app(  # type: ignore[no-untyped-call]
         target="vehicles", source=str(ROOT / "functions" / "vehicles" / "main.py")
     )
     client = app.test_client()
@@ -182,7 +182,7 @@ def in_process(world: World, rounds: int, requests: int, threaded_requests: int)
 
 # --- real processes ---------------------------------------------------------------------------
 
-CONFIGS = (
+CONFIGS: tuple[tuple[str, dict[str, str]], ...] = (
     ("recording on (PMI default)", {}),
     ("recording off", {"PMI_METRICS": "off"}),
 )
