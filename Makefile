@@ -92,10 +92,12 @@ format: $(STAMP)
 # Each function folder is checked on its own: the four entry points are all called main.py,
 # so one run over every folder would see four modules named "main".
 typecheck: $(STAMP)
-	@echo "==> mypy strict: shared/ and migrations/, functions/*/ (one run each), scripts/"
+	@echo "==> mypy strict: shared/ and migrations/, functions/*/ (one run each), scripts/, bench/"
 	@$(VENV)/bin/mypy
 	@for folder in functions/*/; do $(VENV)/bin/mypy "$$folder" || exit 1; done
 	@$(VENV)/bin/mypy scripts
+	@$(VENV)/bin/mypy bench/*.py
+	@for folder in bench/fixtures/*/; do $(VENV)/bin/mypy "$$folder" || exit 1; done
 
 unit: deps
 	@$(PY) -m pytest -m "not e2e and not slow"

@@ -45,6 +45,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 from benchlib import (  # noqa: E402
     LoadResult,
+    bench_user,
     machine_line,
     process_group_cpu_seconds,
     run_load,
@@ -160,8 +161,6 @@ class Results:
 def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Results, int]:
     from google.cloud import firestore
 
-    from shared.auth import tokens
-
     db = firestore.Client(project=PROJECT)
     bookings_url = stack.function_url("bookings")
     sessions = [requests.Session() for _ in range(CLIENTS)]
@@ -176,26 +175,10 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
         client, emulator_cpu, function = (b - a for a, b in zip(before, after, strict=True))
         return Scenario(result, (client, emulator_cpu, function))
 
-    def user(role: str) -> tuple[str, dict[str, str]]:
-        user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
-        db.collection("users").document(user_id).set(
-            {
-                "email": f"{user_id}@bench.test",
-                "role": role,
-                "is_active": True,
-                "session_ids": [session_id],
-                "service_center_id": None,
-            }
-        )
-        token = tokens.issue(
-            tokens.TokenKind.ACCESS, user_id=user_id, role=role, session_id=session_id
-        ).token
-        return user_id, {"Authorization": f"Bearer {token}"}
-
-    _, admin = user("admin")
+    _, admin = bench_user(db, "admin")
 
     def center(bays: int) -> str:
-        body = {
+        body: dict[str, Any] = {
             "name": f"Bench {bays}",
             "address": "Bench 1",
             "time_zone": "Europe/Berlin",
@@ -203,7 +186,9 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
             "bays": bays,
             "services": [{"code": "tyre_rotation", "name": "Tyres", "duration_minutes": 30}],
         }
-        response = requests.post(f"{bookings_url}/centers", json=body, headers=admin, timeout=30)
+        response = requests.post(
+            f"{bookings_url}/centers", json=body, headers=admin, timeout=30
+        )
         response.raise_for_status()
         return str(response.json()["id"])
 
@@ -211,7 +196,7 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
         """CLIENTS customers, each with a vehicle stored as registration stores one."""
         made = []
         for _ in range(CLIENTS):
-            customer_id, headers = user("customer")
+            customer_id, headers = bench_user(db)
             vehicle_id = uuid.uuid4().hex
             db.collection("vehicles").document(vehicle_id).set(
                 {

@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 from benchlib import LoadResult, machine_line, run_load, update_section  # noqa: E402
 from emulator import FirestoreEmulator, stop_process_group  # noqa: E402
-from stack import free_port, wait_http  # noqa: E402
+from stack import free_port, start_function, wait_http  # noqa: E402
 
 HELLO = ROOT / "bench" / "fixtures" / "hello" / "main.py"
 PROBE = ROOT / "tests" / "fixtures" / "probe_function" / "main.py"
@@ -55,25 +55,8 @@ def start_server(
         **env,
     }
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--target",
-            target,
-            "--source",
-            str(source),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=environment,
-        stdout=(log_dir / f"{target}-{port}.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log = log_dir / f"{target}-{port}.log"
+    process = start_function(target, source, port, environment, log)
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/", 60, process)
     return process, url, time.perf_counter() - started

@@ -32,7 +32,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -56,7 +55,13 @@ ENV = {
 }
 os.environ.update(ENV)
 
-from benchlib import BENCHMARKS_DOC, machine_line, update_section  # noqa: E402
+from benchlib import (  # noqa: E402
+    BENCHMARKS_DOC,
+    bench_user,
+    machine_line,
+    update_section,
+    vehicle_body,
+)
 from emulator import FirestoreEmulator  # noqa: E402
 from lead_time_scenarios import SCENARIOS, Scenario, counted_from, day_readings  # noqa: E402
 from stack import free_port  # noqa: E402
@@ -114,31 +119,8 @@ def pin(moment: datetime) -> None:
     clock.set_clock(lambda: moment)
 
 
-def make_user(db: Any) -> dict[str, str]:
-    from shared.auth import tokens
-
-    user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
-    db.collection("users").document(user_id).set(
-        {
-            "email": f"lead-{user_id[:8]}@example.test",
-            "role": "customer",
-            "is_active": True,
-            "session_ids": [session_id],
-            "service_center_id": None,
-        }
-    )
-    issued = tokens.issue(
-        tokens.TokenKind.ACCESS, user_id=user_id, role="customer", session_id=session_id
-    )
-    return {"Authorization": f"Bearer {issued.token}"}
-
-
 def create_vehicle(client: Any, headers: dict[str, str], serial: int) -> str:
-    from vehicle.vin import CHECK_DIGIT_INDEX, compute_check_digit
-
-    draft = f"1HGCM82630A{serial:06d}"
-    vin = draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
-    body = {"vin": vin, "make": "Lead", "model": "Time", "year": 2020, "mileage_km": 10_000}
+    body = vehicle_body(serial, make="Lead", model="Time")
     response = client.post(API, json=body, headers=headers)
     if response.status_code != 201:
         raise RuntimeError(f"vehicle create answered {response.status_code}: {response.text}")
@@ -168,7 +150,7 @@ def run(client: Any, db: Any, scenario: Scenario, serial: int) -> Outcome:
     started = time.perf_counter()
     rng = random.Random(scenario.seed)
     pin(START)
-    headers = make_user(db)
+    _, headers = bench_user(db, email_prefix="lead")
     vehicle_id = create_vehicle(client, headers, serial)
     outcome = Outcome(scenario)
     odometer = 10_000.0
@@ -272,7 +254,7 @@ def main() -> None:
         from shared import clock
         from shared.firestore import get_client
 
-        app = functions_framework.create_app(
+        app = functions_framework.create_app(  # type: ignore[no-untyped-call]
             target="vehicles", source=str(ROOT / "functions" / "vehicles" / "main.py")
         )
         client = app.test_client()

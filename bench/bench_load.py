@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from emulator import FirestoreEmulator, stop_process_group
-    from stack import Stack, free_port, wait_http
+    from stack import Stack, free_port, start_function, wait_http
 
     log_dir = Path(tempfile.mkdtemp(prefix="pmi-load-"))
     emulator = FirestoreEmulator(free_port(), project_id="demo-pmi", log_path=log_dir / "emu.log")
@@ -509,27 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     floor_process = None
     try:
         stack.start(progress=lambda message: None)
-        import subprocess
-
         floor_port = free_port()
-        floor_process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "functions_framework",
-                "--target",
-                "floor",
-                "--source",
-                str(FLOOR),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(floor_port),
-            ],
-            env={**os.environ, "THREADS": "8"},
-            stdout=(log_dir / "floor.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        floor_process = start_function(
+            "floor", FLOOR, floor_port, {**os.environ, "THREADS": "8"}, log_dir / "floor.log"
         )
         from google.cloud import firestore
 

@@ -46,10 +46,9 @@ from bench_hot_path import (  # noqa: E402
     python_load,
     seed,
     spawn,
-    tree_cpu_seconds,
     wrk_load,
 )
-from benchlib import machine_line, update_section  # noqa: E402
+from benchlib import machine_line, tree_cpu_seconds, update_section  # noqa: E402
 from emulator import FirestoreEmulator, stop_process_group  # noqa: E402
 from stack import free_port  # noqa: E402
 
@@ -105,7 +104,7 @@ def in_process(world: World, rounds: int, requests: int, threaded_requests: int)
     from shared import metrics
     from shared.config import get_settings
 
-    app = functions_framework.create_app(
+    app = functions_framework.create_app(  # type: ignore[no-untyped-call]
         target="vehicles", source=str(ROOT / "functions" / "vehicles" / "main.py")
     )
     client = app.test_client()
@@ -183,7 +182,7 @@ def in_process(world: World, rounds: int, requests: int, threaded_requests: int)
 
 # --- real processes ---------------------------------------------------------------------------
 
-CONFIGS = (
+CONFIGS: tuple[tuple[str, dict[str, str]], ...] = (
     ("recording on (PMI default)", {}),
     ("recording off", {"PMI_METRICS": "off"}),
 )

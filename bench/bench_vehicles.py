@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -61,9 +60,11 @@ os.environ.update(ENV)
 import requests  # noqa: E402
 from benchlib import (  # noqa: E402
     BENCHMARKS_DOC,
+    bench_user,
     machine_line,
     process_group_cpu_seconds,
     update_section,
+    vehicle_body,
 )
 from stack import Stack, free_port  # noqa: E402
 
@@ -99,31 +100,8 @@ def synthetic(start: datetime, count: int, km0: float = 10_000.0) -> list[dict[s
     return readings
 
 
-def make_user(client: Any) -> dict[str, str]:
-    from shared.auth import tokens
-
-    user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
-    client.collection("users").document(user_id).set(
-        {
-            "email": f"bench-{user_id[:8]}@example.test",
-            "role": "customer",
-            "is_active": True,
-            "session_ids": [session_id],
-            "service_center_id": None,
-        }
-    )
-    issued = tokens.issue(
-        tokens.TokenKind.ACCESS, user_id=user_id, role="customer", session_id=session_id
-    )
-    return {"Authorization": f"Bearer {issued.token}"}
-
-
 def create_vehicle(base: str, headers: dict[str, str], serial: int) -> str:
-    from vehicle.vin import CHECK_DIGIT_INDEX, compute_check_digit
-
-    draft = f"1HGCM82630A{serial:06d}"
-    vin = draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
-    body = {"vin": vin, "make": "Bench", "model": "Car", "year": 2020, "mileage_km": 10_000}
+    body = vehicle_body(serial)
     response = requests.post(f"{base}/api/vehicles", json=body, headers=headers, timeout=30)
     response.raise_for_status()
     vehicle_id: str = response.json()["id"]
@@ -315,7 +293,7 @@ def main() -> None:
 
         client = get_client()
         base = stack.function_url("vehicles")
-        headers = make_user(client)
+        _, headers = bench_user(client)
         now = datetime.now(UTC).replace(microsecond=0)
 
         count = BATCH * INGEST_BATCHES

@@ -1,4 +1,5 @@
-"""What every benchmark here shares: percentiles, concurrent load, and docs/benchmarks.md.
+"""What every benchmark here shares: percentiles, concurrent load, CPU time from /proc, a
+signed-in user and a vehicle to call the functions with, and docs/benchmarks.md.
 
 Benchmarks run client, server and emulator on one small machine, so each compares against
 a bare baseline measured in the same run and reports the ratio as the figure that matters.
@@ -10,10 +11,12 @@ import re
 import statistics
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS_DOC = ROOT / "docs" / "benchmarks.md"
@@ -151,6 +154,18 @@ def process_group_cpu_seconds(group: int) -> float:
     On a machine shared with other work, the CPU an operation costs the processes that
     serve it is a steadier measure than its wall time (which others' load stretches).
     """
+    # After the name: state, ppid, pgrp, ...
+    return _cpu_seconds(lambda _pid, fields: fields[2] == str(group))
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children, from /proc."""
+    return _cpu_seconds(lambda process, fields: process == str(pid) or fields[1] == str(pid))
+
+
+def _cpu_seconds(selected: Callable[[str, list[str]], bool]) -> float:
+    """CPU seconds of the live processes that ``selected(pid, stat fields after the name)``
+    picks."""
     import os
 
     tick = os.sysconf("SC_CLK_TCK")
@@ -160,7 +175,50 @@ def process_group_cpu_seconds(group: int) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # After the name: state, ppid, pgrp, ...; utime and stime are the 12th and 13th.
-        if fields[2] == str(group):
+        # utime and stime are the 12th and 13th fields after the name.
+        if selected(stat.parent.name, fields):
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+# --- a signed-in user and a vehicle, for the benchmarks that call the functions -------------
+
+
+def bench_user(
+    db: Any, role: str = "customer", *, email_prefix: str = "bench", **fields: Any
+) -> tuple[str, dict[str, str]]:
+    """A user stored the way the auth function stores one, with a live session; returns its
+    id and the ``Authorization`` header of an access token for it (no sign-in to measure).
+
+    ``fields`` are added to the user document. Needs ``PMI_JWT_SECRET`` set as the
+    functions under test see it.
+    """
+    from shared.auth import tokens
+
+    user_id, session_id = uuid.uuid4().hex, uuid.uuid4().hex
+    db.collection("users").document(user_id).set(
+        {
+            "email": f"{email_prefix}-{user_id[:8]}@example.test",
+            "role": role,
+            "is_active": True,
+            "session_ids": [session_id],
+            "service_center_id": None,
+            **fields,
+        }
+    )
+    issued = tokens.issue(
+        tokens.TokenKind.ACCESS, user_id=user_id, role=role, session_id=session_id
+    )
+    return user_id, {"Authorization": f"Bearer {issued.token}"}
+
+
+def vehicle_body(serial: int, make: str = "Bench", model: str = "Car") -> dict[str, Any]:
+    """A ``POST /api/vehicles`` body with a valid US VIN (check digit computed) for ``serial``.
+
+    Needs functions/vehicles on ``sys.path`` (the vehicles function's ``vehicle.vin``).
+    """
+    from vehicle.vin import CHECK_DIGIT_INDEX, compute_check_digit
+
+    draft = f"1HGCM82630A{serial:06d}"
+    vin = draft[:CHECK_DIGIT_INDEX] + compute_check_digit(draft) + draft[CHECK_DIGIT_INDEX + 1 :]
+    return {"vin": vin, "make": make, "model": model, "year": 2020, "mileage_km": 10_000}

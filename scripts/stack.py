@@ -62,6 +62,56 @@ def firebase_auth_port(config_path: Path = ROOT / "firebase.json") -> int:
     return int(config["emulators"]["auth"]["port"])
 
 
+def function_command(
+    target: str, source: Path | str, port: int, python: Path | str = sys.executable
+) -> list[str]:
+    """functions-framework serving ``target`` of ``source`` on 127.0.0.1:``port``.
+
+    The server Cloud Functions runs; ``python`` is the interpreter whose packages it uses
+    (another virtual environment's, for a deploy bundle).
+    """
+    return [
+        str(python),
+        "-m",
+        "functions_framework",
+        "--target",
+        target,
+        "--source",
+        str(source),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+def start_function(
+    target: str,
+    source: Path | str,
+    port: int,
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    python: Path | str = sys.executable,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start one function server without waiting for it (see :func:`wait_http`).
+
+    Its output is appended to ``log``; it runs in its own process group, so
+    ``stop_process_group`` stops it with the workers it forks.
+    """
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            function_command(target, source, port, python),
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
 def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until ``url`` answers with any HTTP status."""
     deadline = time.monotonic() + timeout
@@ -188,27 +238,13 @@ class Stack:
             progress(f"  function {name} ready")
 
     def _launch_function(self, name: str, env: Mapping[str, str]) -> None:
-        log = open(self.log_dir / f"function-{name}.log", "ab")  # noqa: SIM115
-        self.processes[name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "functions_framework",
-                "--target",
-                name,
-                "--source",
-                str(ROOT / "functions" / name / "main.py"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.function_ports[name]),
-            ],
+        self.processes[name] = start_function(
+            name,
+            ROOT / "functions" / name / "main.py",
+            self.function_ports[name],
+            env,
+            self.log_dir / f"function-{name}.log",
             cwd=ROOT,
-            env=dict(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
         )
 
     def kill_function(self, name: str) -> None:
@@ -218,7 +254,7 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    def start_function(self, name: str) -> None:
+    def restart_function(self, name: str) -> None:
         """Start one function again on its port (after kill_function)."""
         self._launch_function(name, self.function_env())
         wait_http(self.function_url(name) + "/", SERVER_START_TIMEOUT_SECONDS, self.processes[name])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 # Passes the policy: 12+ characters, not common, no sequence, no email name.
@@ -20,6 +22,30 @@ def register(
     body = {"email": email or new_email(), "password": password, "full_name": "Ada Driver"}
     body.update(extra)
     return client.post("/api/auth/register", json=body)
+
+
+def register_at_once(make_client: Callable[[], Any], email: str, attempts: int) -> list[int]:
+    """Register ``email`` from ``attempts`` threads released together; their statuses.
+
+    Each thread uses its own client from ``make_client`` (conftest's ``call("auth")``).
+    """
+    statuses: list[int] = []
+    barrier = threading.Barrier(attempts)
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        client = make_client()
+        barrier.wait()
+        status = register(client, email).status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
 
 
 def login(client: Any, email: str, password: str = GOOD_PASSWORD, **kwargs: Any) -> Any:

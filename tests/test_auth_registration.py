@@ -8,7 +8,6 @@ try to sign in" is no oracle either.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from auth_test_helpers import (
     login,
     new_email,
     register,
+    register_at_once,
     registered,
 )
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -137,22 +137,7 @@ def test_concurrent_registrations_of_one_address_make_one_account_and_one_answer
     call: Any, db: Any
 ) -> None:
     email = new_email("race")
-    statuses: list[int] = []
-    barrier = threading.Barrier(8)
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        client = call("auth")
-        barrier.wait()
-        status = register(client, email).status_code
-        with lock:
-            statuses.append(status)
-
-    threads = [threading.Thread(target=attempt) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = register_at_once(lambda: call("auth"), email, attempts=8)
     assert statuses == [202] * 8
     users = [s for s in db.collection("users").stream() if s.get("email") == email]
     assert len(users) == 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from stack import free_port, wait_http
+from stack import free_port, start_function, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -74,26 +74,8 @@ def serve(python: Path, bundle: Path, name: str, emulator: Any, log: Path) -> tu
             "PMI_BCRYPT_COST": "4",
         }
     )
-    process = subprocess.Popen(
-        [
-            str(python),
-            "-m",
-            "functions_framework",
-            "--target",
-            name,
-            "--source",
-            "main.py",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=bundle,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # Served from the bundle folder by the bundle's own environment, as Cloud Functions does.
+    process = start_function(name, "main.py", port, env, log, python=python, cwd=bundle)
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/", 90, process)
     return process, url

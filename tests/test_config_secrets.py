@@ -219,24 +219,14 @@ def test_function_refuses_to_start_with_bad_configuration(
 ) -> None:
     import os
     import subprocess
-    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    from stack import free_port
+    from stack import free_port, function_command
 
+    source = root / "functions" / "monitoring" / "main.py"
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--target",
-            "monitoring",
-            "--source",
-            str(root / "functions" / "monitoring" / "main.py"),
-            "--port",
-            str(free_port()),
-        ],
+        function_command("monitoring", source, free_port()),
         env={**os.environ, "PYTHONPATH": str(root), variable: value},
         capture_output=True,
         text=True,

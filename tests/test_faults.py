@@ -379,7 +379,7 @@ def _kill_mid_request(
     world.stack.kill_function(function)
     run_summary.fault(f"{function} function SIGKILLed mid-request")
     sender.join()
-    world.stack.start_function(function)
+    world.stack.restart_function(function)
     response: requests.Response | None = result.get("response")
     return response
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 import requests
+from process_testkit import start_probe
 
 from observability import service
 from shared import histogram
@@ -55,28 +56,16 @@ def probes(emulator: Any, tmp_path: Path) -> Iterator[list[Probe]]:
     from emulator import stop_process_group
     from stack import free_port, wait_http
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FIRESTORE_EMULATOR_HOST": emulator.address,
+    settings = {
         "PMI_METRICS": "firestore",
         "PMI_METRICS_FLUSH_SECONDS": str(FLUSH_SECONDS),
         "PMI_LOG_LEVEL": "INFO",  # every request's line, with its latency
-        "THREADS": "4",
     }
     started: list[Probe] = []
     try:
         for number in range(2):
             port, log = free_port(), tmp_path / f"probe-{number}.log"
-            source = ROOT / "tests" / "fixtures" / "probe_function" / "main.py"
-            argv = ["--target", "probe", "--source", str(source), "--port", str(port)]
-            process = subprocess.Popen(
-                [sys.executable, "-m", "functions_framework", "--host", "127.0.0.1", *argv],
-                env=env,
-                stdout=log.open("ab"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            process = start_probe(port, emulator, log, **settings)
             started.append(Probe(process, f"http://127.0.0.1:{port}", log))
         for probe in started:
             wait_http(probe.url + "/", 60, probe.process)

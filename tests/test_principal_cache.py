@@ -5,7 +5,6 @@ and across two real function processes."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from auth_test_helpers import bearer, error_code, make_admin, registered
+from process_testkit import start_on_emulator, start_probe
 
 from shared.auth import principal as principal_module
 from shared.auth import tokens
@@ -143,21 +143,33 @@ def test_a_session_opened_elsewhere_is_not_refused_from_the_cache(
     assert probe.get("/api/probe/me", headers=bearer(token)).status_code == 200
 
 
+def _admin_and_customer(auth: Any, db: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An admin and a customer, both signed in through the auth function."""
+    admin = registered(auth)
+    make_admin(db, admin["user"]["id"])
+    return admin, registered(auth)
+
+
+def _admin_changes(
+    auth: Any, admin: dict[str, Any], customer: dict[str, Any], change: dict[str, Any]
+) -> Any:
+    """The admin changes the customer's account through this instance's auth function."""
+    return auth.patch(
+        f"/api/auth/users/{customer['user']['id']}",
+        json=change,
+        headers=bearer(admin["access_token"]),
+    )
+
+
 def test_deactivation_through_this_instance_applies_at_once(
     call: Any, db: Any, cache_seconds: Any
 ) -> None:
     cache_seconds(60)
     auth, probe = call("auth"), call("probe")
-    admin = registered(auth)
-    make_admin(db, admin["user"]["id"])
-    customer = registered(auth)
+    admin, customer = _admin_and_customer(auth, db)
     token = customer["access_token"]
     assert probe.get("/api/probe/me", headers=bearer(token)).status_code == 200  # cached
-    patched = auth.patch(
-        f"/api/auth/users/{customer['user']['id']}",
-        json={"is_active": False},
-        headers=bearer(admin["access_token"]),
-    )
+    patched = _admin_changes(auth, admin, customer, {"is_active": False})
     assert patched.status_code == 200, patched.get_json()
     # Same instance (one process serves both functions here): no waiting for the bound.
     assert probe.get("/api/probe/me", headers=bearer(token)).status_code == 401
@@ -169,16 +181,10 @@ def test_role_change_through_this_instance_applies_at_once(
 ) -> None:
     cache_seconds(60)
     auth, probe = call("auth"), call("probe")
-    admin = registered(auth)
-    make_admin(db, admin["user"]["id"])
-    customer = registered(auth)
+    admin, customer = _admin_and_customer(auth, db)
     headers = bearer(customer["access_token"])
     assert probe.get("/api/probe/admin-only", headers=headers).status_code == 403  # cached
-    auth.patch(
-        f"/api/auth/users/{customer['user']['id']}",
-        json={"role": "admin"},
-        headers=bearer(admin["access_token"]),
-    )
+    _admin_changes(auth, admin, customer, {"role": "admin"})
     assert probe.get("/api/probe/admin-only", headers=headers).status_code == 200
 
 
@@ -218,35 +224,7 @@ def test_ending_a_session_through_this_instance_applies_at_once(
 
 
 TWO_PROCESS_BOUND = 2.0
-
-
-def _start(name: str, source: Path, port: int, emulator: Any, log: Path) -> Any:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FIRESTORE_EMULATOR_HOST": emulator.address,
-        "PMI_PRINCIPAL_CACHE_SECONDS": str(TWO_PROCESS_BOUND),
-        "THREADS": "4",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--target",
-            name,
-            "--source",
-            str(source),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+AUTH_SOURCE = ROOT / "functions" / "auth" / "main.py"
 
 
 @pytest.mark.slow
@@ -259,17 +237,10 @@ def test_deactivation_reaches_a_second_process_within_the_bound(
 
     admin, customer = users.create("admin"), users.create("customer")
     auth_port, probe_port = free_port(), free_port()
+    cache = {"PMI_PRINCIPAL_CACHE_SECONDS": str(TWO_PROCESS_BOUND)}
     processes = [
-        _start(
-            "auth", ROOT / "functions" / "auth" / "main.py", auth_port, emulator, tmp_path / "a"
-        ),
-        _start(
-            "probe",
-            ROOT / "tests" / "fixtures" / "probe_function" / "main.py",
-            probe_port,
-            emulator,
-            tmp_path / "p",
-        ),
+        start_on_emulator("auth", AUTH_SOURCE, auth_port, emulator, tmp_path / "a", **cache),
+        start_probe(probe_port, emulator, tmp_path / "p", **cache),
     ]
     auth_url, probe_url = f"http://127.0.0.1:{auth_port}", f"http://127.0.0.1:{probe_port}"
     try:

@@ -3,8 +3,6 @@ the limit holding across two real function processes that share one emulator."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -15,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from process_testkit import start_probe
 
 from shared.errors import ServiceUnavailable, TooManyRequests
 from shared.ratelimit import (
@@ -125,36 +124,13 @@ def test_route_limit_answers_429_through_the_pipeline(call: Any) -> None:
     assert int(refused.headers["Retry-After"]) >= 1
 
 
-def _start_probe(port: int, emulator_address: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FIRESTORE_EMULATOR_HOST": emulator_address,
-        "PMI_RATE_LIMIT_BACKEND": "firestore",
-        "PMI_RATE_LIMIT_FAIL_MODE": "closed",
-        "PMI_RATE_LIMIT_PER_MINUTE": "30",
-        "PMI_RATE_LIMIT_BURST": "10",
-        "THREADS": "4",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--target",
-            "probe",
-            "--source",
-            str(ROOT / "tests" / "fixtures" / "probe_function" / "main.py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+# Exact Firestore buckets, refusing when Firestore cannot answer: 30/min, burst 10.
+STRICT_LIMIT = {
+    "PMI_RATE_LIMIT_BACKEND": "firestore",
+    "PMI_RATE_LIMIT_FAIL_MODE": "closed",
+    "PMI_RATE_LIMIT_PER_MINUTE": "30",
+    "PMI_RATE_LIMIT_BURST": "10",
+}
 
 
 @pytest.mark.slow
@@ -164,7 +140,9 @@ def test_limit_holds_across_two_function_processes(db: Any, emulator: Any, tmp_p
     from stack import free_port, wait_http
 
     ports = [free_port(), free_port()]
-    processes = [_start_probe(p, emulator.address, tmp_path / f"probe-{p}.log") for p in ports]
+    processes = [
+        start_probe(p, emulator, tmp_path / f"probe-{p}.log", **STRICT_LIMIT) for p in ports
+    ]
     try:
         for port, process in zip(ports, processes, strict=True):
             wait_http(f"http://127.0.0.1:{port}/", 60, process)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from process_testkit import start_probe
 
 from shared.config import Settings
 from shared.errors import TooManyRequests
@@ -264,36 +265,18 @@ def test_overshoot_stays_within_the_stated_bound(
 
 
 def _start_probe(
-    port: int, emulator_address: str, log: Path, interval: float = 0.25
+    port: int, emulator: Any, log: Path, interval: float = 0.25
 ) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "FIRESTORE_EMULATOR_HOST": emulator_address,
-        "PMI_RATE_LIMIT_BACKEND": "local-first",
-        "PMI_RATE_LIMIT_SYNC_SECONDS": str(interval),
-        "PMI_RATE_LIMIT_PER_MINUTE": "600",
-        "PMI_RATE_LIMIT_BURST": "5",
-        "THREADS": "4",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--target",
-            "probe",
-            "--source",
-            str(ROOT / "tests" / "fixtures" / "probe_function" / "main.py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    """The probe with the local-first limit (10 per second, burst 5), reconciling every
+    ``interval`` seconds."""
+    return start_probe(
+        port,
+        emulator,
+        log,
+        PMI_RATE_LIMIT_BACKEND="local-first",
+        PMI_RATE_LIMIT_SYNC_SECONDS=str(interval),
+        PMI_RATE_LIMIT_PER_MINUTE="600",
+        PMI_RATE_LIMIT_BURST="5",
     )
 
 
@@ -310,7 +293,7 @@ def test_a_function_process_publishes_its_admissions_when_it_shuts_down(
 
     port = free_port()
     # A 60 s interval: no pass is due while it runs, so only the exit can publish.
-    process = _start_probe(port, emulator.address, tmp_path / "probe.log", interval=60.0)
+    process = _start_probe(port, emulator, tmp_path / "probe.log", interval=60.0)
     try:
         wait_http(f"http://127.0.0.1:{port}/", 60, process)
         for index in range(3):
@@ -334,8 +317,7 @@ def test_limit_holds_across_two_processes_within_the_bound(
     rate, burst, duration = 10.0, 5, 4.0
     ports = [free_port(), free_port()]
     processes = [
-        _start_probe(p, emulator.address, tmp_path / f"probe-{p}.log", TWO_PROCESS_INTERVAL)
-        for p in ports
+        _start_probe(p, emulator, tmp_path / f"probe-{p}.log", TWO_PROCESS_INTERVAL) for p in ports
     ]
     statuses: Counter[int] = Counter()
     refusals: list[requests.Response] = []
