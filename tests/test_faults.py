@@ -88,11 +88,19 @@ class Shop:
         self._lock = threading.Lock()
 
     def customer(self) -> tuple[dict[str, str], str]:
+        found = self.customer_unless_down()
+        assert found is not None, "the vehicles function answered 503 outside a fault"
+        return found
+
+    def customer_unless_down(self) -> tuple[dict[str, str], str] | None:
+        """A customer with a vehicle, or None when the registration met an outage (503)."""
         headers = self.world.user("customer")
         with self._lock:
             vin = north_american_vin(next(self._vins))
         body = {"vin": vin, "make": "Honda", "model": "Accord", "year": 2019, "mileage_km": 1000}
         reply = self.world.call("POST", "/api/vehicles", headers, json=body)
+        if reply.status_code == 503:
+            return None
         assert reply.status_code == 201, reply.text
         return headers, reply.json()["id"]
 
@@ -203,8 +211,12 @@ def _traffic(world: FaultStack, shop: Shop, seconds: float) -> list[tuple[str, A
         base = datetime.now(UTC) - timedelta(hours=20)
         while time.monotonic() < deadline:
             if kind == "book" and booked == 3:  # a customer may hold 3 active bookings
-                headers, vehicle_id = shop.customer()
-                booked = 0
+                # Mid-traffic, so it may meet the outage: then try again on the next turn.
+                fresh = shop.customer_unless_down()
+                if fresh is None:
+                    time.sleep(0.05)
+                    continue
+                (headers, vehicle_id), booked = fresh, 0
             if kind == "book":
                 booked += 1
                 request = ("POST", "/api/bookings", shop.booking(vehicle_id, shop.next_start()))
