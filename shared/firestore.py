@@ -32,10 +32,11 @@ _client: Client | None = None
 # at once. After a Firestore outage an instance would go on answering 503 for up to that
 # long although Firestore is back (tests/test_faults.py saw it after a few seconds' cut).
 # At most a second between attempts keeps recovery within one request's deadline, for the
-# price of one connection attempt a second while Firestore is down.
+# price of one connection attempt a second while Firestore is down. (Not
+# grpc.min_reconnect_backoff_ms: gRPC reads it as the time a connection attempt may take,
+# 20 s by default, and a slow network needs that.)
 RECONNECT_OPTIONS: Final = (
     ("grpc.initial_reconnect_backoff_ms", 250),
-    ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 1000),
 )
 
