@@ -11,7 +11,7 @@ ENV ?= staging
 
 .PHONY: help dev test deps tools lint format typecheck unit e2e bench bundles routes clean migrate
 .PHONY: lock lock-check deploy-plan venv
-.PHONY: assets browser jscheck
+.PHONY: assets browser jscheck openapi fuzz load
 .PHONY: alerting
 
 help:
@@ -21,6 +21,9 @@ help:
 	@echo "make bench      benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
+	@echo "make openapi    regenerate the API contract (openapi.json, docs/api.md, collection)"
+	@echo "make fuzz       the long Schemathesis run (every case of every operation, every role)"
+	@echo "make load       the mixed load test against the floor (writes docs/benchmarks.md)"
 	@echo "make migrate    data migrations: dry run (what would change); APPLY=1 applies them"
 	@echo "make assets     npm ci + copy the dashboard libraries into hosting/vendor/ (part of deps)"
 	@echo "make clean      remove the virtualenv, caches and local run state"
@@ -107,6 +110,22 @@ bench: deps browser
 
 routes: $(STAMP)
 	@$(PY) scripts/route_table.py
+
+# The API contract, generated from the route tables (never edited by hand): the OpenAPI
+# document Hosting serves at /api/openapi.json, docs/api.md and the API-client collection.
+openapi: $(STAMP)
+	@$(PY) scripts/openapi.py
+	@$(PY) scripts/api_docs.py
+
+# make test fuzzes a few cases per operation and role; this is the long run: Schemathesis'
+# coverage phase (every boundary of every schema) plus 40 generated cases each, and longer
+# stateful runs. FUZZ_ARGS passes pytest options (e.g. -x).
+fuzz: deps
+	@PMI_FUZZ_LONG=1 PMI_FUZZ_EXAMPLES=40 PMI_FUZZ_STATEFUL_EXAMPLES=20 PMI_FUZZ_STATEFUL_STEPS=20 \
+		$(PY) -m pytest tests/test_fuzz_api.py -p no:cacheprovider $(FUZZ_ARGS)
+
+load: deps
+	@$(PY) bench/bench_load.py $(LOAD_ARGS)
 
 bundles: $(STAMP)
 	@$(PY) scripts/build_bundles.py

@@ -10,8 +10,10 @@ test harness runs its own session-wide one instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -228,19 +230,34 @@ class Stack:
         for name in self.functions:
             port = self.function_ports.setdefault(name, free_port())
             progress(f"starting function {name} on 127.0.0.1:{port} ...")
-            self.processes[name] = start_function(
-                name,
-                ROOT / "functions" / name / "main.py",
-                port,
-                env,
-                self.log_dir / f"function-{name}.log",
-                cwd=ROOT,
-            )
+            self._launch_function(name, env)
         for name in self.functions:
             wait_http(
                 self.function_url(name) + "/", SERVER_START_TIMEOUT_SECONDS, self.processes[name]
             )
             progress(f"  function {name} ready")
+
+    def _launch_function(self, name: str, env: Mapping[str, str]) -> None:
+        self.processes[name] = start_function(
+            name,
+            ROOT / "functions" / name / "main.py",
+            self.function_ports[name],
+            env,
+            self.log_dir / f"function-{name}.log",
+            cwd=ROOT,
+        )
+
+    def kill_function(self, name: str) -> None:
+        """SIGKILL the function's whole process group, as a crashed instance dies."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def restart_function(self, name: str) -> None:
+        """Start one function again on its port (after kill_function)."""
+        self._launch_function(name, self.function_env())
+        wait_http(self.function_url(name) + "/", SERVER_START_TIMEOUT_SECONDS, self.processes[name])
 
     def _start_gateway(self, progress: Callable[[str], None]) -> None:
         progress(f"starting the Hosting gateway on 127.0.0.1:{self.gateway_port} ...")

@@ -7,6 +7,7 @@
 // - htm as an ES module.
 // - uPlot's minified build, wrapped as an ES module (its ESM build is not minified: 41 KB
 //   gzipped instead of 21 KB), and its stylesheet.
+// - Swagger UI's standalone bundle and stylesheet for the API reference at /api/docs.
 // - each package's LICENSE, served beside it, and manifest.json naming versions and files.
 //
 // Run by `make assets` (part of `make deps`, so `make dev` and `make test` run it) and by any
@@ -60,6 +61,20 @@ const FILES = [
     },
   },
   { pkg: "uplot", src: "uplot/dist/uPlot.min.css", out: "uplot.css", transform: (text) => text },
+  // The API reference viewer at /api/docs (hosting/api/docs.html): Swagger UI's standalone
+  // bundle and stylesheet, without their source-map comments (the maps are not copied).
+  {
+    pkg: "swagger-ui-dist",
+    src: "swagger-ui-dist/swagger-ui-bundle.js",
+    out: "swagger-ui/swagger-ui-bundle.js",
+    transform: stripSourceMap,
+  },
+  {
+    pkg: "swagger-ui-dist",
+    src: "swagger-ui-dist/swagger-ui.css",
+    out: "swagger-ui/swagger-ui.css",
+    transform: (text) => text.replace(/\n?\/\*# sourceMappingURL=\S+\s*\*\/\s*$/, "\n"),
+  },
 ];
 
 function main() {
@@ -72,6 +87,7 @@ function main() {
   const manifest = { generated_by: "scripts/vendor_assets.mjs", packages: /** @type {Record<string, any>} */ ({}) };
   for (const file of FILES) {
     const text = file.transform(readFileSync(join(MODULES, file.src), "utf8"));
+    mkdirSync(dirname(join(OUT, file.out)), { recursive: true });
     writeFileSync(join(OUT, file.out), text);
     const entry = (manifest.packages[file.pkg] ??= {
       version: packageVersion(file.pkg),

@@ -66,6 +66,11 @@ class Settings(BaseModel):
     trusted_proxy_networks: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_active_bookings: int = Field(default=3, ge=1, le=100)
+    # Every Firestore call of a request ends within this many seconds of the request's start,
+    # else the request answers 503 deadline_exceeded (shared/deadline.py). Well below
+    # Hosting's 60 s, so a slow database frees threads instead of holding them for a minute;
+    # well above the slowest healthy request (a health evaluation: under a second).
+    request_deadline_seconds: float = Field(default=10.0, ge=0.5, le=540.0)
     # Diagnostic response headers (X-Firestore-Ops). None: on outside production, off in it.
     debug_headers: bool | None = None
     # The region the function runs in (the release sets it; Cloud Run names no region in the

@@ -4,10 +4,10 @@ A function declares routes on an :class:`App`; ``App.__call__`` is what its
 functions-framework entry point calls with the Flask request. Every request goes down one
 straight line:
 
-    request id → CORS → size limit → route match (werkzeug routing) → authentication →
-    rate limit → principal and permission → query and body validation (pydantic) →
-    handler → JSON response (gzip when large) → one structured log line and one metrics
-    record (shared/metrics.py)
+    request id → deadline budget (shared.deadline) → CORS → size limit → route match
+    (werkzeug routing) → authentication → rate limit → principal and permission → query and
+    body validation (pydantic) → handler → JSON response (gzip when large) → one structured
+    log line and one metrics record (shared/metrics.py)
 
 and every failure, expected or not, leaves through :meth:`App._error_response` as the one
 envelope of :mod:`shared.errors`. Routes match both the Hosting path
@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_type_hints
 
 import flask
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -33,7 +33,7 @@ from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map
 
-from shared import compression, cors, logs, metrics, request_context
+from shared import compression, cors, deadline, logs, metrics, request_context
 from shared.auth import tokens
 from shared.auth.principal import Principal, load_principal
 from shared.auth.rbac import Access, AccessRule, as_access_rule
@@ -106,6 +106,28 @@ class Route:
     rate_limited: bool = True
     status: int = 200
     summary: str = ""
+    # The contract (scripts/openapi.py): the model of the body sent with ``status`` (None:
+    # the handler's return annotation when it is a model, else no body, e.g. 204) ...
+    response: type[BaseModel] | None = None
+    # ... and every other status this route answers on purpose: a model for another success
+    # (207), a sentence saying when for an error the pipeline cannot infer (409, a
+    # handler's own 401 or 403). The statuses every route shares are derived, not listed.
+    responses: Mapping[int, type[BaseModel] | str] = field(default_factory=dict)
+    # Honours the Idempotency-Key request header (a retry answers the first response).
+    idempotency_key: bool = False
+
+    @property
+    def response_model(self) -> type[BaseModel] | None:
+        """The declared response model, else the handler's return annotation if a model."""
+        if self.response is not None:
+            return self.response
+        try:
+            annotation = get_type_hints(self.handler).get("return")
+        except (NameError, TypeError):  # an annotation that does not resolve names no model
+            return None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        return None
 
 
 @dataclass
@@ -228,6 +250,25 @@ class App:
         self._map = Map(strict_slashes=False, merge_slashes=False, converters=PATH_CONVERTERS)
         self._rate_limiter = rate_limiter
         self._principal_loader = principal_loader
+        self._answer_flask_404s()
+
+    def _answer_flask_404s(self) -> None:
+        """Paths functions-framework's own router refuses (a newline in a segment, say, which
+        its ``/<path:path>`` rule does not match, or ``/robots.txt``) would get Flask's HTML
+        404 or 405 page; they go through this App's pipeline instead, so they answer the JSON 404
+        of every other unknown path. Outside functions-framework this registers nothing."""
+        import functions_framework
+
+        # functions-framework runs the source module inside the app context of the Flask app
+        # it is building and points its module-level ``errorhandler`` at that app. An App made
+        # anywhere else (a test, a script) must not reach into whichever app was built last.
+        building = getattr(getattr(functions_framework, "errorhandler", None), "__self__", None)
+        if not isinstance(building, flask.Flask) or not flask.has_app_context():
+            return
+        if building is not flask.current_app._get_current_object():  # type: ignore[attr-defined]
+            return
+        for status in (404, 405):
+            building.register_error_handler(status, lambda _error: self(flask.request))
 
     # --- declaring routes -----------------------------------------------------------------
 
@@ -243,6 +284,9 @@ class App:
         rate_limit: RateLimitRule | None = None,
         rate_limited: bool = True,
         status: int = 200,
+        response: type[BaseModel] | None = None,
+        responses: Mapping[int, type[BaseModel] | str] | None = None,
+        idempotency_key: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``).
 
@@ -253,6 +297,12 @@ class App:
         ``body_optional=True`` lets a caller send no body at all: the handler then gets
         ``body`` built from ``{}`` (so every field of the model needs a default) and no
         Content-Type is required. A body that has any bytes is checked as usual.
+
+        ``response`` (the model of the ``status`` body), ``responses`` (other statuses this
+        route answers: a model, or for an error a sentence saying when) and
+        ``idempotency_key`` describe the route in the OpenAPI document; the statuses the
+        pipeline itself answers (401/403 from ``access``, 400/413/415/422 from the models,
+        404 from path parameters, 429, 503) are derived there and need no declaration.
         """
         if body_optional and body is None:
             raise ValueError(f"{method} {path}: body_optional needs a body model")
@@ -271,6 +321,9 @@ class App:
                 rate_limited=rate_limited,
                 status=status,
                 summary=(handler.__doc__ or "").strip().split("\n")[0],
+                response=response,
+                responses=dict(responses or {}),
+                idempotency_key=idempotency_key,
             )
             endpoint = str(len(self.routes))
             self.routes.append(route)
@@ -317,7 +370,8 @@ class App:
         try:
             try:
                 settings = get_settings()
-                response = self._serve(request, identity, settings, state)
+                with deadline.budget(settings.request_deadline_seconds):
+                    response = self._serve(request, identity, settings, state)
             except ApiError as exc:
                 response = self._error_response(exc, identity)
             except ConfigurationError as exc:
@@ -517,10 +571,16 @@ class App:
         return json_response(exc.envelope(identity.request_id), exc.status, exc.headers)
 
     def _unexpected(self, exc: Exception, identity: RequestIdentity) -> flask.Response:
+        if _is_deadline(exc):
+            logs.error("request deadline exceeded", error=f"{type(exc).__name__}: {exc}")
+            return self._error_response(deadline.DeadlineExceeded(), identity)
         if _is_backend_unavailable(exc):
             logs.error("backend unavailable", error=f"{type(exc).__name__}: {exc}")
             return self._error_response(
-                ServiceUnavailable("A backing service is unavailable; try again shortly."),
+                ServiceUnavailable(
+                    "A backing service is unavailable; try again shortly.",
+                    headers={"Retry-After": str(deadline.RETRY_AFTER_SECONDS)},
+                ),
                 identity,
             )
         # The stack goes to the log (with the request id), never to the client.
@@ -603,6 +663,17 @@ def _record_metrics(function: str, route: str | None, status: int, seconds: floa
             recorder.record(function, route or metrics.UNMATCHED_ROUTE, status, seconds)
     except Exception as exc:  # a bookkeeping bug must not turn an answer into a 500
         logs.error("metrics recording failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _is_deadline(exc: Exception) -> bool:
+    """A Firestore call ran out of time (its own timeout, cut to the request's budget)."""
+    from google.api_core import exceptions as google_exceptions
+
+    if isinstance(exc, google_exceptions.DeadlineExceeded):
+        return True
+    return isinstance(exc, google_exceptions.RetryError) and isinstance(
+        exc.cause, google_exceptions.DeadlineExceeded
+    )
 
 
 def _is_backend_unavailable(exc: Exception) -> bool:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 from google.api_core import exceptions as google_exceptions
 
 from shared import locks, logs
+from shared.deadline import DeadlineExceeded
 from shared.errors import ApiError, ServiceUnavailable
 from shared.firestore import get_client
 
@@ -71,6 +72,26 @@ def is_contention(exc: BaseException) -> bool:
     )
 
 
+def _underlying(exc: Exception) -> Exception:
+    """The failure that started it, when the library's rollback masked it.
+
+    On any error the library rolls back, and a rollback that cannot run (the transaction
+    never began, say because the request's deadline passed first) raises its own
+    ValueError with the real cause as ``__context__``: an out-of-time request must still
+    answer 503 ``deadline_exceeded``, not 500.
+    """
+    from google.api_core import exceptions as google_exceptions
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ApiError):
+            return seen
+        if isinstance(seen, google_exceptions.DeadlineExceeded | google_exceptions.RetryError):
+            return DeadlineExceeded()
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
 def run_transaction(
     work: Callable[[Transaction], T],
     *,
@@ -100,7 +121,7 @@ def run_transaction(
             raise
         except Exception as exc:
             if not is_contention(exc):
-                raise
+                raise _underlying(exc) from exc
             logs.warning("transaction contention", what=what, attempt=attempt + 1)
             # Full jitter: spreads the retries of many losers instead of re-colliding.
             delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)

@@ -110,13 +110,72 @@ def function_app(name: str) -> Any:
 
 
 @pytest.fixture
-def call(db: Any) -> Any:
-    """``call(function).get(path, ...)``: an in-process client for a function."""
+def call(db: Any, request: pytest.FixtureRequest) -> Any:
+    """``call(function).get(path, ...)``: an in-process client for a function.
+
+    Every answer is checked against the OpenAPI document (tests/api_contract.py): a status
+    the operation does not list, or a body that does not match its schema, fails the test
+    (except in tests marked ``legacy_data``, which store shapes the API never writes).
+    """
+    checked = request.node.get_closest_marker("legacy_data") is None
 
     def client_for(name: str) -> Any:
-        return function_app(name).test_client()
+        client = function_app(name).test_client()
+        return ContractCheckingClient(client, name) if checked else client
 
     return client_for
+
+
+class ContractCheckingClient:
+    """A Flask test client whose every answer must match the API contract."""
+
+    def __init__(self, client: Any, function: str) -> None:
+        self._client = client
+        self._function = function
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        import gzip
+
+        from api_contract import check_response
+        from werkzeug.test import EnvironBuilder
+
+        response = self._client.open(*args, **kwargs)
+        if args and isinstance(args[0], str):
+            builder = EnvironBuilder(args[0], method=kwargs.get("method", "GET"))
+            path, method = builder.path, builder.method
+        else:
+            return response
+        body = response.get_data()
+        if response.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        check_response(
+            method, path, response.status_code, body, response.content_type or "", self._function
+        )
+        return response
+
+    def get(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="GET", **kw)
+
+    def post(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="POST", **kw)
+
+    def patch(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="PATCH", **kw)
+
+    def put(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="PUT", **kw)
+
+    def delete(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="DELETE", **kw)
+
+    def options(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="OPTIONS", **kw)
+
+    def head(self, *args: Any, **kw: Any) -> Any:
+        return self.open(*args, method="HEAD", **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 @dataclass
@@ -247,3 +306,10 @@ def auth_emulator() -> AuthEmulator:
     instance = _launch_auth_emulator()
     instance.wait_ready()
     return instance
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Operations fuzzed, cases tried and faults injected (tests/run_summary.py)."""
+    import run_summary
+
+    run_summary.write(terminalreporter)

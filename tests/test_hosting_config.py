@@ -83,7 +83,12 @@ class _InlineFinder(HTMLParser):
             self._in_inline_script = False
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in HOSTING.glob("*.html")))
+@pytest.mark.parametrize(
+    "page",
+    sorted(
+        str(p.relative_to(HOSTING)) for p in HOSTING.glob("**/*.html") if "vendor" not in p.parts
+    ),
+)
 def test_hosting_pages_have_nothing_the_csp_would_block(page: str) -> None:
     finder = _InlineFinder()
     finder.feed((HOSTING / page).read_text(encoding="utf-8"))
@@ -101,7 +106,11 @@ FORBIDDEN_IN_SOURCES = (
 
 def test_dashboard_sources_never_use_inline_handlers_or_eval() -> None:
     offenders = []
-    for path in [*HOSTING.glob("app/**/*.js"), *HOSTING.glob("sdk/**/*.js")]:
+    for path in [
+        *HOSTING.glob("app/**/*.js"),
+        *HOSTING.glob("sdk/**/*.js"),
+        *HOSTING.glob("api/*.js"),
+    ]:
         text = path.read_text(encoding="utf-8")
         for pattern in FORBIDDEN_IN_SOURCES:
             if re.search(pattern, text):
@@ -111,10 +120,16 @@ def test_dashboard_sources_never_use_inline_handlers_or_eval() -> None:
 
 def test_api_catch_all_comes_after_every_function_and_before_the_spa_fallback() -> None:
     sources = [
-        (rule["source"], rule.get("function", {}).get("functionId"))
+        (rule.get("source") or rule["regex"], rule.get("function", {}).get("functionId"))
         for rule in _config()["rewrites"]
     ]
     assert sources[-1] == ("**", None)
+    # Globs never match a segment that starts with a dot (/api/bookings/.x/cancel): this
+    # regex sends every such API path to the JSON 404 too, never to the HTML 404 page.
+    assert sources[-2] == ("^/api/", "monitoring")
+    sources = sources[:-2] + sources[-1:]
+    # The API reference is a static page under /api: its rewrite comes before the catch-all.
+    assert sources.index(("/api/docs", None)) < sources.index(("/api/**", "monitoring"))
     assert sources[-3:-1] == [("/api", "monitoring"), ("/api/**", "monitoring")]
     for name in FUNCTION_NAMES:
         assert sources.index((f"/api/{name}/**", name)) < sources.index(("/api/**", "monitoring"))
@@ -133,12 +148,15 @@ def gateway(stack: Any, db: Any) -> str:
     ("method", "path"),
     [
         ("GET", "/api/vehicle/abc"),
-        ("GET", "/api/openapi.json"),
+        ("GET", "/api/openapi.yaml"),
+        ("GET", "/api/docs/anything"),
         ("GET", "/api"),
         ("GET", "/api/"),
         ("POST", "/api/nowhere"),
         ("DELETE", "/api/bookingsx/1"),
         ("GET", "/api/monitoring/nothing-here"),
+        ("POST", "/api/bookings/.hidden/cancel"),
+        ("GET", "/api/.well-known/x"),
     ],
 )
 def test_unknown_api_paths_answer_the_json_404_envelope(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from shared.auth import tokens
+from shared.http import App
 
 ENVELOPE_KEYS = {"code", "message", "request_id", "details"}
 
@@ -323,3 +324,36 @@ def test_optional_body_when_present_is_validated(probe: Any) -> None:
     assert_envelope(probe.post("/api/probe/notes", json={"other": 1}), 422)
     assert_envelope(probe.post("/api/probe/notes", data="hi", content_type="text/plain"), 415)
     assert_envelope(probe.post("/api/probe/notes", data="{", content_type="application/json"), 400)
+
+
+def test_a_path_functions_frameworks_router_refuses_still_gets_the_json_404(call: Any) -> None:
+    """Regression (make fuzz): a newline in a path segment skipped functions-framework's
+    catch-all route, and Flask answered its HTML 404 page."""
+    for method, path in (
+        ("POST", "/api/bookings/%0A/assign"),
+        ("GET", "/api/bookings/a%0Ab"),
+    ):
+        response = call("bookings").open(path, method=method)
+        assert response.status_code == 404, path
+        assert response.content_type == "application/json", path
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_an_app_made_outside_functions_framework_leaves_the_built_functions_alone(
+    call: Any,
+) -> None:
+    """Regression: an App made after a function had served a request (a test's, a
+    script's) registered its 404 handler on that function's Flask app, which Flask refuses
+    once the app has handled a request (and which would have sent the function's own
+    refused paths to the wrong App)."""
+    import functions_framework
+
+    call("bookings")  # functions-framework has built at least one function's app
+    built_last = functions_framework.errorhandler.__self__
+    built_last.test_client().get("/a%0Ab")  # ... and it has handled a request
+    handlers = {status: dict(built_last.error_handler_spec[None][status]) for status in (404, 405)}
+    App("made-outside")  # raised AssertionError from Flask's setup check before
+    assert {s: dict(built_last.error_handler_spec[None][s]) for s in (404, 405)} == handlers
+    response = call("bookings").get("/api/bookings/a%0Ab")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"

@@ -240,6 +240,7 @@ def test_old_documents_come_out_in_the_current_shape(db: Any) -> None:
         assert record["checksum"] and record["description"]
 
 
+@pytest.mark.legacy_data
 def test_after_the_migration_old_accounts_and_vehicles_work_through_the_api(
     db: Any, call: Any, users: Any
 ) -> None:

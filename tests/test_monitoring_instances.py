@@ -98,11 +98,14 @@ def send(base: str, paths: list[str]) -> Counter[int]:
 
 
 def per_instance_requests() -> dict[str, int]:
+    """Requests per probe instance, as flushed. Other processes on the session emulator (the
+    session stack's functions) may flush their own minutes meanwhile: not the probes'."""
     now_minute = int(time.time() // 60)
     found = FirestoreBuckets().read(now_minute - 59, now_minute)
     totals: Counter[str] = Counter()
     for stored in found.cells:
-        totals[stored.instance] += stored.cell.requests
+        if stored.function == "probe":
+            totals[stored.instance] += stored.cell.requests
     return dict(totals)
 
 

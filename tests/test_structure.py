@@ -32,6 +32,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
         "identity",
         {
             "models": 0,
+            "responses": 0,
             "password_policy": 0,
             "firebase_tokens": 0,
             "audit": 1,
@@ -55,6 +56,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "trend_rules": 0,
             "vin": 0,
             "models": 0,
+            "responses": 0,
             "store": 1,
             "telemetry_store": 1,
             "record_store": 1,
@@ -71,6 +73,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "scheduling": 0,
             "lifecycle": 0,
             "models": 0,
+            "responses": 0,
             "views": 0,
             "capacity": 1,
             "idempotency": 1,

@@ -123,3 +123,22 @@ def test_pinned_clock_reaches_every_function(pin_clock: Any, call: Any, users: A
     assert registration.status_code == 202
     account = confirm(call("auth"), "clock@example.test")
     assert account.get_json()["user"]["created_at"] == moment.isoformat()
+
+
+def test_a_transaction_that_runs_out_of_request_time_is_503_not_the_librarys_rollback_error(
+    db: Any,
+) -> None:
+    """Regression (tests/test_faults.py): when the deadline refuses BeginTransaction, the
+    library's rollback raises ValueError("no transaction ID") over the real cause; that
+    became a 500. It must be the request's 503 deadline_exceeded, with Retry-After."""
+    import time
+
+    from shared import deadline
+
+    def work(transaction: Any) -> None:
+        transaction.get(db.collection("probe").document("late"))
+
+    with deadline.budget(0.001), pytest.raises(deadline.DeadlineExceeded) as ran_out:
+        time.sleep(0.01)
+        run_transaction(work, what="test", lock_keys=["probe/late"])
+    assert ran_out.value.status == 503 and ran_out.value.headers == {"Retry-After": "2"}

@@ -13,11 +13,13 @@ import flask
 import functions_framework
 
 from identity import models as m
+from identity import responses as r
 from identity import service
 from shared.auth.rbac import PUBLIC, SIGNED_IN, Permission
 from shared.config import get_settings
 from shared.http import App, Reply, RequestContext
 from shared.ratelimit import RateLimitRule
+from shared.responses import FunctionHealth
 from shared.startup import check_configuration
 
 check_configuration()  # a bad setting or signing key stops the instance here
@@ -50,64 +52,109 @@ CONFIRM_LIMIT = _sensitive_rule("confirm", 12, burst_divisor=6)
 REFRESH_LIMIT = _sensitive_rule("refresh", 2)
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=FunctionHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}
 
 
-@app.post("/register", access=PUBLIC, body=m.RegisterBody, rate_limit=REGISTER_LIMIT, status=202)
+@app.post(
+    "/register",
+    access=PUBLIC,
+    body=m.RegisterBody,
+    rate_limit=REGISTER_LIMIT,
+    status=202,
+    response=r.RegistrationAccepted,
+)
 def register(ctx: RequestContext) -> Reply:
     """Register a customer; the same 202 whether or not the address has an account."""
     return service.register(ctx, ctx.body_as(m.RegisterBody))
 
 
-@app.post("/verify-email", access=PUBLIC, body=m.ConfirmEmailBody, rate_limit=CONFIRM_LIMIT)
+@app.post(
+    "/verify-email",
+    access=PUBLIC,
+    body=m.ConfirmEmailBody,
+    rate_limit=CONFIRM_LIMIT,
+    response=r.Tokens,
+    responses={400: "invalid_confirmation: the code is wrong, used or expired"},
+)
 def verify_email(ctx: RequestContext) -> dict[str, Any]:
     """Confirm a new account with the code sent to its address, and sign it in."""
     return service.confirm_email(ctx, ctx.body_as(m.ConfirmEmailBody))
 
 
-@app.post("/login", access=PUBLIC, body=m.LoginBody, rate_limit=LOGIN_LIMIT)
+@app.post(
+    "/login",
+    access=PUBLIC,
+    body=m.LoginBody,
+    rate_limit=LOGIN_LIMIT,
+    response=r.Tokens,
+    responses={
+        401: "invalid_credentials (wrong email or password, or not confirmed yet), "
+        "account_disabled",
+    },
+)
 def login(ctx: RequestContext) -> dict[str, Any]:
     """Exchange email and password for tokens (and a Firebase custom token)."""
     return service.login(ctx, ctx.body_as(m.LoginBody))
 
 
-@app.post("/refresh", access=PUBLIC, body=m.RefreshBody, rate_limit=REFRESH_LIMIT)
+@app.post(
+    "/refresh",
+    access=PUBLIC,
+    body=m.RefreshBody,
+    rate_limit=REFRESH_LIMIT,
+    response=r.Tokens,
+    responses={
+        401: "invalid_token, refresh_reused (the session is revoked), session_revoked, "
+        "account_disabled",
+    },
+)
 def refresh(ctx: RequestContext) -> dict[str, Any]:
     """Rotate a refresh token: a new pair; reusing an old one revokes the session."""
     return service.refresh(ctx, ctx.body_as(m.RefreshBody))
 
 
-@app.post("/logout", access=PUBLIC, body=m.RefreshBody)
+@app.post(
+    "/logout",
+    access=PUBLIC,
+    body=m.RefreshBody,
+    status=204,
+    responses={401: "invalid_token: not a refresh token this API issued, or expired"},
+)
 def logout(ctx: RequestContext) -> Reply:
     """End the session of this refresh token (no access token needed: it may have expired)."""
     service.logout(ctx, ctx.body_as(m.RefreshBody))
     return Reply(status=204)
 
 
-@app.post("/logout-all", access=SIGNED_IN)
+@app.post("/logout-all", access=SIGNED_IN, status=204)
 def logout_all(ctx: RequestContext) -> Reply:
     """End every session of the caller, this one included."""
     service.logout_all(ctx)
     return Reply(status=204)
 
 
-@app.get("/me", access=Permission.PROFILE_READ)
+@app.get("/me", access=Permission.PROFILE_READ, response=r.User)
 def me(ctx: RequestContext) -> dict[str, Any]:
     """The caller's own account."""
     return service.me(ctx)
 
 
-@app.patch("/me", access=Permission.PROFILE_WRITE, body=m.ProfilePatch)
+@app.patch("/me", access=Permission.PROFILE_WRITE, body=m.ProfilePatch, response=r.User)
 def update_me(ctx: RequestContext) -> dict[str, Any]:
     """Change the caller's full_name and/or phone (nothing else)."""
     return service.update_me(ctx, ctx.body_as(m.ProfilePatch))
 
 
 @app.post(
-    "/password", access=Permission.PROFILE_WRITE, body=m.PasswordChangeBody, rate_limit=LOGIN_LIMIT
+    "/password",
+    access=Permission.PROFILE_WRITE,
+    body=m.PasswordChangeBody,
+    rate_limit=LOGIN_LIMIT,
+    status=204,
+    responses={403: "wrong_password: current_password is not the account's password"},
 )
 def change_password(ctx: RequestContext) -> Reply:
     """Change the caller's password; every other session ends."""
@@ -115,25 +162,30 @@ def change_password(ctx: RequestContext) -> Reply:
     return Reply(status=204)
 
 
-@app.get("/users", access=Permission.USERS_READ, query=m.UserListQuery)
+@app.get("/users", access=Permission.USERS_READ, query=m.UserListQuery, response=r.UserPage)
 def list_users(ctx: RequestContext) -> dict[str, Any]:
     """Users, newest first; filters role, active and q (email or name), cursor-paginated."""
     return service.list_users(ctx.query_as(m.UserListQuery))
 
 
-@app.get("/users/<user_id>", access=Permission.USERS_READ)
+@app.get("/users/<user_id>", access=Permission.USERS_READ, response=r.User)
 def get_user(ctx: RequestContext) -> dict[str, Any]:
     """One user's account."""
     return service.get_user(ctx.path_params["user_id"])
 
 
-@app.patch("/users/<user_id>", access=Permission.USERS_MANAGE, body=m.AdminUserPatch)
+@app.patch(
+    "/users/<user_id>",
+    access=Permission.USERS_MANAGE,
+    body=m.AdminUserPatch,
+    response=r.User,
+)
 def update_user(ctx: RequestContext) -> dict[str, Any]:
     """Change a user's role, active flag or service center; effective on their next request."""
     return service.update_user(ctx, ctx.path_params["user_id"], ctx.body_as(m.AdminUserPatch))
 
 
-@app.get("/audit", access=Permission.AUDIT_READ, query=m.AuditListQuery)
+@app.get("/audit", access=Permission.AUDIT_READ, query=m.AuditListQuery, response=r.AuditPage)
 def audit_log(ctx: RequestContext) -> dict[str, Any]:
     """Audit entries, newest first; filters subject_id, actor_id, event, from, to."""
     return service.audit_log(ctx.query_as(m.AuditListQuery))

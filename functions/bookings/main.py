@@ -12,6 +12,7 @@ from typing import Any
 import flask
 import functions_framework
 
+from booking import responses as r
 from booking import service
 from booking.lifecycle import BookingAction
 from booking.models import (
@@ -29,13 +30,14 @@ from booking.models import (
 from shared.auth.rbac import PUBLIC, Permission
 from shared.http import App, Reply, RequestContext
 from shared.pagination import PageQuery
+from shared.responses import FunctionHealth
 from shared.startup import check_configuration
 
 check_configuration()  # a bad setting or signing key stops the instance here
 app = App("bookings")
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=FunctionHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}
@@ -44,25 +46,29 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- centers
 
 
-@app.get("/centers", access=Permission.CENTERS_READ, query=PageQuery)
+@app.get("/centers", access=Permission.CENTERS_READ, query=PageQuery, response=r.CenterPage)
 def list_centers(ctx: RequestContext) -> dict[str, Any]:
     """Service centers, by name, one page at a time."""
     return service.list_centers(ctx.user, ctx.query_as(PageQuery))
 
 
-@app.get("/centers/<center_id>", access=Permission.CENTERS_READ)
+@app.get("/centers/<center_id>", access=Permission.CENTERS_READ, response=r.Center)
 def get_center(ctx: RequestContext) -> dict[str, Any]:
     """One service center."""
     return service.get_center(ctx.user, ctx.path_params["center_id"])
 
 
-@app.post("/centers", access=Permission.CENTERS_MANAGE, body=CenterCreate, status=201)
+@app.post(
+    "/centers", access=Permission.CENTERS_MANAGE, body=CenterCreate, status=201, response=r.Center
+)
 def create_center(ctx: RequestContext) -> dict[str, Any]:
     """Create a service center (admin)."""
     return service.create_center(ctx.body_as(CenterCreate))
 
 
-@app.patch("/centers/<center_id>", access=Permission.CENTERS_MANAGE, body=CenterPatch)
+@app.patch(
+    "/centers/<center_id>", access=Permission.CENTERS_MANAGE, body=CenterPatch, response=r.Center
+)
 def update_center(ctx: RequestContext) -> dict[str, Any]:
     """Change some fields of a service center (admin)."""
     return service.update_center(ctx.path_params["center_id"], ctx.body_as(CenterPatch))
@@ -72,19 +78,24 @@ def update_center(ctx: RequestContext) -> dict[str, Any]:
     "/centers/<center_id>/availability",
     access=Permission.CENTERS_READ,
     query=AvailabilityQuery,
+    response=r.Availability,
 )
 def availability(ctx: RequestContext) -> dict[str, Any]:
     """Slots of one day for one service, in the center's zone, with bays remaining."""
     return service.availability(ctx.path_params["center_id"], ctx.query_as(AvailabilityQuery))
 
 
-@app.get("/centers/<center_id>/team", access=Permission.BOOKINGS_WORK)
+@app.get("/centers/<center_id>/team", access=Permission.BOOKINGS_WORK, response=r.CenterTeam)
 def center_team(ctx: RequestContext) -> dict[str, Any]:
     """The center's mechanics by name (its staff and admins; another center's staff: 404)."""
     return service.team(ctx.user, ctx.path_params["center_id"])
 
 
-@app.get("/centers/<center_id>/suggestions", access=Permission.BOOKINGS_MANAGE)
+@app.get(
+    "/centers/<center_id>/suggestions",
+    access=Permission.BOOKINGS_MANAGE,
+    response=r.CenterSuggestions,
+)
 def center_suggestions(ctx: RequestContext) -> dict[str, Any]:
     """Open alerts of the vehicles the center may see now, with its own free slots."""
     return service.center_suggestions(ctx.user, ctx.path_params["center_id"])
@@ -93,13 +104,33 @@ def center_suggestions(ctx: RequestContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- booking
 
 
-@app.post("/", access=Permission.BOOKINGS_CREATE, body=BookingCreate, status=201)
+@app.post(
+    "/",
+    access=Permission.BOOKINGS_CREATE,
+    body=BookingCreate,
+    status=201,
+    response=r.Booking,
+    idempotency_key=True,
+    responses={
+        400: "invalid_idempotency_key: the Idempotency-Key header is not 1..255 printable "
+        "characters",
+        404: "not_found: the vehicle is not the caller's, or the center does not exist",
+        409: "slot_full, active_booking_limit, idempotency_in_progress (the first request "
+        "with this key is still running: retry after Retry-After)",
+    },
+)
 def create_booking(ctx: RequestContext) -> Reply:
     """Book a service for one of the caller's vehicles (honours Idempotency-Key)."""
     return service.create_booking(ctx, ctx.body_as(BookingCreate), location_prefix=app.prefix)
 
 
-@app.get("/", access=Permission.BOOKINGS_READ, query=BookingListQuery)
+@app.get(
+    "/",
+    access=Permission.BOOKINGS_READ,
+    query=BookingListQuery,
+    response=r.BookingPage,
+    responses={404: "not_found: with date, center_id names no service center"},
+)
 def list_bookings(ctx: RequestContext) -> dict[str, Any]:
     """Bookings in the caller's scope, by start; filters status, center_id, date or from/to."""
     return service.list_bookings(ctx.user, ctx.query_as(BookingListQuery))
@@ -108,14 +139,28 @@ def list_bookings(ctx: RequestContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- suggestions
 
 
-@app.get("/suggestions", access=Permission.BOOKINGS_CREATE, query=SuggestionsQuery)
+@app.get(
+    "/suggestions",
+    access=Permission.BOOKINGS_CREATE,
+    query=SuggestionsQuery,
+    response=r.Suggestions,
+)
 def suggestions(ctx: RequestContext) -> dict[str, Any]:
     """Free slots for the caller's vehicles' open alerts and due services."""
     return service.suggest(ctx.user, ctx.query_as(SuggestionsQuery))
 
 
 @app.post(
-    "/suggestions/<opaque:suggestion_id>/accept", access=Permission.BOOKINGS_CREATE, status=201
+    "/suggestions/<opaque:suggestion_id>/accept",
+    access=Permission.BOOKINGS_CREATE,
+    status=201,
+    response=r.Booking,
+    idempotency_key=True,
+    responses={
+        400: "invalid_idempotency_key",
+        409: "suggestion_stale (ask for fresh suggestions), active_booking_limit, "
+        "idempotency_in_progress",
+    },
 )
 def accept_suggestion(ctx: RequestContext) -> Reply:
     """Book a suggestion, re-checked as a fresh booking; a slot gone meanwhile is 409."""
@@ -127,32 +172,65 @@ def accept_suggestion(ctx: RequestContext) -> Reply:
 # --------------------------------------------------------------------------- one booking
 
 
-@app.get("/<booking_id>", access=Permission.BOOKINGS_READ)
+@app.get("/<booking_id>", access=Permission.BOOKINGS_READ, response=r.Booking)
 def get_booking(ctx: RequestContext) -> dict[str, Any]:
     """One booking in the caller's scope (another's is 404)."""
     return service.get_booking(ctx.path_params["booking_id"], ctx.user)
 
 
-@app.post("/<booking_id>/confirm", access=Permission.BOOKINGS_MANAGE)
+@app.post(
+    "/<booking_id>/confirm",
+    access=Permission.BOOKINGS_MANAGE,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: your relation to this booking does not allow it",
+        409: "illegal_transition: the booking is not in a state this action applies to",
+    },
+)
 def confirm(ctx: RequestContext) -> dict[str, Any]:
     """requested → confirmed (the center)."""
     return service.act(ctx.path_params["booking_id"], BookingAction.CONFIRM, ctx.user)
 
 
-@app.post("/<booking_id>/start", access=Permission.BOOKINGS_WORK)
+@app.post(
+    "/<booking_id>/start",
+    access=Permission.BOOKINGS_WORK,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: your relation to this booking does not allow it",
+        409: "illegal_transition: the booking is not in a state this action applies to",
+    },
+)
 def start(ctx: RequestContext) -> dict[str, Any]:
     """confirmed → in_progress (the center or the assigned mechanic)."""
     return service.act(ctx.path_params["booking_id"], BookingAction.START, ctx.user)
 
 
-@app.post("/<booking_id>/complete", access=Permission.BOOKINGS_WORK, body=CompleteBody)
+@app.post(
+    "/<booking_id>/complete",
+    access=Permission.BOOKINGS_WORK,
+    body=CompleteBody,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: your relation to this booking does not allow it",
+        409: "illegal_transition: the booking is not in a state this action applies to",
+    },
+)
 def complete(ctx: RequestContext) -> dict[str, Any]:
     """in_progress → completed, recording the work on the vehicle in the same transaction."""
     return service.complete(ctx.path_params["booking_id"], ctx.body_as(CompleteBody), ctx.user)
 
 
 @app.post(
-    "/<booking_id>/cancel", access=Permission.BOOKINGS_CANCEL, body=CancelBody, body_optional=True
+    "/<booking_id>/cancel",
+    access=Permission.BOOKINGS_CANCEL,
+    body=CancelBody,
+    body_optional=True,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: your relation to this booking does not allow it",
+        409: "illegal_transition: the booking is not in a state this action applies to",
+    },
 )
 def cancel(ctx: RequestContext) -> dict[str, Any]:
     """requested/confirmed → cancelled (the customer or the center); frees the bay."""
@@ -160,20 +238,46 @@ def cancel(ctx: RequestContext) -> dict[str, Any]:
     return service.act(ctx.path_params["booking_id"], BookingAction.CANCEL, ctx.user, reason=reason)
 
 
-@app.post("/<booking_id>/no-show", access=Permission.BOOKINGS_MANAGE)
+@app.post(
+    "/<booking_id>/no-show",
+    access=Permission.BOOKINGS_MANAGE,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: your relation to this booking does not allow it",
+        409: "illegal_transition: the booking is not in a state this action applies to",
+    },
+)
 def no_show(ctx: RequestContext) -> dict[str, Any]:
     """confirmed → no_show (the center); frees the bay."""
     return service.act(ctx.path_params["booking_id"], BookingAction.NO_SHOW, ctx.user)
 
 
-@app.post("/<booking_id>/assign", access=Permission.BOOKINGS_MANAGE, body=AssignBody)
+@app.post(
+    "/<booking_id>/assign",
+    access=Permission.BOOKINGS_MANAGE,
+    body=AssignBody,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: only the center's staff may assign",
+        409: "illegal_transition: the booking can no longer be assigned",
+    },
+)
 def assign(ctx: RequestContext) -> dict[str, Any]:
     """Give the booking to a mechanic of its center (center staff or admin)."""
     mechanic_id = ctx.body_as(AssignBody).mechanic_id
     return service.assign(ctx.path_params["booking_id"], mechanic_id, ctx.user)
 
 
-@app.post("/<booking_id>/reschedule", access=Permission.BOOKINGS_RESCHEDULE, body=RescheduleBody)
+@app.post(
+    "/<booking_id>/reschedule",
+    access=Permission.BOOKINGS_RESCHEDULE,
+    body=RescheduleBody,
+    response=r.Booking,
+    responses={
+        403: "action_forbidden: your relation to this booking does not allow it",
+        409: "slot_full, illegal_transition: the booking is not in a state this action applies to",
+    },
+)
 def reschedule(ctx: RequestContext) -> dict[str, Any]:
     """Move the booking to another start: new slot taken and old freed atomically."""
     start = ctx.body_as(RescheduleBody).start

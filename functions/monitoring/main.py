@@ -25,6 +25,8 @@ from observability.models import (
     InstanceMetrics,
     PerformanceQuery,
     PerformanceReport,
+    PublicHealth,
+    Status,
 )
 from shared import __version__
 from shared.auth.rbac import PUBLIC, Permission
@@ -42,13 +44,18 @@ def _version(ctx: RequestContext) -> str:
 
 # No I/O at all, so there is nothing to protect by limiting it (a limiter check would cost
 # more than the answer).
-@app.get("/health/live", access=PUBLIC, rate_limited=False)
+@app.get("/health/live", access=PUBLIC, rate_limited=False, response=Status)
 def live(ctx: RequestContext) -> dict[str, Any]:
     """The process is up and serving (no I/O)."""
     return {"status": "ok"}
 
 
-@app.get("/health/ready", access=PUBLIC)
+@app.get(
+    "/health/ready",
+    access=PUBLIC,
+    response=Status,
+    responses={503: "not_ready: Firestore did not answer within the readiness deadline"},
+)
 def ready(ctx: RequestContext) -> dict[str, Any]:
     """Firestore answers within the readiness deadline, else 503 (rate limited per IP)."""
     firestore = service.readiness()
@@ -61,7 +68,7 @@ def ready(ctx: RequestContext) -> dict[str, Any]:
     return {"status": "ready"}
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=PublicHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """Status and version (no I/O; the details are /health/detailed)."""
     return {"status": "ok", "version": _version(ctx)}

@@ -17,7 +17,9 @@ import functions_framework
 from shared.auth.rbac import PUBLIC, Permission
 from shared.http import App, Reply, RequestContext
 from shared.pagination import PageQuery
+from shared.responses import FunctionHealth
 from shared.startup import check_configuration
+from vehicle import responses as r
 from vehicle import service
 from vehicle.models import (
     AlertListQuery,
@@ -36,7 +38,7 @@ check_configuration()  # a bad setting or signing key stops the instance here
 app = App("vehicles")
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=FunctionHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}
@@ -45,7 +47,20 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 # --- registry ------------------------------------------------------------------------------
 
 
-@app.post("/", access=Permission.VEHICLES_WRITE, body=VehicleCreate, status=201)
+@app.post(
+    "/",
+    access=Permission.VEHICLES_WRITE,
+    body=VehicleCreate,
+    status=201,
+    response=r.Vehicle,
+    responses={
+        202: r.VinClaimPending,
+        409: (
+            "vin_already_yours: you have registered this VIN already; too_many_vin_claims: "
+            "your VIN claims waiting for review reached the cap"
+        ),
+    },
+)
 def create_vehicle(ctx: RequestContext) -> Reply:
     """Register a vehicle owned by the caller; a VIN registered already is a claim (202)."""
     return service.create_vehicle(
@@ -53,19 +68,24 @@ def create_vehicle(ctx: RequestContext) -> Reply:
     )
 
 
-@app.get("/", access=Permission.VEHICLES_READ, query=VehicleListQuery)
+@app.get("/", access=Permission.VEHICLES_READ, query=VehicleListQuery, response=r.VehiclePage)
 def list_vehicles(ctx: RequestContext) -> dict[str, Any]:
     """The vehicles the caller may see, newest first, cursor-paginated."""
     return service.list_vehicles(ctx.user, ctx.query_as(VehicleListQuery))
 
 
-@app.get("/alerts", access=Permission.VEHICLES_READ, query=AlertListQuery)
+@app.get("/alerts", access=Permission.VEHICLES_READ, query=AlertListQuery, response=r.AlertPage)
 def list_alerts(ctx: RequestContext) -> dict[str, Any]:
     """Alerts on the vehicles the caller may see (default: open), newest first."""
     return service.list_alerts(ctx.user, ctx.query_as(AlertListQuery))
 
 
-@app.get("/vin-claims", access=Permission.VEHICLES_WRITE, query=VinClaimListQuery)
+@app.get(
+    "/vin-claims",
+    access=Permission.VEHICLES_WRITE,
+    query=VinClaimListQuery,
+    response=r.VinClaimPage,
+)
 def list_vin_claims(ctx: RequestContext) -> dict[str, Any]:
     """The caller's VIN claims (admins: everyone's, with the current registration)."""
     return service.list_vin_claims(ctx.user, ctx.query_as(VinClaimListQuery))
@@ -75,6 +95,8 @@ def list_vin_claims(ctx: RequestContext) -> dict[str, Any]:
     "/vin-claims/<claim_id>/resolve",
     access=Permission.VIN_CLAIMS_RESOLVE,
     body=VinClaimResolution,
+    response=r.ResolvedVinClaim,
+    responses={409: "claim_not_pending: the claim was approved or rejected already"},
 )
 def resolve_vin_claim(ctx: RequestContext) -> dict[str, Any]:
     """Approve (the claimant gets the VIN) or reject a pending VIN claim, with a reason."""
@@ -83,20 +105,20 @@ def resolve_vin_claim(ctx: RequestContext) -> dict[str, Any]:
     )
 
 
-@app.get("/<vehicle_id>", access=Permission.VEHICLES_READ)
+@app.get("/<vehicle_id>", access=Permission.VEHICLES_READ, response=r.Vehicle)
 def get_vehicle(ctx: RequestContext) -> dict[str, Any]:
     """One vehicle (404 when it is not in the caller's scope)."""
     return service.get_vehicle(ctx.user, ctx.path_params["vehicle_id"])
 
 
-@app.patch("/<vehicle_id>", access=Permission.VEHICLES_WRITE, body=VehiclePatch)
+@app.patch("/<vehicle_id>", access=Permission.VEHICLES_WRITE, body=VehiclePatch, response=r.Vehicle)
 def patch_vehicle(ctx: RequestContext) -> dict[str, Any]:
     """Change plate, nickname, fuel type, mileage (never lower) or maintenance overrides."""
     vehicle_id = ctx.path_params["vehicle_id"]
     return service.patch_vehicle(ctx.user, vehicle_id, ctx.body_as(VehiclePatch))
 
 
-@app.delete("/<vehicle_id>", access=Permission.VEHICLES_WRITE)
+@app.delete("/<vehicle_id>", access=Permission.VEHICLES_WRITE, status=204)
 def delete_vehicle(ctx: RequestContext) -> Reply:
     """Delete the vehicle, free its VIN, and delete its telemetry, records and alerts."""
     return service.delete_vehicle(ctx.user, ctx.path_params["vehicle_id"])
@@ -105,14 +127,29 @@ def delete_vehicle(ctx: RequestContext) -> Reply:
 # --- telemetry -----------------------------------------------------------------------------
 
 
-@app.post("/<vehicle_id>/telemetry", access=Permission.TELEMETRY_WRITE, body=TelemetryBatch)
+@app.post(
+    "/<vehicle_id>/telemetry",
+    access=Permission.TELEMETRY_WRITE,
+    body=TelemetryBatch,
+    status=201,
+    response=r.IngestResult,
+    responses={
+        200: r.IngestResult,  # every reading was known already (duplicates)
+        207: r.IngestResult,  # some readings were refused, each with its reason
+    },
+)
 def ingest_telemetry(ctx: RequestContext) -> Reply:
     """Store a batch of up to 500 readings; 207 lists each refused one with its reason."""
     vehicle_id = ctx.path_params["vehicle_id"]
     return service.ingest_telemetry(ctx.user, vehicle_id, ctx.body_as(TelemetryBatch))
 
 
-@app.get("/<vehicle_id>/telemetry", access=Permission.TELEMETRY_READ, query=TelemetryQuery)
+@app.get(
+    "/<vehicle_id>/telemetry",
+    access=Permission.TELEMETRY_READ,
+    query=TelemetryQuery,
+    response=r.TelemetryPage,
+)
 def list_telemetry(ctx: RequestContext) -> Reply:
     """Readings between ``from`` and ``to`` (default: the last 7 days), oldest first."""
     vehicle_id = ctx.path_params["vehicle_id"]
@@ -122,7 +159,12 @@ def list_telemetry(ctx: RequestContext) -> Reply:
 # --- service records and health ------------------------------------------------------------
 
 
-@app.get("/<vehicle_id>/service-records", access=Permission.VEHICLES_READ, query=PageQuery)
+@app.get(
+    "/<vehicle_id>/service-records",
+    access=Permission.VEHICLES_READ,
+    query=PageQuery,
+    response=r.ServiceRecordPage,
+)
 def list_service_records(ctx: RequestContext) -> dict[str, Any]:
     """The vehicle's service records, newest first."""
     vehicle_id = ctx.path_params["vehicle_id"]
@@ -134,6 +176,7 @@ def list_service_records(ctx: RequestContext) -> dict[str, Any]:
     access=Permission.SERVICE_RECORDS_WRITE,
     body=ServiceRecordCreate,
     status=201,
+    response=r.ServiceRecord,
 )
 def add_service_record(ctx: RequestContext) -> Reply:
     """Record completed work; it resets intervals and resolves matching alerts."""
@@ -142,7 +185,13 @@ def add_service_record(ctx: RequestContext) -> Reply:
 
 
 @app.post(
-    "/<vehicle_id>/mileage-correction", access=Permission.VEHICLES_WRITE, body=MileageCorrection
+    "/<vehicle_id>/mileage-correction",
+    access=Permission.VEHICLES_WRITE,
+    body=MileageCorrection,
+    response=r.MileageCorrected,
+    responses={
+        409: "too_many_records: too many service records lie above the corrected mileage",
+    },
 )
 def correct_mileage(ctx: RequestContext) -> dict[str, Any]:
     """Lower a wrong mileage with a reason (owner or admin); audited, records follow."""
@@ -152,7 +201,7 @@ def correct_mileage(ctx: RequestContext) -> dict[str, Any]:
     )
 
 
-@app.get("/<vehicle_id>/health", access=Permission.VEHICLES_READ)
+@app.get("/<vehicle_id>/health", access=Permission.VEHICLES_READ, response=r.HealthReport)
 def vehicle_health_report(ctx: RequestContext) -> Reply:
     """Score 0-100 and explainable findings; refreshes alerts and due services."""
     return service.health_report(ctx.user, ctx.path_params["vehicle_id"])

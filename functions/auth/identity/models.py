@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from shared.auth.rbac import Role
 from shared.http import BodyModel
@@ -44,6 +51,19 @@ NewPassword = Annotated[str, StringConstraints(max_length=4096)]
 
 
 class RegisterBody(BodyModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "password": "correct horse battery staple",
+                    "full_name": "Ada Lovelace",
+                    "phone": "+44 20 7946 0000",
+                }
+            ]
+        }
+    )
+
     email: Email
     password: NewPassword
     full_name: FullName
@@ -57,6 +77,12 @@ class ConfirmEmailBody(BodyModel):
 
 
 class LoginBody(BodyModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "customer@demo.pmi.dev", "password": "pmi-demo-garage-2026"}]
+        }
+    )
+
     email: Annotated[str, StringConstraints(max_length=MAX_EMAIL_LENGTH)]
     password: Annotated[str, StringConstraints(max_length=MAX_LOGIN_PASSWORD_LENGTH)]
 

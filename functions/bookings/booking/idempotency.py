@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from google.api_core import exceptions as google_exceptions
 
 from shared import clock
+from shared.config import get_settings
 from shared.errors import BadRequest, Conflict, ValidationFailed
 from shared.firestore import get_client
 from shared.transactions import Contended, run_transaction
@@ -41,9 +44,12 @@ HEADER = "Idempotency-Key"
 # The spec promises at least 24 h; a little more covers clients retrying across a day
 # boundary and the TTL sweeper's own delay (it deletes within ~24 h after expiry anyway).
 RETENTION = timedelta(hours=25)
-# A request that crashed mid-way leaves an in_progress record; after this long nobody can
-# still be working on it (Hosting gives a request 60 s), so a retry may take it over.
-IN_PROGRESS_LEASE = timedelta(seconds=90)
+# A request that crashed mid-way leaves an in_progress record; a retry may take it over once
+# nobody can still be working on it: every Firestore call of a request ends within its
+# deadline (PMI_REQUEST_DEADLINE_SECONDS, shared/deadline.py), plus this margin for a commit
+# already on its way. Correctness does not rest on the lease: the booking transaction
+# re-reads the record and commits only while the claim's token is still there.
+LEASE_MARGIN_SECONDS = 5.0
 # Printable ASCII, as the IETF draft for the header recommends; UUIDs fit easily.
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -64,6 +70,8 @@ class Claim:
     """This request owns the key; the booking transaction completes the record."""
 
     doc_id: str
+    # Which request holds the key: a retry that takes over an expired claim writes its own.
+    token: str = ""
 
     def ref(self) -> DocumentReference:
         return get_client().collection(COLLECTION).document(self.doc_id)
@@ -118,7 +126,8 @@ def begin(user_id: str, key: str, request_fingerprint: str) -> Claim | Replay:
             if record.get("state") == STATE_COMPLETED:
                 return Replay(int(record["status"]), json.loads(record["response"]))
             if record.get("lease_until") and record["lease_until"] > now:
-                raise _in_progress()
+                raise _in_progress(record["lease_until"] - now)
+        token = uuid.uuid4().hex
         transaction.set(
             ref,
             {
@@ -126,11 +135,12 @@ def begin(user_id: str, key: str, request_fingerprint: str) -> Claim | Replay:
                 "fingerprint": request_fingerprint,
                 "state": STATE_IN_PROGRESS,
                 "created_at": now,
-                "lease_until": now + IN_PROGRESS_LEASE,
+                "lease_until": now + lease(),
                 "expires_at": now + RETENTION,
+                "token": token,
             },
         )
-        return Claim(doc_id)
+        return Claim(doc_id, token)
 
     try:
         # Few attempts and no back-off: requests contending for one key *are* duplicates.
@@ -143,11 +153,29 @@ def begin(user_id: str, key: str, request_fingerprint: str) -> Claim | Replay:
         raise _in_progress() from None
 
 
-def _in_progress() -> Conflict:
+def lease() -> timedelta:
+    """How long a claim keeps a key from retries (see LEASE_MARGIN_SECONDS)."""
+    return timedelta(seconds=get_settings().request_deadline_seconds + LEASE_MARGIN_SECONDS)
+
+
+def _in_progress(left: timedelta | None = None) -> Conflict:
+    wait = lease() if left is None else left
     return Conflict(
-        "A request with this Idempotency-Key is still being processed.",
+        "A request with this Idempotency-Key is still being processed; send it again after "
+        "Retry-After seconds.",
         code="idempotency_in_progress",
+        headers={"Retry-After": str(max(1, math.ceil(wait.total_seconds())))},
     )
+
+
+def check_claim(record: dict[str, Any] | None, claim: Claim) -> None:
+    """In the booking transaction: go on only while ``claim`` still holds its key.
+
+    A retry takes over a claim whose lease ran out; the request it took over from (slow, not
+    dead) then refuses to commit instead of booking a second time.
+    """
+    if record is None or record.get("token", "") != claim.token:
+        raise _in_progress()
 
 
 def _expired(record: dict[str, Any], now: datetime) -> bool:

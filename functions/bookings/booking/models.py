@@ -61,6 +61,33 @@ def _known_codes(services: list[ServiceOffering]) -> list[ServiceOffering]:
 class CenterCreate(BodyModel):
     """``POST /centers``: a full service-center description."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "PMI Werkstatt Berlin Mitte",
+                    "address": "Invalidenstraße 1, Berlin",
+                    "time_zone": "Europe/Berlin",
+                    "opening_hours": {
+                        "mon": [["08:00", "17:00"]],
+                        "tue": [["08:00", "17:00"]],
+                        "wed": [["08:00", "17:00"]],
+                        "thu": [["08:00", "17:00"]],
+                        "fri": [["08:00", "16:00"]],
+                    },
+                    "bays": 3,
+                    "services": [
+                        {
+                            "code": service_codes.OIL_CHANGE,
+                            "name": "Oil and filter change",
+                            "duration_minutes": 60,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=120)
     address: str = Field(min_length=1, max_length=300)
     time_zone: str = Field(min_length=1, max_length=64)
@@ -118,6 +145,20 @@ class AvailabilityQuery(QueryModel):
 
 class BookingCreate(BodyModel):
     """``POST /``: book ``service_type`` for ``vehicle_id`` at ``center_id`` from ``start``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "vehicle_id": "8b1ca650643b45a397bcb36ff39829e4",
+                    "center_id": "c98988b1ab21418d8ffbaf712a75828b",
+                    "service_type": service_codes.OIL_CHANGE,
+                    "start": "2026-12-03T09:00:00+01:00",
+                    "notes": "Please check the wipers too.",
+                }
+            ]
+        }
+    )
 
     vehicle_id: DocumentId
     center_id: DocumentId

@@ -45,6 +45,7 @@ from booking.models import BookingListQuery, CompleteBody
 from booking.scheduling import Slot, slot_keys_held
 from booking.views import Booking, as_utc, booking_to_json, visible
 from shared import clock
+from shared.alerts import query_lock_keys
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.auth.scoping import scope_query
@@ -232,11 +233,16 @@ def create_booking(
 
     def work(transaction: Transaction) -> dict[str, Any]:
         now = clock.now()
-        found = read_in(transaction, [*slot_refs, customer_holder_ref, booked_vehicle_ref])
-        # The vehicle is read here only (with the cells and the holder: one round trip):
-        # locked until commit, so it cannot be deleted or handed over before the booking
-        # and its center link are written (updating a deleted vehicle would fail the
-        # commit, a 500).
+        claim_refs = [claim.ref()] if claim is not None else []
+        found = read_in(
+            transaction, [*slot_refs, customer_holder_ref, booked_vehicle_ref, *claim_refs]
+        )
+        if claim is not None:
+            idempotency.check_claim(found[claim.ref().path], claim)
+        # The vehicle is read here only (with the cells, the holder and the idempotency
+        # claim: one round trip): locked until commit, so it cannot be deleted or handed over
+        # before the booking and its center link are written (updating a deleted vehicle
+        # would fail the commit, a 500).
         vehicle = found[booked_vehicle_ref.path]
         require_own_vehicle(vehicle, customer_id)
         link = read_link(transaction, request.vehicle_id, vehicle=vehicle)
@@ -303,7 +309,9 @@ def create_booking(
     return run_transaction(
         work,
         what="create booking",
-        lock_keys=[*keys, customer_holder_ref.path, booked_vehicle_ref.path],
+        # The transaction may query the vehicle's alerts (shared.center_links: when the
+        # vehicle does not list them).
+        lock_keys=[*keys, customer_holder_ref.path, booked_vehicle_ref.path, *query_lock_keys()],
     )
 
 
@@ -636,4 +644,9 @@ def complete(booking_id: str, body: CompleteBody, principal: Principal) -> dict[
         }
         return _changed(transaction, booking, principal, updates)
 
-    return run_transaction(work, what="complete booking", lock_keys=_booking_lock_keys(booking_id))
+    return run_transaction(
+        work,
+        what="complete booking",
+        # The transaction queries the vehicle's open alerts (shared.service_completion).
+        lock_keys=[*_booking_lock_keys(booking_id), *query_lock_keys()],
+    )

@@ -188,6 +188,22 @@ class InstanceMetrics(Answer):
     recording: dict[str, object] = Field(description="this instance's request metrics recorder")
 
 
+# --- /health/live, /health/ready, /health ---------------------------------------------------
+
+
+class Status(Answer):
+    """A probe's answer."""
+
+    status: str = Field(examples=["ok"])
+
+
+class PublicHealth(Answer):
+    """What anyone may know: up, and which version."""
+
+    status: str = Field(examples=["ok"])
+    version: str
+
+
 # --- /health/detailed ----------------------------------------------------------------------
 
 

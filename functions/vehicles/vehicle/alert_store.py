@@ -54,6 +54,7 @@ from shared.alerts import (
     listed_alert_ids,
     of_vehicle,
     open_of_vehicle,
+    query_lock_keys,
     resolved_fields,
 )
 from shared.auth.principal import Principal
@@ -208,7 +209,7 @@ def publish(
         transaction.update(ref, vehicle_update)
         return reads, writes + 1
 
-    return run_transaction(work, what="publish health", lock_keys=[ref.path])
+    return run_transaction(work, what="publish health", lock_keys=[ref.path, *query_lock_keys()])
 
 
 def _iso(day: date | None) -> str | None:

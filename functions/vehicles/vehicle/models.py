@@ -8,10 +8,19 @@ here too, so they surface as per-field 422 details.
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from shared import clock, service_codes
 from shared.http import BodyModel
@@ -47,6 +56,22 @@ def _latest_model_year() -> int:
 
 class VehicleCreate(BodyModel):
     """POST /api/vehicles."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "vin": "1HGCM82633A004352",
+                    "make": "Honda",
+                    "model": "Accord",
+                    "year": 2019,
+                    "mileage_km": 42000,
+                    "plate": "B-PM 1001",
+                    "fuel_type": "petrol",
+                }
+            ]
+        }
+    )
 
     vin: str = Field(max_length=40)
     make: ShortText
@@ -146,16 +171,91 @@ class TelemetryQuery(PageQuery):
         return self
 
 
+# Unknown reading fields listed per reading in the answer: enough to spot a misspelling,
+# while a reading stuffed with thousands of names cannot make the answer huge.
+MAX_IGNORED_FIELDS_LISTED = 10
+MAX_IGNORED_NAME_CHARS = 64
+
+
+def ignored_fields(raw_readings: Any) -> list[dict[str, Any]]:
+    """Per reading, the fields :class:`Reading` does not know (accepted, not stored).
+
+    A name close to a known field (``fault_codes`` for ``dtc_codes``) is paired with it in
+    ``did_you_mean``, so a misspelt field is visible instead of silently dropped.
+    """
+    if not isinstance(raw_readings, list):
+        return []
+    known = list(Reading.model_fields)
+    found = []
+    for index, raw in enumerate(raw_readings):
+        if not isinstance(raw, dict):
+            continue
+        unknown = sorted(str(name) for name in raw if name not in Reading.model_fields)
+        if not unknown:
+            continue
+        listed = [name[:MAX_IGNORED_NAME_CHARS] for name in unknown[:MAX_IGNORED_FIELDS_LISTED]]
+        close = {
+            name: match[0]
+            for name in listed
+            if (match := difflib.get_close_matches(name, known, n=1, cutoff=0.6))
+        }
+        found.append(
+            {
+                "index": index,
+                "fields": listed,
+                "did_you_mean": close,
+                "more": len(unknown) - len(listed),
+            }
+        )
+    return found
+
+
 class TelemetryBatch(BodyModel):
     """POST /api/vehicles/{id}/telemetry: 1 to 500 readings.
 
     Each reading is validated on its own (types, physical ranges, DTC format): a malformed
     reading makes the whole batch a 422 with per-field details, because retrying it cannot
     help. Quality checks that need context (odometer order, future time, duplicates) are
-    judged per reading and reported with a 207.
+    judged per reading and reported with a 207. Fields a reading has beyond the documented
+    ones are accepted (newer firmware adds some) but not stored, and the answer lists them
+    per reading in ``ignored_fields``.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "readings": [
+                        {
+                            "timestamp": "2026-11-28T07:30:00Z",
+                            "odometer_km": 42131.5,
+                            "battery_voltage": 12.55,
+                            "engine_running": False,
+                            "coolant_temp_c": 15.0,
+                            "dtc_codes": [],
+                            "ambient_temp_c": 4.5,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     readings: list[Reading] = Field(min_length=1, max_length=MAX_BATCH)
+    # What the answer's ``ignored_fields`` says (computed from the raw body).
+    _ignored: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_ignored_fields(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        batch = handler(data)
+        if isinstance(batch, TelemetryBatch) and isinstance(data, dict):
+            batch._ignored = ignored_fields(data.get("readings"))
+        return batch
+
+    @property
+    def ignored(self) -> list[dict[str, Any]]:
+        return self._ignored
 
 
 class ServiceRecordCreate(BodyModel):

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared import clock, logs
+from shared.alerts import query_lock_keys
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.auth.scoping import redact_for
@@ -135,6 +136,7 @@ def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatc
     )
     reads, writes = result.reads, result.writes
     body = result.as_json()
+    body["ignored_fields"] = batch.ignored
     body["health_evaluated"] = False
     if health.should_evaluate_after_ingest(result.vehicle, result.accepted_readings, now):
         try:
@@ -238,7 +240,7 @@ def add_service_record(principal: Principal, vehicle_id: str, body: ServiceRecor
     outcome = run_transaction(
         lambda transaction: read_completion(transaction, service).write(transaction, now),
         what="add service record",
-        lock_keys=[vehicle_ref(vehicle["id"]).path],
+        lock_keys=[vehicle_ref(vehicle["id"]).path, *query_lock_keys()],
     )
     if outcome.record is None:  # deleted between the scope check and the transaction
         raise NotFound("The vehicle does not exist.")

@@ -348,7 +348,7 @@ def correct_mileage(
     ref = vehicle_ref(vehicle_id)
     records = service_records_of(vehicle_id)
 
-    def refuse(code: str, message: str, detail: str) -> ValidationFailed:
+    def refuse(*, code: str, message: str, detail: str) -> ValidationFailed:
         return ValidationFailed(
             message,
             code=code,
@@ -364,15 +364,17 @@ def correct_mileage(
         odometer = current.get("odometer_km")
         if mileage_km >= declared:
             raise refuse(
-                "not_a_decrease",
-                "A correction lowers the mileage; raise it with PATCH.",
-                f"must be below the current {declared:,.0f} km",
+                code="not_a_decrease",
+                message="A correction lowers the mileage; raise it with PATCH.",
+                detail=f"must be below the current {declared:,.0f} km",
             )
         if isinstance(odometer, int | float) and mileage_km < float(odometer):
             raise refuse(
-                "below_odometer",
-                "The vehicle's own odometer has reported more than that.",
-                f"must be at least the last trusted odometer reading, {float(odometer):,.0f} km",
+                code="below_odometer",
+                message="The vehicle's own odometer has reported more than that.",
+                detail=(
+                    f"must be at least the last trusted odometer reading, {float(odometer):,.0f} km"
+                ),
             )
         above = list(
             transaction.get(

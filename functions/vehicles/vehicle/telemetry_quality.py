@@ -122,19 +122,78 @@ class Reading(BaseModel):
     """One telemetry sample from a vehicle, validated on its own."""
 
     # Frozen so a reading cannot change after validation; NaN/inf are never physical values.
-    # Unknown fields are ignored so newer device firmware can add fields without breaking.
-    model_config = ConfigDict(frozen=True, allow_inf_nan=False, extra="ignore", defer_build=True)
+    # Unknown fields are ignored so newer device firmware can add fields without breaking;
+    # the answer names them (vehicle.models.ignored_fields), so a misspelling is visible.
+    model_config = ConfigDict(
+        frozen=True,
+        allow_inf_nan=False,
+        extra="ignore",
+        defer_build=True,
+        json_schema_extra={
+            "description": "One telemetry sample. Unknown fields are accepted and not "
+            "stored; the answer lists them per reading in ignored_fields."
+        },
+    )
 
-    timestamp: AwareDatetime
-    odometer_km: float = Field(ge=0)
-    battery_voltage: Voltage
-    engine_running: bool
-    coolant_temp_c: CoolantTemp | None = None
-    dtc_codes: list[str] = Field(default_factory=list)
-    dtc_pending: list[str] = Field(default_factory=list)
+    timestamp: AwareDatetime = Field(
+        description=(
+            "When the sample was taken: ISO 8601 with an offset or Z. At most 5 minutes "
+            "ahead of server time and 30 days old (older or later readings are refused)."
+        ),
+        examples=["2026-11-28T07:30:00Z"],
+    )
+    odometer_km: float = Field(
+        ge=0,
+        description=(
+            "Odometer in kilometres (not miles), >= 0. Never lower than an earlier reading; "
+            f"a jump above {MAX_PLAUSIBLE_STEP_KM:g} km or {MAX_PLAUSIBLE_SPEED_KMH:g} km/h "
+            "is stored with a flag."
+        ),
+        examples=[42131.5],
+    )
+    battery_voltage: Voltage = Field(
+        description=(
+            f"12 V system voltage in volts, {MIN_BATTERY_VOLTAGE:g} to {MAX_BATTERY_VOLTAGE:g} "
+            "(24 V trucks included)."
+        ),
+        examples=[12.55],
+    )
+    engine_running: bool = Field(
+        description="Whether the engine (or an EV's drive system) was on: resting-voltage "
+        "rules only use readings taken with it off.",
+    )
+    coolant_temp_c: CoolantTemp | None = Field(
+        default=None,
+        description=(
+            f"Engine coolant in degrees Celsius, {MIN_COOLANT_TEMP_C:g} to "
+            f"{MAX_COOLANT_TEMP_C:g}; null or absent when not reported."
+        ),
+        examples=[88.0],
+    )
+    dtc_codes: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Confirmed OBD-II diagnostic trouble codes (SAE J2012), e.g. P0301: a letter "
+            "P/B/C/U, a digit 0-3, three hex characters; case-insensitive, duplicates "
+            f"dropped. With dtc_pending at most {MAX_FAULT_CODES_PER_READING} per reading."
+        ),
+        examples=[["P0301"]],
+    )
+    dtc_pending: list[str] = Field(
+        default_factory=list,
+        description="Pending (not yet confirmed) OBD-II codes, same format as dtc_codes.",
+        examples=[[]],
+    )
     # Outside air, when the device or the car reports it: makes the battery trend
     # temperature-aware (cold lowers a battery's resting voltage).
-    ambient_temp_c: AmbientTemp | None = None
+    ambient_temp_c: AmbientTemp | None = Field(
+        default=None,
+        description=(
+            f"Outside air in degrees Celsius, {MIN_AMBIENT_TEMP_C:g} to {MAX_AMBIENT_TEMP_C:g}; "
+            "makes the battery trend temperature-aware. Null or absent when not reported."
+        ),
+        examples=[4.5],
+    )
 
     @field_validator("timestamp")
     @classmethod

@@ -221,8 +221,11 @@ def ingest(
             )
             result.writes += 1
             result.days.append(day)
-        if additions:
-            transaction.update(vehicle_doc, _vehicle_changes(readings, verdicts, vehicle))
+        changes = _vehicle_changes(readings, verdicts, vehicle) if additions else {}
+        # A late batch (all readings older than the latest stored) changes no baseline:
+        # an update with nothing in it is an error in Firestore's client, not a no-op.
+        if changes:
+            transaction.update(vehicle_doc, changes)
             result.writes += 1
         return result
 
