@@ -29,6 +29,7 @@ from migrations.runner import (
     LoadedMigration,
     MigrationError,
     MigrationOrderError,
+    Progress,
     discover,
     migrate_one,
     run,
@@ -166,6 +167,45 @@ def test_a_badly_named_migration_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "4_Backfill.py").write_text("")
     with pytest.raises(MigrationError, match="NNN_snake_case"):
         discover(tmp_path)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_a_run_in_logs_prints_a_progress_line_per_interval(
+    db: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a terminal (CI, Cloud Build) progress is a line on stderr every interval;
+    with the interval at 0 every page prints one, counting up to the collection's size."""
+    seed_old_world(db)
+    monkeypatch.setattr(Progress, "LOG_INTERVAL_SECONDS", 0.0)
+
+    run(db, apply=True, out=io.StringIO(), show_progress=True)
+
+    lines = capsys.readouterr().err.splitlines()
+    users = [line for line in lines if line.strip().startswith("001_backfill_user_fields:")]
+    assert users, lines
+    done, total = users[-1].rsplit(":", 1)[1].split()[0].split("/")
+    assert int(done) == int(total) >= 1
+
+
+def test_progress_is_silent_when_turned_off(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress("users", total=10, initial=0, enabled=False)
+    progress.LOG_INTERVAL_SECONDS = 0.0
+    progress.update(5)
+    progress.update(5)
+    progress.close()
+    assert progress.done == 10
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_counts_on_from_a_checkpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    """A resumed run starts its count where the checkpoint left it."""
+    progress = Progress("vehicles", total=10, initial=6, enabled=True)
+    progress.LOG_INTERVAL_SECONDS = 0.0
+    progress.update(4)
+    progress.close()
+    assert "vehicles: 10/10 documents" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- dry run
