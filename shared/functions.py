@@ -3,7 +3,7 @@
 Each name is a folder ``functions/<name>/`` holding ``main.py`` with the entry point of the
 same name, a Hosting rewrite ``/api/<name>`` in firebase.json, and a deploy bundle. Tools
 (the bundler, the route table, the dev runner) and tests read this list instead of typing
-it out; tests/test_function_list.py checks firebase.json, pyproject.toml and the folders
+it out; tests/test_structure.py checks firebase.json, pyproject.toml and the folders
 against it.
 """
 
