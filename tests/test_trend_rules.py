@@ -144,6 +144,30 @@ def test_resting_trend_beyond_the_horizon_is_not_raised() -> None:
     assert HORIZON_DAYS < 120
 
 
+def _zigzag_decline(amplitude: float) -> list[DayRollup]:
+    """20 days falling 0.02 V/day towards 12.0 V, every other day +/- ``amplitude``: the
+    slope and its interval stay exactly -0.02 V/day (same-parity pairs), only the scatter
+    grows with the amplitude."""
+    return series(
+        20, lambda n: resting(12.55 - 0.02 * (n + 19) + (amplitude if n % 2 else -amplitude))
+    )
+
+
+@pytest.mark.parametrize("amplitude", [0.08, 0.3])
+def test_a_decline_with_too_much_scatter_raises_nothing(amplitude: float) -> None:
+    days = _zigzag_decline(amplitude)
+    fit = theil_sen([float(day_number(d.day)) for d in days], [d.resting_v or 0.0 for d in days])
+    # Everything but the scatter says "trend": a confident slope heading for 12.0 V soon.
+    assert fit is not None and fit.slope_high < 0
+    assert fit.scatter > 0.1  # the resting signal's max_scatter
+    assert findings(days, RESTING) == []
+
+
+def test_the_same_decline_with_little_scatter_is_a_trend() -> None:
+    (finding,) = findings(_zigzag_decline(0.03), RESTING)
+    assert finding.evidence["scatter"] == pytest.approx(0.0445, abs=1e-3)  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_a_stable_battery_with_daily_noise_of_a_tenth_of_a_volt_raises_nothing(seed: int) -> None:
     rng = random.Random(seed)
