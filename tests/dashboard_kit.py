@@ -51,6 +51,10 @@ def find_chromium() -> str | None:
     return None
 
 
+# Each browser test module launches its own Chromium; only the first clears the folder.
+_screenshots_cleared = False
+
+
 def launch_browser() -> Iterator[Any]:
     """One headless Chromium for the session (Playwright cannot download its own here)."""
     chromium = find_chromium()
@@ -63,7 +67,10 @@ def launch_browser() -> Iterator[Any]:
         pytest.fail("hosting/vendor/ is missing: run `make assets`", pytrace=False)
     from playwright.sync_api import sync_playwright
 
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this run's screenshots only
+    global _screenshots_cleared
+    if not _screenshots_cleared:  # this run's screenshots only, kept across test modules
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+        _screenshots_cleared = True
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     try:
