@@ -63,19 +63,27 @@ export function ScoreBadge({ score }) {
 export function Dialog({ title, open, onClose, children, wide = false }) {
   const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const opener = useRef(/** @type {Element | null} */ (null));
+  const shown = useRef(false);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
     if (open && !dialog.open) {
       opener.current = document.activeElement;
       dialog.showModal();
+      shown.current = true;
       const first = /** @type {HTMLElement | null} */ (dialog.querySelector("input, select, textarea, button:not(.dialog-close)"));
       first?.focus();
     } else if (!open && dialog.open) {
       dialog.close();
+      shown.current = false;
       if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
     }
   }, [open]);
+  // Pages often render a dialog only while it is open, so closing it unmounts it: give the
+  // focus back then too, or it falls to <body>.
+  useEffect(() => () => {
+    if (shown.current && opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
+  }, []);
   const titleId = `dialog-${title.replace(/\W+/g, "-").toLowerCase()}`;
   return html`<dialog ref=${ref} class=${wide ? "dialog dialog-wide" : "dialog"} aria-labelledby=${titleId}
       onCancel=${(/** @type {Event} */ e) => { e.preventDefault(); onClose(); }}>

@@ -168,7 +168,7 @@ function BayGrid({ center, date, bookings, selected }) {
   const column = (/** @type {number} */ minutes) => Math.round((minutes - layout.open) / layout.step) + 2;
   const gridStyle = { gridTemplateColumns: `7rem repeat(${layout.columns}, minmax(4rem, 1fr))` };
   const labelEvery = Math.max(1, Math.round(60 / layout.step));
-  return html`<div class="baygrid-wrap">
+  return html`<div class="baygrid-wrap" role="region" aria-label="Bay occupancy" tabindex="0">
     ${layout.closed ? html`<p class="banner">The center is closed on this day (${label(weekdayOf(date))}).</p>` : null}
     <div class="baygrid" style=${gridStyle} data-testid="baygrid">
       <div class="baygrid-corner" style=${{ gridRow: "1", gridColumn: "1" }}>Time</div>
