@@ -36,8 +36,10 @@ FIRST_LOAD_BUDGET_BYTES = 150 * 1024
 MONITORING_STATS = r"/api/monitoring/stats/"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # One Chromium per module, closed before the next module's starts: Playwright's sync
+    # API allows one running instance per thread.
     yield from launch_browser()
 
 

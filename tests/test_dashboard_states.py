@@ -25,8 +25,10 @@ FAST_REFRESH = "localStorage.setItem('pmi.refreshIntervalMs', '1000')"
 KNOWN_REQUEST_ID = "f" * 32
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # One Chromium per module, closed before the next module's starts: Playwright's sync
+    # API allows one running instance per thread.
     yield from launch_browser()
 
 
