@@ -103,10 +103,6 @@ class World:
                 "center_access": {},
                 "center_grants": {},
                 "due_services": [],
-                # Registration lists the vehicle's alerts (none yet): bookings read them by
-                # id (shared.alerts.listed_alert_ids) instead of querying.
-                "alert_ids": [],
-                "alert_ids_evaluated_at": None,
                 **fields,
             }
         )

@@ -199,3 +199,36 @@ def open_ui(browser: Any, base_url: str, name: str, viewport: dict[str, int] = D
     page.on("pageerror", lambda error: ui.console_errors.append(f"uncaught: {error}"))
     page.on("response", on_response)
     return ui
+
+
+# --- fixtures the browser test modules share (imported by name: ``from dashboard_kit import
+# browser_fixture, ui_fixture, world_fixture``) ----------------------------------------------
+
+
+@pytest.fixture(name="browser", scope="module")
+def browser_fixture() -> Iterator[Any]:
+    """One Chromium per module, closed before the next module's starts: Playwright's sync
+    API allows one running instance per thread."""
+    yield from launch_browser()
+
+
+@pytest.fixture(name="world", scope="module")
+def world_fixture(stack: Any, emulator: Any) -> dict[str, Any]:
+    return seed_world(stack, emulator)
+
+
+def ui_session(
+    browser: Any, stack: Any, request: pytest.FixtureRequest, viewport: dict[str, int] = DESKTOP
+) -> Iterator[Ui]:
+    """A signed-out page of its own for one test, screenshotted at its end."""
+    session = open_ui(browser, stack.gateway_url, request.node.name, viewport=viewport)
+    yield session
+    session.screenshot("end")
+    session.page.context.close()
+
+
+@pytest.fixture(name="ui")
+def ui_fixture(
+    browser: Any, stack: Any, world: dict[str, Any], request: pytest.FixtureRequest
+) -> Iterator[Ui]:
+    yield from ui_session(browser, stack, request)

@@ -12,7 +12,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashboard_kit import ROOT, TABLET, Ui, email_of, launch_browser, open_ui, password, seed_world
+from dashboard_kit import (  # the fixtures by name: browser, world
+    ROOT,
+    TABLET,
+    Ui,
+    browser_fixture,  # noqa: F401
+    email_of,
+    open_ui,
+    password,
+    ui_session,
+    world_fixture,  # noqa: F401
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -35,26 +45,11 @@ WIDE = {"width": 1280, "height": 800}
 MAX_TABS = 80
 
 
-# Module scope: Playwright's sync API runs one instance at a time, and the other browser
-# test modules start their own after this one has closed.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    yield from launch_browser()
-
-
-@pytest.fixture(scope="module")
-def world(stack: Any, emulator: Any) -> dict[str, Any]:
-    return seed_world(stack, emulator)
-
-
 @pytest.fixture
 def ui(
     browser: Any, stack: Any, world: dict[str, Any], request: pytest.FixtureRequest
 ) -> Iterator[Ui]:
-    session = open_ui(browser, stack.gateway_url, request.node.name, viewport=WIDE)
-    yield session
-    session.screenshot("end")
-    session.page.context.close()
+    yield from ui_session(browser, stack, request, viewport=WIDE)
 
 
 def _serious_violations(ui: Ui) -> list[str]:

@@ -9,7 +9,6 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -17,7 +16,16 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-from dashboard_kit import ROOT, TABLET, Api, Ui, launch_browser, open_ui, seed_world
+from dashboard_kit import (  # the fixtures by name: browser, ui, world
+    ROOT,
+    TABLET,
+    Api,
+    Ui,
+    browser_fixture,  # noqa: F401
+    open_ui,
+    ui_fixture,  # noqa: F401
+    world_fixture,  # noqa: F401
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -34,28 +42,6 @@ FIRST_LOAD_BUDGET_BYTES = 150 * 1024
 # A deployment without the monitoring statistics routes answers them 404, which the
 # Analytics page turns into its "not available" panels (one test stubs that 404).
 MONITORING_STATS = r"/api/monitoring/stats/"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    # One Chromium per module, closed before the next module's starts: Playwright's sync
-    # API allows one running instance per thread.
-    yield from launch_browser()
-
-
-@pytest.fixture(scope="module")
-def world(stack: Any, emulator: Any) -> dict[str, Any]:
-    return seed_world(stack, emulator)
-
-
-@pytest.fixture
-def ui(
-    browser: Any, stack: Any, world: dict[str, Any], request: pytest.FixtureRequest
-) -> Iterator[Ui]:
-    session = open_ui(browser, stack.gateway_url, request.node.name)
-    yield session
-    session.screenshot("end")
-    session.page.context.close()
 
 
 def _nav_labels(ui: Ui) -> list[str]:

@@ -6,12 +6,19 @@ vehicle page's coolant and odometer charts, maintenance due and service history.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from dashboard_kit import Api, Ui, email_of, launch_browser, open_ui, seed_world
+from dashboard_kit import (  # the fixtures by name: browser, ui, world
+    Api,
+    Ui,
+    browser_fixture,  # noqa: F401
+    email_of,
+    open_ui,
+    ui_fixture,  # noqa: F401
+    world_fixture,  # noqa: F401
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -23,28 +30,6 @@ BULK_DEACTIVATED = 3
 # The refresh period a browser may be given for tests (hosting/app/refresh.js, ≥ 1 s).
 FAST_REFRESH = "localStorage.setItem('pmi.refreshIntervalMs', '1000')"
 KNOWN_REQUEST_ID = "f" * 32
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    # One Chromium per module, closed before the next module's starts: Playwright's sync
-    # API allows one running instance per thread.
-    yield from launch_browser()
-
-
-@pytest.fixture(scope="module")
-def world(stack: Any, emulator: Any) -> dict[str, Any]:
-    return seed_world(stack, emulator)
-
-
-@pytest.fixture
-def ui(
-    browser: Any, stack: Any, world: dict[str, Any], request: pytest.FixtureRequest
-) -> Iterator[Ui]:
-    session = open_ui(browser, stack.gateway_url, request.node.name)
-    yield session
-    session.screenshot("end")
-    session.page.context.close()
 
 
 @pytest.fixture(scope="module")
