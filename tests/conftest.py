@@ -56,6 +56,10 @@ TEST_ENV = {
     # Tests change users straight in Firestore (as another instance would) and expect the
     # next request to see it; the principal cache has its own tests (test_principal_cache.py).
     "PMI_PRINCIPAL_CACHE_SECONDS": "0",
+    # The suite shares one emulator on a shared 2-core machine, where the emulator's lock
+    # waits under concurrency tests can outlast production's 10 s; the deadline's own tests
+    # set theirs (tests/test_faults.py, tests/test_request_deadline.py).
+    "PMI_REQUEST_DEADLINE_SECONDS": "30",
     # firebase-admin mints unsigned custom tokens under the Auth emulator (no call is made)
     # and revokes refresh tokens through it (the ``auth_emulator`` fixture starts it).
     "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{AUTH_EMULATOR_PORT}",

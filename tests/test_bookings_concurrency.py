@@ -171,7 +171,7 @@ def test_transactions_alone_keep_capacity_without_in_process_turn_taking(
     for i, response in enumerate(responses):
         # A 503 may come after the commit applied (the deadline passed while it ran): the
         # retry with the same key answers what was done, once the claim is settled.
-        for _ in range(30):
+        for _ in range(60):  # the claim's lease: the deadline + 5 s
             retry = response.status_code == 503 or (
                 response.status_code == 409
                 and response.get_json()["error"]["code"] == "idempotency_in_progress"
