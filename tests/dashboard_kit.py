@@ -201,6 +201,29 @@ def open_ui(browser: Any, base_url: str, name: str, viewport: dict[str, int] = D
     return ui
 
 
+def book_free_slot(
+    customer: Any, world: dict[str, Any], service: str, vehicle: int, day: str
+) -> Any:
+    """A booking of ``service`` for the world's vehicle number ``vehicle`` in the first free
+    slot of ``day`` at the first center, through the API (201 expected)."""
+    slots = customer.call(
+        "GET",
+        f"/api/bookings/centers/{world['centers'][0]}/availability?date={day}&service={service}",
+    )["slots"]
+    free = next(s for s in slots if s["remaining"] > 0)
+    return customer.call(
+        "POST",
+        "/api/bookings",
+        {
+            "vehicle_id": world["vehicles"][vehicle],
+            "center_id": world["centers"][0],
+            "service_type": service,
+            "start": free["start"],
+        },
+        expect=201,
+    )
+
+
 # --- fixtures the browser test modules share (imported by name: ``from dashboard_kit import
 # browser_fixture, ui_fixture, world_fixture``) ----------------------------------------------
 

@@ -21,6 +21,7 @@ from dashboard_kit import (  # the fixtures by name: browser, ui, world
     TABLET,
     Api,
     Ui,
+    book_free_slot,
     browser_fixture,  # noqa: F401
     open_ui,
     ui_fixture,  # noqa: F401
@@ -151,22 +152,7 @@ def test_admin_changes_a_role_and_deactivates_with_confirmation(
 
 
 def _book(customer: Api, world: dict[str, Any], service: str, vehicle: int, day: str) -> Any:
-    slots = customer.call(
-        "GET",
-        f"/api/bookings/centers/{world['centers'][0]}/availability?date={day}&service={service}",
-    )["slots"]
-    free = next(s for s in slots if s["remaining"] > 0)
-    return customer.call(
-        "POST",
-        "/api/bookings",
-        {
-            "vehicle_id": world["vehicles"][vehicle],
-            "center_id": world["centers"][0],
-            "service_type": service,
-            "start": free["start"],
-        },
-        expect=201,
-    )
+    return book_free_slot(customer, world, service, vehicle, day)
 
 
 def _panel_status(ui: Ui, status: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 from dashboard_kit import (  # the fixtures by name: browser, ui, world
     Api,
     Ui,
+    book_free_slot,
     browser_fixture,  # noqa: F401
     email_of,
     open_ui,
@@ -69,22 +70,7 @@ def _sign_in_as(ui: Ui, email: str, password: str) -> None:
 def _book(customer: Api, world: dict[str, Any], service: str, vehicle: int) -> Any:
     """A booking of ``service`` for the demo customer's vehicle, on the seeded booking's day."""
     day = customer.call("GET", f"/api/bookings/{world['bookings'][0]}")["start"][:10]
-    slots = customer.call(
-        "GET",
-        f"/api/bookings/centers/{world['centers'][0]}/availability?date={day}&service={service}",
-    )["slots"]
-    free = next(s for s in slots if s["remaining"] > 0)
-    return customer.call(
-        "POST",
-        "/api/bookings",
-        {
-            "vehicle_id": world["vehicles"][vehicle],
-            "center_id": world["centers"][0],
-            "service_type": service,
-            "start": free["start"],
-        },
-        expect=201,
-    )
+    return book_free_slot(customer, world, service, vehicle, day)
 
 
 # --- errors ----------------------------------------------------------------------------------
