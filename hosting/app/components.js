@@ -80,9 +80,13 @@ export function Dialog({ title, open, onClose, children, wide = false }) {
     }
   }, [open]);
   // Pages often render a dialog only while it is open, so closing it unmounts it: give the
-  // focus back then too, or it falls to <body>.
+  // focus back then too, or it falls to <body>. The cleanup runs before the <dialog> leaves
+  // the DOM, while it is still modal and everything outside it inert (focus() there would do
+  // nothing), so close it first.
   useEffect(() => () => {
-    if (shown.current && opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
+    if (!shown.current) return;
+    if (ref.current?.open) ref.current.close();
+    if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
   }, []);
   const titleId = `dialog-${title.replace(/\W+/g, "-").toLowerCase()}`;
   return html`<dialog ref=${ref} class=${wide ? "dialog dialog-wide" : "dialog"} aria-labelledby=${titleId}
