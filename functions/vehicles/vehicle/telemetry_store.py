@@ -53,7 +53,7 @@ from shared.firestore import get_client
 from shared.query_shapes import QueryShape, register
 from shared.transactions import run_transaction
 from shared.vehicle_documents import TELEMETRY_DAYS, vehicle_ref
-from vehicle import rollups
+from vehicle import day_writes, rollups
 from vehicle.codec import (
     as_json,
     baseline,
@@ -208,16 +208,11 @@ def ingest(
             result.accepted_readings.append(readings[index])
 
         for day, entries in additions.items():
-            transaction.set(
-                day_refs[day],
-                {
-                    "day": day,
-                    "readings": entries,
-                    "count": counts[day],
-                    "rollup": None,  # summarised when first read as a rollup (docstring)
-                    "updated_at": now,
-                },
-                merge=True,
+            # A merge of the new entries, ``rollup: null`` (summarised when first read as a
+            # rollup, see the docstring), the count and ``updated_at``; built directly as
+            # the protobuf the library would build, at a fraction of its CPU (day_writes).
+            day_writes.add_to(
+                transaction, day_writes.merge_day(day_refs[day], day, entries, counts[day], now)
             )
             result.writes += 1
             result.days.append(day)
