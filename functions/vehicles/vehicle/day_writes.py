@@ -26,12 +26,20 @@ from google.cloud.firestore_v1.types import write as write_types
 from google.protobuf import struct_pb2, timestamp_pb2
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import DocumentReference, Transaction
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+    from google.cloud.firestore import DocumentReference, Transaction, WriteBatch
 
 # The raw (upb) message classes under the proto-plus wrappers.
 _WRITE = write_types.Write.pb()
 _DOCUMENT = document_types.Document.pb()
 _MASK = common_types.DocumentMask.pb()
+
+
+class Unread:
+    """No condition on the stored document (the default of :func:`merge_day`)."""
+
+
+UNREAD = Unread()
 
 
 def merge_day(
@@ -40,9 +48,15 @@ def merge_day(
     entries: Mapping[str, str],
     count: int,
     updated_at: datetime,
+    *,
+    as_read: DatetimeWithNanoseconds | Unread | None = UNREAD,
 ) -> write_types.Write:
     """The write of ``set(ref, {"day", "readings": entries, "count", "rollup": None,
-    "updated_at"}, merge=True)``: the new map entries merged into the stored ones."""
+    "updated_at"}, merge=True)``: the new map entries merged into the stored ones.
+
+    ``as_read`` makes it conditional on the document being as it was read: the update time
+    it was read with, or None when it did not exist (then it must still not exist).
+    """
     document = _DOCUMENT(name=ref._document_path)
     fields = document.fields
     fields["day"].string_value = day
@@ -59,13 +73,18 @@ def merge_day(
     paths = ["count", "day"]
     paths.extend(f"readings.`{key}`" for key in sorted(entries))
     paths += ["rollup", "updated_at"]
-    write: write_types.Write = write_types.Write.wrap(
-        _WRITE(update=document, update_mask=_MASK(field_paths=paths))
-    )
+    raw = _WRITE(update=document, update_mask=_MASK(field_paths=paths))
+    if as_read is None:
+        raw.current_document.exists = False
+    elif not isinstance(as_read, Unread):
+        # Nanosecond exact, as update times are (the library's own conversion, untyped).
+        read_time_pb: Any = as_read.timestamp_pb
+        raw.current_document.update_time.CopyFrom(read_time_pb())
+    write: write_types.Write = write_types.Write.wrap(raw)
     return write
 
 
-def add_to(transaction: Transaction, write: write_types.Write) -> None:
-    """Queue ``write`` in ``transaction``, as the library's own ``set`` does."""
-    queue: Any = transaction._add_write_pbs
+def add_to(batch: WriteBatch | Transaction, write: write_types.Write) -> None:
+    """Queue ``write`` in a write batch or transaction, as the library's own ``set`` does."""
+    queue: Any = batch._add_write_pbs
     queue([write])
