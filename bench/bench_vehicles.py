@@ -10,7 +10,8 @@ server (scripts/stack.py), then measures:
   to the emulator as batched writes of the same day documents (no HTTP, no validation, no
   transaction, no rollup); API and baseline alternate over ``ROUNDS`` rounds, each on fresh
   vehicles, and the medians are compared (the machine is shared: alternating spreads its
-  load over both);
+  load over both), after ``WARMUP_ROUNDS`` unmeasured rounds of both (the emulator is a JVM
+  that compiles each path it serves over its first thousands of operations);
 * Firestore operations per 1,000 readings, summed from the function's ``X-Firestore-Ops``
   response header (counted in the store code), plus the one user-document read per request
   that authentication costs;
@@ -74,6 +75,12 @@ STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
 HEALTH_RUNS = 15
 ROUNDS = 5
+# Unmeasured rounds of both the API and the baseline first: the emulator (a JVM) compiles
+# the paths it serves as it goes, and without them the first round measured its warm-up
+# (the API's batched reads and conditional commits more than the baseline's blind writes).
+WARMUP_ROUNDS = 1
+# Below this ratio a met goal is reported as met narrowly (run-to-run spread here).
+NARROW_MARGIN = 0.6
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
 
 
@@ -278,9 +285,15 @@ def bench_first_evaluation_of_old_data(
 def ingest_verdict(ratio: float, cpu_ratio: float) -> str:
     """The opening sentence of the ingest analysis, true to this run's figures."""
     if ratio >= 0.5 and cpu_ratio >= 0.5:
-        return (
+        met = (
             f"Ingest reaches its goal in this run ({ratio:.2f}x throughput, {cpu_ratio:.2f}x "
-            "the baseline's CPU efficiency)."
+            "the baseline's CPU efficiency)"
+        )
+        if min(ratio, cpu_ratio) >= NARROW_MARGIN:
+            return met + "."
+        return (
+            met + ", narrowly: single rounds on this shared machine range widely (above), "
+            "and a run's median below 0.5x is possible."
         )
     if ratio >= 0.5:
         return (
@@ -324,6 +337,12 @@ def main() -> None:
 
         def cpu() -> float:
             return time.process_time() + sum(map(process_group_cpu_seconds, groups))
+
+        for warmup in range(WARMUP_ROUNDS):
+            print(f"warm-up round {warmup + 1}/{WARMUP_ROUNDS} (not measured) ...", flush=True)
+            serial = 899_001 + 10 * warmup
+            bench_ingest(base, headers, create_vehicle(base, headers, serial), readings, cpu)
+            bench_raw_writes(client, create_vehicle(base, headers, serial + 1), readings, cpu)
 
         ingests: list[dict[str, float]] = []
         raw_rates: list[float] = []
@@ -369,7 +388,8 @@ def main() -> None:
     health_ratio = health["health_ms"] / health["raw_read_ms"]
     rows = [
         (
-            f"Ingest throughput, batches of {BATCH} (API, end to end; median of {ROUNDS} rounds)",
+            f"Ingest throughput, batches of {BATCH} (API, end to end; median of {ROUNDS} rounds "
+            f"after {WARMUP_ROUNDS} unmeasured)",
             f"{ingest['readings_per_s']:,.0f} readings/s",
             f"API at **{ratio:.2f}x** the baseline (median of the rounds: {rounds_text}; "
             "goal ≥ 0.5x)",
@@ -435,7 +455,13 @@ def main() -> None:
         f"Ingest: {INGEST_BATCHES} sequential batches of {BATCH} readings one per 5 minutes "
         "(~1.7 days per batch, so each batch touches 2–3 day documents; ~28 days in all, "
         "inside the 30-day ingest horizon), on a fresh vehicle per round, alternating with the "
-        "baseline. The first batch also runs a health evaluation (later ones are inside the "
+        f"baseline, after {WARMUP_ROUNDS} unmeasured round(s) of both: the emulator is a JVM that "
+        "compiles each path it serves over its first thousands of operations, and without a "
+        "warm-up the first measured round was mostly that (the API's batched reads and "
+        "conditional commits warm up later than the baseline's blind writes: its first-round "
+        "ratio was 0.17–0.37x in runs of 2026-11-29 whose later rounds gave 0.4–0.9x; the "
+        "medians of 5 rounds without a warm-up were 0.40–0.62x). The first batch also runs a "
+        "health evaluation (later ones are inside the "
         "10-minute refresh interval). A batch is one batched read — the vehicle (its scope is "
         "checked on it) and the touched day documents — and one atomic commit of the new "
         "readings, the counts and the vehicle's baseline, each write conditional on its "
