@@ -17,7 +17,8 @@ Run: ``.venv/bin/python bench/bench_hot_path.py`` (about 12 minutes; writes the 
 section of docs/benchmarks.md). ``--quick`` runs shorter loads and fewer cold starts;
 ``--skip-other-paths`` leaves out today's figures of the other hot paths
 (vehicle health, telemetry ingest, bookings), which come from bench_vehicles.py and
-bench_bookings.py run into a scratch file.
+bench_bookings.py run into a scratch file. ``--only cold-start`` measures only the cold starts
+and the import costs (a few minutes) and prints their tables without touching the docs.
 """
 
 from __future__ import annotations
@@ -268,7 +269,10 @@ import functions_framework
 from google.cloud import firestore  # what the floor imports too
 steps = []
 for label, names in (
-    ("pydantic", ("pydantic.main", "pydantic.fields", "pydantic.types", "pydantic.networks")),
+    # BaseModel: the settings' base (shared.config), which every request reads. Other pydantic
+    # modules count where a function's imports pull them in (request and response models
+    # are imported on a route's first use, shared/model_refs.py).
+    ("pydantic", ("pydantic.main",)),
     ("shared", ("shared.http", "shared.pagination", "shared.startup")),
     ("function", ("main",)),
 ):
@@ -576,6 +580,63 @@ def fmt_ratio(value: float) -> str:
     return f"{value:.2f}×"
 
 
+def worst_cold_ratios(cold: dict[str, ColdStart]) -> tuple[float, float, float]:
+    """The slowest function's cold start against the floor's: median, fastest round, CPU."""
+    floor = cold[COLD_TARGETS[0].name]
+    functions = [cold[t.name] for t in COLD_TARGETS[1:]]
+    return (
+        max(statistics.median(f.wall) / statistics.median(floor.wall) for f in functions),
+        max(min(f.wall) / min(floor.wall) for f in functions),
+        max(statistics.median(f.cpu) / statistics.median(floor.cpu) for f in functions),
+    )
+
+
+def cold_start_lines(
+    args: argparse.Namespace, cold: dict[str, ColdStart], imports: dict[str, list[float]]
+) -> list[str]:
+    """The cold-start table and the import-cost table beneath it."""
+    lines: list[str] = []
+    floor_values = cold[COLD_TARGETS[0].name]
+    floor_cold, floor_best = statistics.median(floor_values.wall), min(floor_values.wall)
+    floor_cpu = statistics.median(floor_values.cpu)
+    lines += [
+        "Cold start, process start to the first 200 (authenticated where the function has an "
+        "authenticated route), default settings, sources byte-compiled as in a deploy bundle, "
+        f"{args.cold_rounds} interleaved rounds. On a machine shared with other work the wall "
+        "times swing with its load; the fastest round and the CPU time the server process and "
+        "its gunicorn worker used until then are the steadier measures:",
+        "",
+        "| function | median s | fastest s | slowest s | median vs floor | fastest vs floor "
+        "| CPU s (median) | CPU vs floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for target in COLD_TARGETS:
+        values = cold[target.name]
+        median, cpu = statistics.median(values.wall), statistics.median(values.cpu)
+        lines.append(
+            f"| {target.name} | {median:.2f} | {min(values.wall):.2f} | {max(values.wall):.2f} "
+            f"| {fmt_ratio(median / floor_cold)} | {fmt_ratio(min(values.wall) / floor_best)} "
+            f"| {cpu:.2f} | {fmt_ratio(cpu / floor_cpu)} |"
+        )
+
+    lines += [
+        "",
+        "Where a function's cold start goes beyond the floor's: CPU milliseconds its imports "
+        "add on top of the floor's own (functions-framework and the Firestore client), the "
+        "least of 5 runs:",
+        "",
+        "| function | pydantic | shared pipeline | the function's modules | total |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (pydantic_ms, shared_ms, own_ms) in imports.items():
+        lines.append(
+            f"| {name} | {pydantic_ms:.0f} | {shared_ms:.0f} | {own_ms:.0f} "
+            f"| {pydantic_ms + shared_ms + own_ms:.0f} |"
+        )
+
+    return lines
+
+
 def report(
     args: argparse.Namespace,
     loader: str,
@@ -628,51 +689,11 @@ def report(
     if failures or floor.failures:
         lines += ["", f"Failed or non-200 responses: floor {floor.failures}, {failures}."]
 
-    floor_values = cold[COLD_TARGETS[0].name]
-    floor_cold, floor_best = statistics.median(floor_values.wall), min(floor_values.wall)
-    floor_cpu = statistics.median(floor_values.cpu)
-    lines += [
-        "",
-        "Cold start, process start to the first 200 (authenticated where the function has an "
-        "authenticated route), default settings, sources byte-compiled as in a deploy bundle, "
-        f"{args.cold_rounds} interleaved rounds. On a machine shared with other work the wall "
-        "times swing with its load; the fastest round and the CPU time the server process and "
-        "its gunicorn worker used until then are the steadier measures:",
-        "",
-        "| function | median s | fastest s | slowest s | median vs floor | fastest vs floor "
-        "| CPU s (median) | CPU vs floor |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for target in COLD_TARGETS:
-        values = cold[target.name]
-        median, cpu = statistics.median(values.wall), statistics.median(values.cpu)
-        lines.append(
-            f"| {target.name} | {median:.2f} | {min(values.wall):.2f} | {max(values.wall):.2f} "
-            f"| {fmt_ratio(median / floor_cold)} | {fmt_ratio(min(values.wall) / floor_best)} "
-            f"| {cpu:.2f} | {fmt_ratio(cpu / floor_cpu)} |"
-        )
-
-    lines += [
-        "",
-        "Where a function's cold start goes beyond the floor's: CPU milliseconds its imports "
-        "add on top of the floor's own (functions-framework and the Firestore client), the "
-        "least of 5 runs:",
-        "",
-        "| function | pydantic | shared pipeline | the function's modules | total |",
-        "|---|---|---|---|---|",
-    ]
-    for name, (pydantic_ms, shared_ms, own_ms) in imports.items():
-        lines.append(
-            f"| {name} | {pydantic_ms:.0f} | {shared_ms:.0f} | {own_ms:.0f} "
-            f"| {pydantic_ms + shared_ms + own_ms:.0f} |"
-        )
+    lines += ["", *cold_start_lines(args, cold, imports)]
 
     default = loads[CONFIGS[0].label]
     default_ops = ops.get(CONFIGS[0].label)
-    functions = COLD_TARGETS[1:]
-    worst_median = max(statistics.median(cold[t.name].wall) / floor_cold for t in functions)
-    worst_best = max(min(cold[t.name].wall) / floor_best for t in functions)
-    worst_cpu = max(statistics.median(cold[t.name].cpu) / floor_cpu for t in functions)
+    worst_median, worst_best, worst_cpu = worst_cold_ratios(cold)
     writes = (
         1000
         * default_ops["counts"].get("writes", 0)
@@ -786,6 +807,11 @@ def main() -> int:
         action="store_true",
         help="do not run bench_vehicles.py and bench_bookings.py for the other hot paths",
     )
+    parser.add_argument(
+        "--only",
+        choices=("cold-start",),
+        help="run only this part and print its tables and goal (docs/benchmarks.md untouched)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.cold_rounds = 4.0, 1, 3
@@ -807,6 +833,17 @@ def main() -> int:
             )
         imports = import_costs(emulator)
         print(f"    import CPU ms (pydantic, shared, function): {imports}", flush=True)
+        if args.only == "cold-start":
+            print()
+            print("\n".join(cold_start_lines(args, cold, imports)))
+            worst = worst_cold_ratios(cold)
+            met = "met" if max(worst) <= GOALS["cold"] else "not met"
+            print(
+                "\ncold start, slowest function (median / fastest round / CPU): "
+                + " / ".join(fmt_ratio(ratio) for ratio in worst)
+                + f" (goal ≤ {GOALS['cold']}× floor: {met})"
+            )
+            return 0
 
         wrk = ensure_wrk()
         loader = "wrk" if wrk else "Python threads (wrk not found)"

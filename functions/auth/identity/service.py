@@ -7,23 +7,27 @@ changes into :mod:`identity.accounts`; each security event is recorded once
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from identity import accounts, audit, audit_trail, firebase_tokens, sessions
-from identity.models import (
-    AdminUserPatch,
-    AuditListQuery,
-    ConfirmEmailBody,
-    LoginBody,
-    PasswordChangeBody,
-    ProfilePatch,
-    RefreshBody,
-    RegisterBody,
-    UserListQuery,
-)
 from shared.errors import Unauthorized
 from shared.http import Reply, RequestContext
 from shared.pagination import PageQuery
+
+# Request models appear here only in annotations: a cold start whose first request validates
+# no body does not import them (shared/model_refs.py).
+if TYPE_CHECKING:
+    from identity.models import (
+        AdminUserPatch,
+        AuditListQuery,
+        ConfirmEmailBody,
+        LoginBody,
+        PasswordChangeBody,
+        ProfilePatch,
+        RefreshBody,
+        RegisterBody,
+        UserListQuery,
+    )
 
 
 def _token_reply(session: sessions.SessionTokens) -> dict[str, Any]:
