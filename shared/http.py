@@ -18,16 +18,16 @@ path (``/...``).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar, cast, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast, get_type_hints
 
 import flask
-from pydantic import BaseModel, ConfigDict, ValidationError
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -67,34 +67,39 @@ from shared.ratelimit import (
 from shared.request_context import RequestIdentity
 from shared.url_rules import MatchRule
 
+# pydantic is imported by the first request that validates a body or a query (its model's
+# module imports it), not by the pipeline: a cold GET validating neither never loads it
+# (shared/model_refs.py, docs/benchmarks.md "Hot path").
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from shared.request_models import BodyModel as BodyModel
+    from shared.request_models import QueryModel as QueryModel
+
 Handler = Callable[["RequestContext"], Any]
 # Used only to finish a response when the real settings cannot be read.
 _FALLBACK_SETTINGS = Settings()
 # One limiter per instance even when the first requests arrive together (its buckets and
 # reconcile thread must not be duplicated).
 _LIMITER_LOCK = threading.Lock()
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 # Response headers for diagnosis only; production omits them (Settings.sends_debug_headers).
 DEBUG_HEADERS = ("X-Firestore-Ops",)
 
 
-class BodyModel(BaseModel):
-    """Base for request bodies: unknown fields are an error, not silently dropped."""
+def __getattr__(name: str) -> Any:
+    # The bases of request models live in shared.request_models (pydantic); still
+    # importable from here.
+    if name in ("BodyModel", "QueryModel"):
+        from shared import request_models
 
-    # defer_build: a model's validator is built by the first request that uses it, not at
-    # import: a function declares every route's models, a cold start serves one route.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class QueryModel(BaseModel):
-    """Base for query strings: unknown parameters are an error (typos surface as 422)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+        return getattr(request_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # A route's model: the class itself, or a reference imported on the route's first use
 # (shared/model_refs.py), which keeps unused models out of a cold start.
-ModelSource = type[BaseModel] | ModelRef
+ModelSource: TypeAlias = "type[BaseModel] | ModelRef"
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,8 @@ class Route:
             annotation = get_type_hints(self.handler).get("return")
         except (NameError, TypeError):  # an annotation that does not resolve names no model
             return None
+        from pydantic import BaseModel  # the OpenAPI generator's question, not a request's
+
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return annotation
         return None
@@ -230,9 +237,16 @@ def client_ip(request: flask.Request, settings: Settings) -> str:
     return client_of(request, settings).address
 
 
+def _is_model(value: Any) -> bool:
+    # Until some module imported pydantic no value can be a model: answers built of dicts
+    # are serialised without importing it.
+    pydantic_main = sys.modules.get("pydantic.main")
+    return pydantic_main is not None and isinstance(value, pydantic_main.BaseModel)
+
+
 def to_jsonable(value: Any) -> Any:
     """Turn models, dates and containers into plain JSON values."""
-    if isinstance(value, BaseModel):
+    if _is_model(value):
         return value.model_dump(mode="json")
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
@@ -515,6 +529,8 @@ class App:
         if model is None:
             return None
         raw = {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()}
+        from pydantic import ValidationError  # loaded already: the model's module imports it
+
         try:
             return model.model_validate(raw)
         except ValidationError as exc:
@@ -588,6 +604,8 @@ class App:
 
     @staticmethod
     def _validate_body(model: type[BaseModel], payload: dict[str, Any]) -> BaseModel:
+        from pydantic import ValidationError  # loaded already: the model's module imports it
+
         try:
             return model.model_validate(payload)
         except ValidationError as exc:

@@ -17,17 +17,18 @@ import functions_framework
 from shared.auth.rbac import PUBLIC, Permission
 from shared.http import App, Reply, RequestContext
 from shared.model_refs import lazy_models
-from shared.pagination import PageQuery
 from shared.startup import check_configuration
 from vehicle import service
 
 # Request and response models are imported by the first request that needs one (and by
 # the OpenAPI generator), not at every cold start: shared/model_refs.py.
 if TYPE_CHECKING:
+    from shared import request_models as shared_m
     from shared import responses as shared_r
     from vehicle import models as m
     from vehicle import responses as r
 else:
+    shared_m = lazy_models("shared.request_models")
     shared_r = lazy_models("shared.responses")
     m = lazy_models("vehicle.models")
     r = lazy_models("vehicle.responses")
@@ -162,13 +163,13 @@ def list_telemetry(ctx: RequestContext) -> Reply:
 @app.get(
     "/<vehicle_id>/service-records",
     access=Permission.VEHICLES_READ,
-    query=PageQuery,
+    query=shared_m.PageQuery,
     response=r.ServiceRecordPage,
 )
 def list_service_records(ctx: RequestContext) -> dict[str, Any]:
     """The vehicle's service records, newest first."""
     vehicle_id = ctx.path_params["vehicle_id"]
-    return service.list_service_records(ctx.user, vehicle_id, ctx.query_as(PageQuery))
+    return service.list_service_records(ctx.user, vehicle_id, ctx.query_as(shared_m.PageQuery))
 
 
 @app.post(

@@ -22,7 +22,7 @@ from shared.auth.scoping import redact_for
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply
 from shared.ids import is_document_id
-from shared.pagination import PageQuery, decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from shared.service_completion import OWNER_SOURCE, CompletedService, read_completion
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
@@ -31,6 +31,7 @@ from vehicle import claims, record_store, store
 # Request models appear here only in annotations: a cold start whose first request validates
 # no body does not import them (shared/model_refs.py).
 if TYPE_CHECKING:
+    from shared.request_models import PageQuery
     from vehicle.models import (
         AlertListQuery,
         MileageCorrection,
