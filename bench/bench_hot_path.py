@@ -268,11 +268,9 @@ import sys, time
 import functions_framework
 from google.cloud import firestore  # what the floor imports too
 steps = []
+# pydantic first, alone, when the function's cold start imports it at all (argv[1] == "1")
 for label, names in (
-    # BaseModel: the settings' base (shared.config), which every request reads. Other pydantic
-    # modules count where a function's imports pull them in (request and response models
-    # are imported on a route's first use, shared/model_refs.py).
-    ("pydantic", ("pydantic.main",)),
+    ("pydantic", ("pydantic.main",) if sys.argv[1] == "1" else ()),
     ("shared", ("shared.http", "shared.pagination", "shared.startup")),
     ("function", ("main",)),
 ):
@@ -280,27 +278,38 @@ for label, names in (
     for name in names:
         __import__(name)
     steps.append(time.process_time() - started)
-print(*steps)
+print(*steps, int("pydantic.main" in sys.modules))
 """
 
 
-def import_costs(emulator: FirestoreEmulator, repeats: int = 5) -> dict[str, list[float]]:
-    """CPU milliseconds each function's imports add on top of the floor's (the least of runs)."""
-    costs: dict[str, list[float]] = {}
+def import_costs(
+    emulator: FirestoreEmulator, repeats: int = 5
+) -> dict[str, tuple[list[float], bool]]:
+    """CPU milliseconds each function's imports add on top of the floor's (the least of runs),
+    and whether its cold start imports pydantic at all (request and response models are
+    imported on a route's first use, shared/model_refs.py)."""
+    costs: dict[str, tuple[list[float], bool]] = {}
     for target in COLD_TARGETS[1:]:
-        runs = []
-        for _ in range(repeats):
-            done = subprocess.run(
-                [sys.executable, "-c", IMPORT_STEPS],
-                cwd=target.source.parent,
-                env={**server_env(emulator), "PYTHONPATH": f"{ROOT}:{target.source.parent}"},
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            runs.append([float(x) * 1000 for x in done.stdout.split()])
-        costs[target.target] = [min(run[i] for run in runs) for i in range(3)]
+        _, uses_pydantic = _import_run(emulator, target, preload=False)
+        runs = [_import_run(emulator, target, uses_pydantic)[0] for _ in range(repeats)]
+        costs[target.target] = ([min(r[i] for r in runs) for i in range(3)], uses_pydantic)
     return costs
+
+
+def _import_run(
+    emulator: FirestoreEmulator, target: ColdTarget, preload: bool
+) -> tuple[list[float], bool]:
+    """One fresh interpreter's import steps: CPU ms each, and whether pydantic got loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_STEPS, "1" if preload else "0"],
+        cwd=target.source.parent,
+        env={**server_env(emulator), "PYTHONPATH": f"{ROOT}:{target.source.parent}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    *values, loaded = done.stdout.split()
+    return [float(x) * 1000 for x in values], loaded == "1"
 
 
 def byte_compile() -> None:
@@ -592,7 +601,9 @@ def worst_cold_ratios(cold: dict[str, ColdStart]) -> tuple[float, float, float]:
 
 
 def cold_start_lines(
-    args: argparse.Namespace, cold: dict[str, ColdStart], imports: dict[str, list[float]]
+    args: argparse.Namespace,
+    cold: dict[str, ColdStart],
+    imports: dict[str, tuple[list[float], bool]],
 ) -> list[str]:
     """The cold-start table and the import-cost table beneath it."""
     lines: list[str] = []
@@ -623,14 +634,16 @@ def cold_start_lines(
         "",
         "Where a function's cold start goes beyond the floor's: CPU milliseconds its imports "
         "add on top of the floor's own (functions-framework and the Firestore client), the "
-        "least of 5 runs:",
+        "least of 5 runs; pydantic is counted apart where the function's start imports it at "
+        "all (– where it does not: its models load on a route's first use):",
         "",
         "| function | pydantic | shared pipeline | the function's modules | total |",
         "|---|---|---|---|---|",
     ]
-    for name, (pydantic_ms, shared_ms, own_ms) in imports.items():
+    for name, ((pydantic_ms, shared_ms, own_ms), uses_pydantic) in imports.items():
+        pydantic = f"{pydantic_ms:.0f}" if uses_pydantic else "–"
         lines.append(
-            f"| {name} | {pydantic_ms:.0f} | {shared_ms:.0f} | {own_ms:.0f} "
+            f"| {name} | {pydantic} | {shared_ms:.0f} | {own_ms:.0f} "
             f"| {pydantic_ms + shared_ms + own_ms:.0f} |"
         )
 
@@ -646,7 +659,7 @@ def report(
     ops: dict[str, dict[str, Any]],
     floor_ops: dict[str, Any] | None,
     baselines: list[tuple[str, str, str, str]],
-    imports: dict[str, list[float]],
+    imports: dict[str, tuple[list[float], bool]],
 ) -> str:
     lines = [
         f"Measured {machine_line()}, client, servers and Firestore emulator on the same machine "
@@ -749,7 +762,7 @@ def report(
             name: result["counts"].get("reads", 0) / max(1, sum(result["statuses"].values()))
             for name, result in (("cached", default_ops), ("uncached", uncached_ops))
         }
-        mean_imports = statistics.fmean(sum(v) for v in imports.values())
+        mean_imports = statistics.fmean(sum(v) for v, _ in imports.values())
         lines += [
             "",
             "Reading the figures: the principal cache takes the user-document read off the "
