@@ -44,7 +44,7 @@ from booking.lifecycle import (
 from booking.models import BookingListQuery, CompleteBody
 from booking.scheduling import Slot, slot_keys_held
 from booking.views import Booking, as_utc, booking_to_json, visible
-from shared import clock
+from shared import clock, fast_writes
 from shared.alerts import listed_alert_ids, query_lock_keys
 from shared.auth.principal import Principal
 from shared.auth.rbac import Role
@@ -297,7 +297,7 @@ def create_booking(
             "created_at": now,
             "updated_at": now,
         }
-        transaction.create(new_booking_ref, document)
+        fast_writes.create(transaction, new_booking_ref, document)
         # Staff of this center may now see the vehicle and its alerts (shared rule).
         link.write(
             transaction,
