@@ -125,8 +125,20 @@ def read_in(
     if refs:
         for snapshot in transaction.get_all(refs):
             if snapshot.exists:
-                found[snapshot.reference.path] = snapshot.to_dict() or {}
+                found[snapshot.reference.path] = _data_of(snapshot)
     return found
+
+
+def _data_of(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot's fields, without the deep copy ``to_dict`` makes.
+
+    The snapshot already holds its own deep copy of what was decoded, and nothing keeps it
+    after the transaction reads it: copying it again cost a booking ~5 % of its CPU (the
+    vehicle's grants are nested maps of timestamps). Falls back to ``to_dict`` should a
+    library release store its data differently.
+    """
+    data = getattr(snapshot, "_data", None)
+    return data if isinstance(data, dict) else (snapshot.to_dict() or {})
 
 
 # --------------------------------------------------------------------------- reads
