@@ -1,27 +1,31 @@
-"""Whole-document writes in a transaction, encoded straight to protobuf.
+"""Writes in a transaction, encoded straight to protobuf.
 
 The Firestore library encodes every field through proto-plus wrappers: measured here, a
 booking document of twenty fields took ~0.3 ms of CPU to encode, a slot cell ~0.1 ms, while
 the same messages built with the protobuf runtime directly take a tenth of that. A booking
-writes three whole documents, so this is a visible share of its CPU (docs/benchmarks.md,
+writes four documents, so this is a visible share of its CPU (docs/benchmarks.md,
 "Bookings").
 
-:func:`create` and :func:`set_document` stage exactly the ``Write`` the library's
-``Transaction.create`` / ``Transaction.set`` (no merge) would: tests/test_fast_writes.py
-compares the two message by message. Only plain data is encoded here (None, bool, int,
-float, str, datetimes, lists and dicts of them); anything else — sentinels such as
-``SERVER_TIMESTAMP`` or ``DELETE_FIELD``, references, GeoPoints, bytes — goes through the
-library unchanged, so nothing the library supports is lost.
+:func:`create`, :func:`set_document` and :func:`update` stage exactly the ``Write`` the
+library's ``Transaction.create``, ``Transaction.set`` (no merge) and ``Transaction.update``
+would: tests/test_fast_writes.py compares the two message by message. Only plain data is
+encoded here (None, bool, int, float, str, datetimes, lists and dicts of them, and
+``DELETE_FIELD`` as an update's value); anything else — sentinels such as
+``SERVER_TIMESTAMP``, references, GeoPoints, bytes, tuples — goes through the library
+unchanged, so nothing the library supports is lost.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
+
+    from shared.staged_writes import Writer
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,6 +93,37 @@ def _fill_map(target: Any, data: Mapping[str, Any]) -> None:
         _fill(fields[key], value)
 
 
+def _update_write(path: str, field_updates: Mapping[str, Any]) -> Any:
+    """The proto-plus ``Write`` of ``transaction.update(path, field_updates)``: the given
+    field paths set (``DELETE_FIELD``: removed), the rest of the document kept, and the
+    commit refused when the document does not exist."""
+    from google.cloud.firestore_v1 import DELETE_FIELD
+    from google.cloud.firestore_v1.field_path import FieldPath
+    from google.cloud.firestore_v1.types import write
+
+    if not field_updates:
+        raise _Unsupported  # the library's own error for an empty update
+    _, document_type, write_type, precondition_type = _types()
+    raw = write_type(update=document_type(name=path))
+    paths = sorted(FieldPath.from_string(key) for key in field_updates)
+    for earlier, later in itertools.pairwise(paths):
+        if later.parts[: len(earlier.parts)] == earlier.parts:
+            raise _Unsupported  # conflicting paths: the library says which
+    for key, value in field_updates.items():
+        if value is DELETE_FIELD:
+            continue  # in the mask, absent from the fields: removed
+        parts = FieldPath.from_string(key).parts
+        fields = raw.update.fields
+        for part in parts[:-1]:
+            container = fields[part].map_value
+            container.SetInParent()
+            fields = container.fields
+        _fill(fields[parts[-1]], value)
+    raw.update_mask.field_paths.extend(p.to_api_repr() for p in paths)
+    raw.current_document.CopyFrom(precondition_type(exists=True))
+    return write.Write.wrap(raw)
+
+
 def _write(path: str, data: Mapping[str, Any], *, must_not_exist: bool) -> Any:
     """The proto-plus ``Write`` replacing the document at ``path`` with ``data``."""
     from google.cloud.firestore_v1.types import write
@@ -121,3 +156,20 @@ def set_document(
         transaction.set(reference, data)
         return
     transaction._add_write_pbs([staged])
+
+
+def update(writer: Writer, reference: DocumentReference, field_updates: dict[str, Any]) -> None:
+    """``writer.update(reference, field_updates)``: keys are field paths.
+
+    ``writer`` is a transaction, or anything else that writes (shared.staged_writes), which
+    then gets the plain call.
+    """
+    add = getattr(writer, "_add_write_pbs", None)
+    try:
+        if add is None:
+            raise _Unsupported
+        staged = _update_write(reference._document_path, field_updates)
+    except _Unsupported:
+        writer.update(reference, field_updates)
+        return
+    add([staged])

@@ -1,5 +1,5 @@
 """shared.fast_writes stages exactly the Write the Firestore library would, and the
-emulator stores the same document either way."""
+emulator stores the same document either way (creates, sets and updates)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from google.cloud.firestore_v1 import SERVER_TIMESTAMP
-from google.cloud.firestore_v1._helpers import pbs_for_create, pbs_for_set_no_merge
+from google.cloud.firestore_v1 import DELETE_FIELD, SERVER_TIMESTAMP
+from google.cloud.firestore_v1._helpers import (
+    pbs_for_create,
+    pbs_for_set_no_merge,
+    pbs_for_update,
+)
 from google.cloud.firestore_v1.types import write
 
 from shared import fast_writes
@@ -52,6 +56,9 @@ def staged(stage: Any, reference: Any, data: dict[str, Any]) -> list[Any]:
 
         def set(self, ref: Any, document: dict[str, Any]) -> None:
             self.writes.extend(pbs_for_set_no_merge(ref._document_path, document))
+
+        def update(self, ref: Any, document: dict[str, Any]) -> None:
+            self.writes.extend(pbs_for_update(ref._document_path, document, None))
 
     recorder = Recorder()
     stage(recorder, reference, data)
@@ -100,3 +107,51 @@ def test_the_emulator_stores_what_the_library_would(db: Any) -> None:
 
     with pytest.raises(Exception, match="exist"):
         again(db.transaction())  # create refuses an existing document, as the library's
+
+
+UPDATES: list[dict[str, Any]] = [
+    {  # a vehicle's center link as shared.center_links writes it
+        "center_access": {"c1": NOW},
+        "center_ids": ["c1"],
+        "center_grants.b1": {"center_id": "c1", "until": NOW},
+        "center_grants.b0": DELETE_FIELD,
+    },
+    {"plain": 1, "a.b.c": "deep", "a.b.d": None, "`odd.key`": [1, 2]},
+    {"center_grants": {}, "tag": DELETE_FIELD},
+]
+
+
+@pytest.mark.parametrize("data", UPDATES)
+def test_update_stages_the_librarys_write(data: dict[str, Any]) -> None:
+    expected = [write.Write.pb(w) for w in pbs_for_update(PATH, data, None)]
+    assert staged(fast_writes.update, Ref(), data) == expected
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"a": 1, "a.b": 2}, {"a": {"b": DELETE_FIELD}}, {"at": SERVER_TIMESTAMP}]
+)
+def test_updates_it_does_not_encode_go_through_the_library(data: dict[str, Any]) -> None:
+    try:
+        expected = [write.Write.pb(w) for w in pbs_for_update(PATH, data, None)]
+    except (TypeError, ValueError) as refused:  # the library refuses; so does this
+        with pytest.raises(type(refused)):
+            staged(fast_writes.update, Ref(), data)
+    else:
+        assert staged(fast_writes.update, Ref(), data) == expected
+
+
+def test_the_emulator_applies_an_update_as_the_librarys(db: Any) -> None:
+    from google.cloud import firestore
+
+    start = {"center_grants": {"b0": {"center_id": "c0"}}, "tag": "x", "keep": 1}
+    fast, slow = db.collection("things").document("fast"), db.collection("things").document("slow")
+    fast.set(start)
+    slow.set(start)
+
+    @firestore.transactional
+    def work(transaction: Any) -> None:
+        fast_writes.update(transaction, fast, dict(UPDATES[0]))
+        transaction.update(slow, dict(UPDATES[0]))
+
+    work(db.transaction())
+    assert fast.get().to_dict() == slow.get().to_dict()
