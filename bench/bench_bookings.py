@@ -153,6 +153,7 @@ def main() -> int:
 @dataclass
 class Results:
     live: Scenario
+    refused: Scenario  # HTTP, authentication and validation, no Firestore
     bare: list[Scenario]  # one per round
     distinct: list[Scenario]  # one per round, each after that round's bare run
     hot: Scenario
@@ -186,9 +187,7 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
             "bays": bays,
             "services": [{"code": "tyre_rotation", "name": "Tyres", "duration_minutes": 30}],
         }
-        response = requests.post(
-            f"{bookings_url}/centers", json=body, headers=admin, timeout=30
-        )
+        response = requests.post(f"{bookings_url}/centers", json=body, headers=admin, timeout=30)
         response.raise_for_status()
         return str(response.json()["id"])
 
@@ -257,9 +256,26 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
         work(db.transaction())
         return 200
 
+    def refused(c: int, i: int) -> int:
+        # Authenticated (the principal cached, as for the bookings), then refused by body
+        # validation before any Firestore call: what the pipeline alone costs a booking.
+        _, headers = pipeline_caller[0]
+        return (
+            sessions[c]
+            .post(f"{bookings_url}/", json={"vehicle_id": "x"}, headers=headers, timeout=30)
+            .status_code
+        )
+
+    pipeline_caller = customers()[:1]
     # Warm up connections and the function's Firestore channel outside the measurement.
     run_clients("warm-up", 1, live)
+    run_clients("warm-up", 1, refused)
     live_result = measured("baseline: monitoring /health/live", BASELINE_PER_CLIENT, live)
+    refused_result = measured(
+        "floor: POST / refused by validation (HTTP + auth, no Firestore)",
+        BASELINE_PER_CLIENT,
+        refused,
+    )
     bare_runs, distinct_runs = [], []
     for round_number in range(rounds):
         who = customers()
@@ -288,7 +304,7 @@ def measure(stack: Stack, emulator: FirestoreEmulator, rounds: int) -> tuple[Res
         return book(racers, hot_center, c, first + timedelta(hours=10))
 
     hot_result = measured(f"POST /bookings, one hot slot ({HOT_BAYS} bays)", HOT_PER_CLIENT, hot)
-    results = Results(live_result, bare_runs, distinct_runs, hot_result)
+    results = Results(live_result, refused_result, bare_runs, distinct_runs, hot_result)
     return results, count_overbooked(db, {distinct_center: 1, hot_center: HOT_BAYS})
 
 
@@ -333,6 +349,12 @@ def report(results: Results, overbooked: int, total_seconds: float, rounds: int)
     hot_ratio = bare.result.per_second / results.hot.result.per_second
     hot_cpu = results.hot.cpu_ms_per_operation / bare.cpu_ms_per_operation
     hot = results.hot.result
+    # The refused POST's function and client CPU (the emulator idles meanwhile) on top of the
+    # bare transaction's.
+    refused_client, _, refused_function = results.refused.cpu_parts
+    floor = bare.cpu_ms_per_operation + 1000 * (refused_client + refused_function) / max(
+        1, results.refused.result.count
+    )
     lines = [
         f"Measured {machine_line()}, {CLIENTS} concurrent clients, Firestore emulator, "
         f"functions-framework server (THREADS={CLIENTS}), {rounds} alternating rounds of "
@@ -345,6 +367,7 @@ def report(results: Results, overbooked: int, total_seconds: float, rounds: int)
         "| CPU ms per operation | CPU vs bare txn | statuses |",
         "|---|---|---|---|---|---|---|---|---|",
         row(results.live),
+        row(results.refused),
         row(bare),
         row(distinct, f"{time_ratio:.1f}×", f"{cpu_ratio:.1f}×"),
         row(results.hot, f"{hot_ratio:.1f}×", f"{hot_cpu:.1f}×"),
@@ -360,8 +383,15 @@ def report(results: Results, overbooked: int, total_seconds: float, rounds: int)
         + ".",
         "",
         f"CPU ms per operation, by process: bare transaction {bare.cpu_split()}; booking on "
-        f"distinct slots {distinct.cpu_split()} (the bare transactions run in this process, "
-        "so their client side counts as clients).",
+        f"distinct slots {distinct.cpu_split()}; refused POST {results.refused.cpu_split()} "
+        "(the bare transactions run in this process, so their client side counts as "
+        "clients).",
+        "",
+        f"The floor of a booking here — the refused POST's HTTP, authentication and "
+        f"validation plus the bare transaction's own work — is {floor:.1f} ms of CPU, "
+        f"{floor / bare.cpu_ms_per_operation:.1f}× the bare transaction; a booking costs "
+        f"{distinct.cpu_ms_per_operation:.1f} ms, {distinct.cpu_ms_per_operation - floor:.1f} ms "
+        "above that floor.",
         "",
         f"**Overbooked slot cells: {overbooked}** (cells whose count exceeds the bays or "
         "differs from the active bookings holding them; must be 0).",
