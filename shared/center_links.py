@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from shared import fast_writes
 from shared.alerts import all_of_vehicle_in
 from shared.vehicle_documents import as_utc_datetime, vehicle_ref
 
@@ -165,7 +166,9 @@ class PendingLink:
             grants[booking_id] = {"center_id": center_id, "until": until}
         wanted = _derived(grants)
         if not all(_same(self.vehicle.get(name), value) for name, value in wanted.items()):
-            transaction.update(vehicle_ref(self.vehicle_id), _vehicle_update(self.vehicle, wanted))
+            fast_writes.update(
+                transaction, vehicle_ref(self.vehicle_id), _vehicle_update(self.vehicle, wanted)
+            )
         copy = {ACCESS: wanted[ACCESS], CENTER_IDS: wanted[CENTER_IDS]}
         for alert in self.alerts:
             stored = alert.to_dict() or {}

@@ -18,16 +18,16 @@ path (``/...``).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar, cast, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast, get_type_hints
 
 import flask
-from pydantic import BaseModel, ConfigDict, ValidationError
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -56,6 +56,8 @@ from shared.errors import (
 )
 from shared.ids import PATH_CONVERTERS
 from shared.json_depth import MAX_JSON_DEPTH, nesting_exceeds
+from shared.model_refs import ModelRef
+from shared.model_refs import resolve as resolve_model
 from shared.ratelimit import (
     RateLimiter,
     RateLimitRule,
@@ -65,66 +67,106 @@ from shared.ratelimit import (
 from shared.request_context import RequestIdentity
 from shared.url_rules import MatchRule
 
+# pydantic is imported by the first request that validates a body or a query (its model's
+# module imports it), not by the pipeline: a cold GET validating neither never loads it
+# (shared/model_refs.py, docs/benchmarks.md "Hot path").
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from shared.request_models import BodyModel as BodyModel
+    from shared.request_models import QueryModel as QueryModel
+
 Handler = Callable[["RequestContext"], Any]
 # Used only to finish a response when the real settings cannot be read.
 _FALLBACK_SETTINGS = Settings()
 # One limiter per instance even when the first requests arrive together (its buckets and
 # reconcile thread must not be duplicated).
 _LIMITER_LOCK = threading.Lock()
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 # Response headers for diagnosis only; production omits them (Settings.sends_debug_headers).
 DEBUG_HEADERS = ("X-Firestore-Ops",)
 
 
-class BodyModel(BaseModel):
-    """Base for request bodies: unknown fields are an error, not silently dropped."""
+def __getattr__(name: str) -> Any:
+    # The bases of request models live in shared.request_models (pydantic); still
+    # importable from here.
+    if name in ("BodyModel", "QueryModel"):
+        from shared import request_models
 
-    # defer_build: a model's validator is built by the first request that uses it, not at
-    # import: a function declares every route's models, a cold start serves one route.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+        return getattr(request_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class QueryModel(BaseModel):
-    """Base for query strings: unknown parameters are an error (typos surface as 422)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+# A route's model: the class itself, or a reference imported on the route's first use
+# (shared/model_refs.py), which keeps unused models out of a cold start.
+ModelSource: TypeAlias = "type[BaseModel] | ModelRef"
 
 
 @dataclass(frozen=True)
 class Route:
-    """One declared route; the table of these drives docs and the role x route tests."""
+    """One declared route; the table of these drives docs and the role x route tests.
+
+    The models are declared as :data:`ModelSource`; ``body``, ``query``, ``response`` and
+    ``responses`` give them resolved (importing a referenced model's module on first use).
+    """
 
     method: str
     path: str
     handler: Handler
     access: AccessRule
-    body: type[BaseModel] | None = None
+    declared_body: ModelSource | None = None
     # With a body model: an empty body (no bytes) means "all defaults" instead of a 400.
     body_optional: bool = False
-    query: type[BaseModel] | None = None
+    declared_query: ModelSource | None = None
     rate_limit: RateLimitRule | None = None
     rate_limited: bool = True
     status: int = 200
     summary: str = ""
     # The contract (scripts/openapi.py): the model of the body sent with ``status`` (None:
     # the handler's return annotation when it is a model, else no body, e.g. 204) ...
-    response: type[BaseModel] | None = None
+    declared_response: ModelSource | None = None
     # ... and every other status this route answers on purpose: a model for another success
     # (207), a sentence saying when for an error the pipeline cannot infer (409, a
     # handler's own 401 or 403). The statuses every route shares are derived, not listed.
-    responses: Mapping[int, type[BaseModel] | str] = field(default_factory=dict)
+    declared_responses: Mapping[int, ModelSource | str] = field(default_factory=dict)
     # Honours the Idempotency-Key request header (a retry answers the first response).
     idempotency_key: bool = False
 
     @property
+    def body(self) -> type[BaseModel] | None:
+        """The request body's model (imported now if declared by reference)."""
+        return None if self.declared_body is None else resolve_model(self.declared_body)
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        """The query string's model (imported now if declared by reference)."""
+        return None if self.declared_query is None else resolve_model(self.declared_query)
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        """The declared model of the ``status`` body (imported now if by reference)."""
+        declared = self.declared_response
+        return None if declared is None else resolve_model(declared)
+
+    @property
+    def responses(self) -> dict[int, type[BaseModel] | str]:
+        """The other statuses: a model (resolved) or the sentence saying when."""
+        return {
+            status: declared if isinstance(declared, str) else resolve_model(declared)
+            for status, declared in self.declared_responses.items()
+        }
+
+    @property
     def response_model(self) -> type[BaseModel] | None:
         """The declared response model, else the handler's return annotation if a model."""
-        if self.response is not None:
+        if self.declared_response is not None:
             return self.response
         try:
             annotation = get_type_hints(self.handler).get("return")
         except (NameError, TypeError):  # an annotation that does not resolve names no model
             return None
+        from pydantic import BaseModel  # the OpenAPI generator's question, not a request's
+
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return annotation
         return None
@@ -163,17 +205,17 @@ class RequestContext:
             raise Unauthorized()
         return self.principal
 
-    def body_as(self, model: type[M]) -> M:
+    def body_as(self, model: type[M] | ModelRef) -> M:
         """The validated body, typed (the route declared ``body=model``)."""
-        if not isinstance(self.body, model):
+        if not isinstance(self.body, resolve_model(model)):
             raise BadRequest("A JSON body is required.", code="missing_body")
-        return self.body
+        return cast(M, self.body)  # a ModelRef of M resolves to M
 
-    def query_as(self, model: type[M]) -> M:
+    def query_as(self, model: type[M] | ModelRef) -> M:
         """The validated query parameters, typed (the route declared ``query=model``)."""
-        if not isinstance(self.query, model):
+        if not isinstance(self.query, resolve_model(model)):
             raise BadRequest("Query parameters are missing.")
-        return self.query
+        return cast(M, self.query)  # a ModelRef of M resolves to M
 
     @property
     def client_ip(self) -> str:
@@ -195,9 +237,16 @@ def client_ip(request: flask.Request, settings: Settings) -> str:
     return client_of(request, settings).address
 
 
+def _is_model(value: Any) -> bool:
+    # Until some module imported pydantic no value can be a model: answers built of dicts
+    # are serialised without importing it.
+    pydantic_main = sys.modules.get("pydantic.main")
+    return pydantic_main is not None and isinstance(value, pydantic_main.BaseModel)
+
+
 def to_jsonable(value: Any) -> Any:
     """Turn models, dates and containers into plain JSON values."""
-    if isinstance(value, BaseModel):
+    if _is_model(value):
         return value.model_dump(mode="json")
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
@@ -278,14 +327,14 @@ class App:
         path: str,
         *,
         access: Access,
-        body: type[BaseModel] | None = None,
+        body: ModelSource | None = None,
         body_optional: bool = False,
-        query: type[BaseModel] | None = None,
+        query: ModelSource | None = None,
         rate_limit: RateLimitRule | None = None,
         rate_limited: bool = True,
         status: int = 200,
-        response: type[BaseModel] | None = None,
-        responses: Mapping[int, type[BaseModel] | str] | None = None,
+        response: ModelSource | None = None,
+        responses: Mapping[int, ModelSource | str] | None = None,
         idempotency_key: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method path`` (werkzeug rule syntax: ``/<id>``).
@@ -303,6 +352,10 @@ class App:
         ``idempotency_key`` describe the route in the OpenAPI document; the statuses the
         pipeline itself answers (401/403 from ``access``, 400/413/415/422 from the models,
         404 from path parameters, 429, 503) are derived there and need no declaration.
+
+        Any model may be named by reference (``lazy_models`` of shared/model_refs.py): it is
+        imported by the route's first request that validates with it, or by the OpenAPI
+        generator, instead of at every cold start.
         """
         if body_optional and body is None:
             raise ValueError(f"{method} {path}: body_optional needs a body model")
@@ -314,15 +367,15 @@ class App:
                 path=path,
                 handler=handler,
                 access=rule,
-                body=body,
+                declared_body=body,
                 body_optional=body_optional,
-                query=query,
+                declared_query=query,
                 rate_limit=rate_limit,
                 rate_limited=rate_limited,
                 status=status,
                 summary=(handler.__doc__ or "").strip().split("\n")[0],
-                response=response,
-                responses=dict(responses or {}),
+                declared_response=response,
+                declared_responses=dict(responses or {}),
                 idempotency_key=idempotency_key,
             )
             endpoint = str(len(self.routes))
@@ -472,11 +525,14 @@ class App:
         return self.routes[int(cast(str, endpoint))], {k: str(v) for k, v in params.items()}
 
     def _parse_query(self, request: flask.Request, route: Route) -> BaseModel | None:
-        if route.query is None:
+        model = route.query
+        if model is None:
             return None
         raw = {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()}
+        from pydantic import ValidationError  # loaded already: the model's module imports it
+
         try:
-            return route.query.model_validate(raw)
+            return model.model_validate(raw)
         except ValidationError as exc:
             raise ValidationFailed(
                 "Some query parameters are not valid.",
@@ -499,14 +555,15 @@ class App:
     def _parse_body(
         self, request: flask.Request, route: Route, settings: Settings
     ) -> BaseModel | None:
-        if route.body is None:
+        model = route.body
+        if model is None:
             return None
         raw: bytes | None = None
         if route.body_optional:
             # Only "nothing at all" means defaults; reading first is what tells them apart.
             raw = self._read_body(request, settings.max_body_bytes)
             if not raw:
-                return self._validate_body(route.body, {})
+                return self._validate_body(model, {})
         if request.mimetype != "application/json":
             raise UnsupportedMediaType(
                 f"Send the body as application/json (got {request.mimetype or 'none'})."
@@ -543,10 +600,12 @@ class App:
                     }
                 ],
             )
-        return self._validate_body(route.body, payload)
+        return self._validate_body(model, payload)
 
     @staticmethod
     def _validate_body(model: type[BaseModel], payload: dict[str, Any]) -> BaseModel:
+        from pydantic import ValidationError  # loaded already: the model's module imports it
+
         try:
             return model.model_validate(payload)
         except ValidationError as exc:

@@ -20,9 +20,8 @@ type), a token whose ``sub`` fails **401** (shared.auth.tokens).
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator
 from werkzeug.routing import BaseConverter
 
 # uuid4 hex ids are 32 characters; 128 leaves room for readable ids (seeded demo data)
@@ -49,7 +48,8 @@ def is_document_id(value: object) -> bool:
     )
 
 
-def _checked(value: str) -> str:
+def check_document_id(value: str) -> str:
+    """``value`` when it is a document id, else ``ValueError`` saying the rule (a 422)."""
     if not is_document_id(value):
         raise ValueError(
             f"not a valid id: 1 to {MAX_ID_LENGTH} letters, digits, '_', '-' or '.', "
@@ -58,8 +58,18 @@ def _checked(value: str) -> str:
     return value
 
 
-# A request-body or query-string field that names a document: 422 when it breaks the rule.
-DocumentId = Annotated[str, AfterValidator(_checked)]
+if TYPE_CHECKING:
+    from shared.request_models import DocumentId as DocumentId
+
+
+def __getattr__(name: str) -> Any:
+    # DocumentId (a pydantic type) lives in shared.request_models, off the cold start's path;
+    # still importable from here.
+    if name == "DocumentId":
+        from shared import request_models
+
+        return request_models.DocumentId
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The whole rule as one regex, for the router: it must refuse reserved ids in the pattern

@@ -14,26 +14,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from shared.errors import ValidationFailed
-from shared.http import QueryModel
 from shared.ids import is_document_id
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query
 
     from shared.firestore import Snapshot
+    from shared.request_models import PageQuery as PageQuery
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
-class PageQuery(QueryModel):
-    """Query parameters every list endpoint accepts."""
+def __getattr__(name: str) -> Any:
+    # PageQuery (a pydantic model) lives in shared.request_models, imported by the first
+    # request that validates a query; still importable from here.
+    if name == "PageQuery":
+        from shared import request_models
 
-    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    cursor: str | None = Field(default=None, max_length=2048)
+        return request_models.PageQuery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _encode_value(value: Any) -> Any:

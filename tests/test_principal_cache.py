@@ -269,7 +269,9 @@ def test_deactivation_reaches_a_second_process_within_the_bound(
             # real), which is exactly the staleness the bound allows.
             assert other.status_code == 200
         time.sleep(max(0.0, TWO_PROCESS_BOUND - (time.monotonic() - changed)))
-        later = http.get(f"{probe_url}/api/probe/me", headers=customer.headers)
+        # A fresh connection: gunicorn closes one idle for its 2 s keep-alive, and a request
+        # sent on it just then fails with RemoteDisconnected (seen in CI).
+        later = requests.get(f"{probe_url}/api/probe/me", headers=customer.headers, timeout=30)
         assert later.status_code == 401 and later.json()["error"]["code"] == "account_disabled"
     finally:
         for process in processes:

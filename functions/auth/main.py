@@ -7,20 +7,29 @@ and the package docstring of :mod:`identity`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
 
-from identity import models as m
-from identity import responses as r
 from identity import service
 from shared.auth.rbac import PUBLIC, SIGNED_IN, Permission
 from shared.config import get_settings
 from shared.http import App, Reply, RequestContext
+from shared.model_refs import lazy_models
 from shared.ratelimit import RateLimitRule
-from shared.responses import FunctionHealth
 from shared.startup import check_configuration
+
+# Request and response models are imported by the first request that needs one (and by
+# the OpenAPI generator), not at every cold start: shared/model_refs.py.
+if TYPE_CHECKING:
+    from identity import models as m
+    from identity import responses as r
+    from shared import responses as shared_r
+else:
+    m = lazy_models("identity.models")
+    r = lazy_models("identity.responses")
+    shared_r = lazy_models("shared.responses")
 
 check_configuration()  # a bad setting or signing key stops the instance here
 app = App("auth")
@@ -52,7 +61,7 @@ CONFIRM_LIMIT = _sensitive_rule("confirm", 12, burst_divisor=6)
 REFRESH_LIMIT = _sensitive_rule("refresh", 2)
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False, response=FunctionHealth)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=shared_r.FunctionHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}

@@ -7,37 +7,35 @@ live") and the package docstring of :mod:`booking`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
 
-from booking import responses as r
 from booking import service
 from booking.lifecycle import BookingAction
-from booking.models import (
-    AssignBody,
-    AvailabilityQuery,
-    BookingCreate,
-    BookingListQuery,
-    CancelBody,
-    CenterCreate,
-    CenterPatch,
-    CompleteBody,
-    RescheduleBody,
-    SuggestionsQuery,
-)
 from shared.auth.rbac import PUBLIC, Permission
 from shared.http import App, Reply, RequestContext
+from shared.model_refs import lazy_models
 from shared.pagination import PageQuery
-from shared.responses import FunctionHealth
 from shared.startup import check_configuration
+
+# Request and response models are imported by the first request that needs one (and by
+# the OpenAPI generator), not at every cold start: shared/model_refs.py.
+if TYPE_CHECKING:
+    from booking import models as m
+    from booking import responses as r
+    from shared import responses as shared_r
+else:
+    shared_r = lazy_models("shared.responses")
+    m = lazy_models("booking.models")
+    r = lazy_models("booking.responses")
 
 check_configuration()  # a bad setting or signing key stops the instance here
 app = App("bookings")
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False, response=FunctionHealth)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=shared_r.FunctionHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """This function is up."""
     return {"status": "ok", "function": app.name}
@@ -59,30 +57,30 @@ def get_center(ctx: RequestContext) -> dict[str, Any]:
 
 
 @app.post(
-    "/centers", access=Permission.CENTERS_MANAGE, body=CenterCreate, status=201, response=r.Center
+    "/centers", access=Permission.CENTERS_MANAGE, body=m.CenterCreate, status=201, response=r.Center
 )
 def create_center(ctx: RequestContext) -> dict[str, Any]:
     """Create a service center (admin)."""
-    return service.create_center(ctx.body_as(CenterCreate))
+    return service.create_center(ctx.body_as(m.CenterCreate))
 
 
 @app.patch(
-    "/centers/<center_id>", access=Permission.CENTERS_MANAGE, body=CenterPatch, response=r.Center
+    "/centers/<center_id>", access=Permission.CENTERS_MANAGE, body=m.CenterPatch, response=r.Center
 )
 def update_center(ctx: RequestContext) -> dict[str, Any]:
     """Change some fields of a service center (admin)."""
-    return service.update_center(ctx.path_params["center_id"], ctx.body_as(CenterPatch))
+    return service.update_center(ctx.path_params["center_id"], ctx.body_as(m.CenterPatch))
 
 
 @app.get(
     "/centers/<center_id>/availability",
     access=Permission.CENTERS_READ,
-    query=AvailabilityQuery,
+    query=m.AvailabilityQuery,
     response=r.Availability,
 )
 def availability(ctx: RequestContext) -> dict[str, Any]:
     """Slots of one day for one service, in the center's zone, with bays remaining."""
-    return service.availability(ctx.path_params["center_id"], ctx.query_as(AvailabilityQuery))
+    return service.availability(ctx.path_params["center_id"], ctx.query_as(m.AvailabilityQuery))
 
 
 @app.get("/centers/<center_id>/team", access=Permission.BOOKINGS_WORK, response=r.CenterTeam)
@@ -107,7 +105,7 @@ def center_suggestions(ctx: RequestContext) -> dict[str, Any]:
 @app.post(
     "/",
     access=Permission.BOOKINGS_CREATE,
-    body=BookingCreate,
+    body=m.BookingCreate,
     status=201,
     response=r.Booking,
     idempotency_key=True,
@@ -121,19 +119,19 @@ def center_suggestions(ctx: RequestContext) -> dict[str, Any]:
 )
 def create_booking(ctx: RequestContext) -> Reply:
     """Book a service for one of the caller's vehicles (honours Idempotency-Key)."""
-    return service.create_booking(ctx, ctx.body_as(BookingCreate), location_prefix=app.prefix)
+    return service.create_booking(ctx, ctx.body_as(m.BookingCreate), location_prefix=app.prefix)
 
 
 @app.get(
     "/",
     access=Permission.BOOKINGS_READ,
-    query=BookingListQuery,
+    query=m.BookingListQuery,
     response=r.BookingPage,
     responses={404: "not_found: with date, center_id names no service center"},
 )
 def list_bookings(ctx: RequestContext) -> dict[str, Any]:
     """Bookings in the caller's scope, by start; filters status, center_id, date or from/to."""
-    return service.list_bookings(ctx.user, ctx.query_as(BookingListQuery))
+    return service.list_bookings(ctx.user, ctx.query_as(m.BookingListQuery))
 
 
 # --------------------------------------------------------------------------- suggestions
@@ -142,12 +140,12 @@ def list_bookings(ctx: RequestContext) -> dict[str, Any]:
 @app.get(
     "/suggestions",
     access=Permission.BOOKINGS_CREATE,
-    query=SuggestionsQuery,
+    query=m.SuggestionsQuery,
     response=r.Suggestions,
 )
 def suggestions(ctx: RequestContext) -> dict[str, Any]:
     """Free slots for the caller's vehicles' open alerts and due services."""
-    return service.suggest(ctx.user, ctx.query_as(SuggestionsQuery))
+    return service.suggest(ctx.user, ctx.query_as(m.SuggestionsQuery))
 
 
 @app.post(
@@ -209,7 +207,7 @@ def start(ctx: RequestContext) -> dict[str, Any]:
 @app.post(
     "/<booking_id>/complete",
     access=Permission.BOOKINGS_WORK,
-    body=CompleteBody,
+    body=m.CompleteBody,
     response=r.Booking,
     responses={
         403: "action_forbidden: your relation to this booking does not allow it",
@@ -218,13 +216,13 @@ def start(ctx: RequestContext) -> dict[str, Any]:
 )
 def complete(ctx: RequestContext) -> dict[str, Any]:
     """in_progress → completed, recording the work on the vehicle in the same transaction."""
-    return service.complete(ctx.path_params["booking_id"], ctx.body_as(CompleteBody), ctx.user)
+    return service.complete(ctx.path_params["booking_id"], ctx.body_as(m.CompleteBody), ctx.user)
 
 
 @app.post(
     "/<booking_id>/cancel",
     access=Permission.BOOKINGS_CANCEL,
-    body=CancelBody,
+    body=m.CancelBody,
     body_optional=True,
     response=r.Booking,
     responses={
@@ -234,7 +232,7 @@ def complete(ctx: RequestContext) -> dict[str, Any]:
 )
 def cancel(ctx: RequestContext) -> dict[str, Any]:
     """requested/confirmed → cancelled (the customer or the center); frees the bay."""
-    reason = ctx.body_as(CancelBody).reason
+    reason = ctx.body_as(m.CancelBody).reason
     return service.act(ctx.path_params["booking_id"], BookingAction.CANCEL, ctx.user, reason=reason)
 
 
@@ -255,7 +253,7 @@ def no_show(ctx: RequestContext) -> dict[str, Any]:
 @app.post(
     "/<booking_id>/assign",
     access=Permission.BOOKINGS_MANAGE,
-    body=AssignBody,
+    body=m.AssignBody,
     response=r.Booking,
     responses={
         403: "action_forbidden: only the center's staff may assign",
@@ -264,14 +262,14 @@ def no_show(ctx: RequestContext) -> dict[str, Any]:
 )
 def assign(ctx: RequestContext) -> dict[str, Any]:
     """Give the booking to a mechanic of its center (center staff or admin)."""
-    mechanic_id = ctx.body_as(AssignBody).mechanic_id
+    mechanic_id = ctx.body_as(m.AssignBody).mechanic_id
     return service.assign(ctx.path_params["booking_id"], mechanic_id, ctx.user)
 
 
 @app.post(
     "/<booking_id>/reschedule",
     access=Permission.BOOKINGS_RESCHEDULE,
-    body=RescheduleBody,
+    body=m.RescheduleBody,
     response=r.Booking,
     responses={
         403: "action_forbidden: your relation to this booking does not allow it",
@@ -280,7 +278,7 @@ def assign(ctx: RequestContext) -> dict[str, Any]:
 )
 def reschedule(ctx: RequestContext) -> dict[str, Any]:
     """Move the booking to another start: new slot taken and old freed atomically."""
-    start = ctx.body_as(RescheduleBody).start
+    start = ctx.body_as(m.RescheduleBody).start
     return service.reschedule(ctx.path_params["booking_id"], start, ctx.user)
 
 

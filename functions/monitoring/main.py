@@ -12,27 +12,31 @@ docs/monitoring.md describes each answer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
 
 from observability import service
-from observability.models import (
-    ClientIpReading,
-    DatabaseStats,
-    DetailedHealth,
-    InstanceMetrics,
-    PerformanceQuery,
-    PerformanceReport,
-    PublicHealth,
-    Status,
-)
 from shared import __version__
 from shared.auth.rbac import PUBLIC, Permission
 from shared.errors import ServiceUnavailable
 from shared.http import App, RequestContext, client_of
+from shared.model_refs import lazy_models
 from shared.startup import check_configuration
+
+# Query and response models are imported by the first request that needs one (and by the
+# OpenAPI generator), not at every cold start: shared/model_refs.py.
+if TYPE_CHECKING:
+    from observability import models as m
+    from observability.models import (
+        DatabaseStats,
+        DetailedHealth,
+        InstanceMetrics,
+        PerformanceReport,
+    )
+else:
+    m = lazy_models("observability.models")
 
 check_configuration()  # a bad setting or signing key stops the instance here
 app = App("monitoring")
@@ -44,7 +48,7 @@ def _version(ctx: RequestContext) -> str:
 
 # No I/O at all, so there is nothing to protect by limiting it (a limiter check would cost
 # more than the answer).
-@app.get("/health/live", access=PUBLIC, rate_limited=False, response=Status)
+@app.get("/health/live", access=PUBLIC, rate_limited=False, response=m.Status)
 def live(ctx: RequestContext) -> dict[str, Any]:
     """The process is up and serving (no I/O)."""
     return {"status": "ok"}
@@ -53,7 +57,7 @@ def live(ctx: RequestContext) -> dict[str, Any]:
 @app.get(
     "/health/ready",
     access=PUBLIC,
-    response=Status,
+    response=m.Status,
     responses={503: "not_ready: Firestore did not answer within the readiness deadline"},
 )
 def ready(ctx: RequestContext) -> dict[str, Any]:
@@ -68,15 +72,17 @@ def ready(ctx: RequestContext) -> dict[str, Any]:
     return {"status": "ready"}
 
 
-@app.get("/health", access=PUBLIC, rate_limited=False, response=PublicHealth)
+@app.get("/health", access=PUBLIC, rate_limited=False, response=m.PublicHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
     """Status and version (no I/O; the details are /health/detailed)."""
     return {"status": "ok", "version": _version(ctx)}
 
 
-@app.get("/health/detailed", access=Permission.MONITORING_READ)
+@app.get("/health/detailed", access=Permission.MONITORING_READ, response=m.DetailedHealth)
 def detailed(ctx: RequestContext) -> DetailedHealth:
     """Dependencies, 5-minute error rate and p95 against thresholds, this instance, your IP."""
+    from observability.models import ClientIpReading  # on this route's first use (see above)
+
     client = client_of(ctx.request, ctx.settings)
     # How this request's client IP was read: compare with your real address, through
     # Hosting and through the function's own URL, to set PMI_TRUSTED_PROXY_HOPS.
@@ -91,22 +97,27 @@ def detailed(ctx: RequestContext) -> DetailedHealth:
     return service.detailed_health(ctx.settings, app.name, _version(ctx), reading)
 
 
-@app.get("/metrics", access=Permission.MONITORING_READ)
+@app.get("/metrics", access=Permission.MONITORING_READ, response=m.InstanceMetrics)
 def instance_metrics(ctx: RequestContext) -> InstanceMetrics:
     """This instance: CPU, memory, disk, connections, threads, uptime and configuration."""
     return service.instance_metrics(ctx.settings, app.name, _version(ctx))
 
 
-@app.get("/stats/database", access=Permission.MONITORING_READ)
+@app.get("/stats/database", access=Permission.MONITORING_READ, response=m.DatabaseStats)
 def database_stats(ctx: RequestContext) -> DatabaseStats:
     """Document counts by aggregation queries (cached briefly per instance)."""
     return service.database(ctx.settings)
 
 
-@app.get("/stats/performance", access=Permission.MONITORING_READ, query=PerformanceQuery)
+@app.get(
+    "/stats/performance",
+    access=Permission.MONITORING_READ,
+    query=m.PerformanceQuery,
+    response=m.PerformanceReport,
+)
 def performance(ctx: RequestContext) -> PerformanceReport:
     """Requests, errors, latency percentiles and per-minute series across every instance."""
-    return service.performance_report(ctx.query_as(PerformanceQuery), ctx.settings)
+    return service.performance_report(ctx.query_as(m.PerformanceQuery), ctx.settings)
 
 
 @functions_framework.http

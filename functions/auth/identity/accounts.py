@@ -47,12 +47,14 @@ from shared.errors import (
 )
 from shared.firestore import get_client
 from shared.ids import is_document_id
-from shared.pagination import PageQuery, page_of
+from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.user_search import SEARCH_FIELD, matches, query_terms, search_prefixes
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query, Transaction, WriteBatch
+
+    from shared.request_models import PageQuery  # annotations only: pydantic stays unloaded
 
 EMAILS_COLLECTION = "user_emails"
 # A confirmation code is good for two days; registering again sends a fresh one.

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from shared.audit import COLLECTION
 from shared.firestore import get_client
-from shared.pagination import PageQuery, page_of
+from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query
+
+    from shared.request_models import PageQuery  # annotations only: pydantic stays unloaded
 
 # The equality filters a listing may combine, in the order the query applies them.
 FILTER_FIELDS = ("subject_id", "actor_id", "event")

@@ -15,9 +15,7 @@ from pydantic import (
 )
 
 from shared.auth.rbac import Role
-from shared.http import BodyModel
-from shared.ids import DocumentId
-from shared.pagination import PageQuery
+from shared.request_models import BodyModel, DocumentId, PageQuery
 
 # RFC 5321 caps a forward path at 256 octets, so an address is at most 254 characters.
 MAX_EMAIL_LENGTH = 254

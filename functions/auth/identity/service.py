@@ -7,23 +7,26 @@ changes into :mod:`identity.accounts`; each security event is recorded once
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from identity import accounts, audit, audit_trail, firebase_tokens, sessions
-from identity.models import (
-    AdminUserPatch,
-    AuditListQuery,
-    ConfirmEmailBody,
-    LoginBody,
-    PasswordChangeBody,
-    ProfilePatch,
-    RefreshBody,
-    RegisterBody,
-    UserListQuery,
-)
 from shared.errors import Unauthorized
 from shared.http import Reply, RequestContext
-from shared.pagination import PageQuery
+
+# Request models appear here only in annotations: a cold start whose first request validates
+# no body does not import them (shared/model_refs.py).
+if TYPE_CHECKING:
+    from identity.models import (
+        AdminUserPatch,
+        AuditListQuery,
+        ConfirmEmailBody,
+        LoginBody,
+        PasswordChangeBody,
+        ProfilePatch,
+        RefreshBody,
+        RegisterBody,
+        UserListQuery,
+    )
 
 
 def _token_reply(session: sessions.SessionTokens) -> dict[str, Any]:
@@ -184,6 +187,8 @@ def change_password(ctx: RequestContext, body: PasswordChangeBody) -> None:
 
 def list_users(query: UserListQuery) -> dict[str, Any]:
     """Users, newest first, filtered by role, active and/or a search, cursor-paginated."""
+    from shared.request_models import PageQuery  # loaded by the query's validation
+
     page = PageQuery(limit=query.limit, cursor=query.cursor)
     items, cursor = accounts.list_users(
         role=query.role, active=query.active, page=page, search=query.q
@@ -198,6 +203,8 @@ def audit_log(query: AuditListQuery) -> dict[str, Any]:
     is ``audit:read``, the admin's alone (docs/rbac.md), and ``people`` holds only the email
     and name of the users the page's entries mention.
     """
+    from shared.request_models import PageQuery  # loaded by the query's validation
+
     equals = {
         name: value
         for name, value in (

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from booking.scheduling import CenterCalendar, Slot, slot_keys_held
-from shared import clock
+from shared import clock, fast_writes
 from shared.errors import Conflict
 from shared.firestore import get_client
 
@@ -93,7 +93,7 @@ def take_cells(
             )
         )
     for key, document in writes:
-        transaction.set(slot_ref(key), document)
+        fast_writes.set_document(transaction, slot_ref(key), document)
 
 
 def release_cells(
@@ -132,7 +132,8 @@ def take_holder(
             f"{max_active}); cancel or finish one first.",
             code="active_booking_limit",
         )
-    transaction.set(
+    fast_writes.set_document(
+        transaction,
         holder_ref(customer_id),
         {
             "active_count": len(held_ids) + 1,

@@ -23,10 +23,8 @@ from booking.scheduling import (
 )
 from shared import service_codes
 from shared.errors import ValidationFailed
-from shared.http import BodyModel, QueryModel
-from shared.ids import DocumentId
 from shared.mileage import MAX_MILEAGE_KM
-from shared.pagination import PageQuery
+from shared.request_models import BodyModel, DocumentId, PageQuery, QueryModel
 
 # A center offers a handful of services and employs a few dozen mechanics at most; the caps
 # keep one center document far below Firestore's 1 MiB limit and a suggestion scan bounded.

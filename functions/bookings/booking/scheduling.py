@@ -394,15 +394,23 @@ def slots_for_day(calendar: CenterCalendar, day: date, duration_minutes: int) ->
     """
     _check_duration(duration_minutes)
     zone = calendar.zone
+    return [
+        Slot(start.astimezone(zone), end.astimezone(zone))
+        for start, end in _slot_instants(calendar, day, duration_minutes)
+    ]
+
+
+def _slot_instants(
+    calendar: CenterCalendar, day: date, duration_minutes: int
+) -> Iterator[tuple[datetime, datetime]]:
+    """The UTC (start, end) of every slot of :func:`slots_for_day`, in order."""
     step = timedelta(minutes=calendar.slot_step_minutes)
     length = timedelta(minutes=duration_minutes)
-    slots = []
     for opens, closes in _opening_instants(calendar, day):
         start = opens
         while start + length <= closes:
-            slots.append(Slot(start.astimezone(zone), (start + length).astimezone(zone)))
+            yield start, start + length
             start += step
-    return slots
 
 
 def bookable_slots_for_day(
@@ -449,9 +457,11 @@ def validate_start(
             f"bookings open at most {MAX_BOOKING_HORIZON_DAYS} days ahead (until {latest})",
         )
 
-    for slot in slots_for_day(calendar, local_day, duration_minutes):
-        if slot.start_utc == start_utc:
-            return slot
+    # Stops at the start it looks for, and builds only that slot (a booking's hot path).
+    for slot_start, slot_end in _slot_instants(calendar, local_day, duration_minutes):
+        if slot_start == start_utc:
+            zone = calendar.zone
+            return Slot(slot_start.astimezone(zone), slot_end.astimezone(zone))
 
     # Not a slot: say which rule it broke so the client can correct the right thing.
     length = timedelta(minutes=duration_minutes)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.http import QueryModel
+from shared.request_models import QueryModel
 
 Window = Literal["5m", "1h", "24h"]
 # Minutes in each window, the current (partial) minute included.

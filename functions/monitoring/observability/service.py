@@ -7,23 +7,27 @@ instance reads each answer at most once per period.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from observability import database_stats, health_checks, instance, performance
-from observability.models import (
-    ClientIpReading,
-    DatabaseStats,
-    Dependency,
-    DetailedHealth,
-    HealthThresholds,
-    InstanceMetrics,
-    PerformanceQuery,
-    PerformanceReport,
-    RecentPerformance,
-)
+from observability import health_checks
 from observability.ttl_cache import TtlCache
 from shared import clock, logs, metrics
 from shared.config import Settings
+
+# The answers' models (pydantic) and the modules that gather them (psutil among them) are
+# imported by the functions below on their first call: a cold start answering the probes
+# (/health, /health/live, /health/ready) pays for none of them (docs/benchmarks.md).
+if TYPE_CHECKING:
+    from observability.models import (
+        ClientIpReading,
+        DatabaseStats,
+        DetailedHealth,
+        HealthThresholds,
+        InstanceMetrics,
+        PerformanceQuery,
+        PerformanceReport,
+        RecentPerformance,
+    )
 
 _performance_cache: TtlCache[PerformanceReport] = TtlCache(max_entries=64)
 _database_cache: TtlCache[DatabaseStats] = TtlCache(max_entries=1)
@@ -36,6 +40,8 @@ def readiness() -> health_checks.DependencyStatus:
 
 def instance_metrics(settings: Settings, function: str, version: str) -> InstanceMetrics:
     """This instance: process, system, configuration and its metrics recorder."""
+    from observability import instance
+
     recorder = metrics.get_recorder()
     recording: dict[str, Any] = recorder.describe() if recorder else {"mode": "off"}
     return instance.instance_metrics(settings, function, version, recording)
@@ -43,6 +49,8 @@ def instance_metrics(settings: Settings, function: str, version: str) -> Instanc
 
 def database(settings: Settings) -> DatabaseStats:
     """Counts by aggregation queries, cached per instance."""
+    from observability import database_stats
+
     seconds = settings.stats_cache_seconds
     answer, cached = _database_cache.get(
         "database", lambda: database_stats.gather(clock.now(), seconds), seconds
@@ -52,6 +60,8 @@ def database(settings: Settings) -> DatabaseStats:
 
 def performance_report(query: PerformanceQuery, settings: Settings) -> PerformanceReport:
     """Every instance's figures over the window, merged; cached per instance."""
+    from observability import performance
+
     key = (query.window, query.function, query.route)
 
     def compute() -> PerformanceReport:
@@ -75,6 +85,9 @@ def detailed_health(
     settings: Settings, function: str, version: str, client_ip: ClientIpReading
 ) -> DetailedHealth:
     """Dependencies, the last 5 minutes' error rate and p95, and what makes them degraded."""
+    from observability import instance
+    from observability.models import Dependency, DetailedHealth, HealthThresholds, RecentPerformance
+
     firestore = health_checks.check_firestore()
     thresholds = HealthThresholds(
         max_error_rate=settings.health_max_error_rate,
@@ -132,6 +145,8 @@ def degradation(recent: RecentPerformance, thresholds: HealthThresholds) -> list
 
 
 def _recent_performance(settings: Settings) -> RecentPerformance:
+    from observability.models import PerformanceQuery, RecentPerformance
+
     try:
         report = performance_report(PerformanceQuery(window="5m"), settings)
     except Exception as exc:  # the health answer must still come back, saying why

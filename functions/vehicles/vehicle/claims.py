@@ -39,7 +39,11 @@ from shared.query_shapes import Direction, QueryShape, register
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 from vehicle import store
-from vehicle.models import VehicleCreate, VinClaimListQuery
+
+# Request models appear here only in annotations: a cold start whose first request validates
+# no body does not import them (shared/model_refs.py).
+if TYPE_CHECKING:
+    from vehicle.models import VehicleCreate, VinClaimListQuery
 
 if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, DocumentReference, Query, Transaction

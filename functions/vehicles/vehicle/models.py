@@ -23,11 +23,9 @@ from pydantic import (
 )
 
 from shared import clock, service_codes
-from shared.http import BodyModel
-from shared.ids import DocumentId
 from shared.maintenance import intervals_for_vehicle
 from shared.mileage import MAX_MILEAGE_KM as MAX_MILEAGE
-from shared.pagination import PageQuery
+from shared.request_models import BodyModel, DocumentId, PageQuery
 from vehicle.telemetry_quality import MAX_BATCH, Reading
 from vehicle.vin import vin_problem
 

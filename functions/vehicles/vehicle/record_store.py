@@ -10,13 +10,16 @@ also resolves the matching alerts and re-forecasts the due services in the same 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
-from shared.pagination import PageQuery, page_of
+from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
 from shared.vehicle_documents import SERVICE_RECORDS, as_utc_datetime, service_records_of
+
+if TYPE_CHECKING:
+    from shared.request_models import PageQuery  # annotations only: pydantic stays unloaded
 
 # Enough history for every interval (the longest default is 48 months) on any real vehicle.
 MAX_RECORDS_FOR_FORECAST = 500

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import clock, logs
 from shared.alerts import query_lock_keys
@@ -22,29 +22,33 @@ from shared.auth.scoping import redact_for
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply
 from shared.ids import is_document_id
-from shared.pagination import PageQuery, decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor
 from shared.service_completion import OWNER_SOURCE, CompletedService, read_completion
 from shared.transactions import run_transaction
 from shared.vehicle_documents import vehicle_ref
 from vehicle import claims, record_store, store
 
+# Request models appear here only in annotations: a cold start whose first request validates
+# no body does not import them (shared/model_refs.py).
+if TYPE_CHECKING:
+    from shared.request_models import PageQuery
+    from vehicle.models import (
+        AlertListQuery,
+        MileageCorrection,
+        ServiceRecordCreate,
+        TelemetryBatch,
+        TelemetryQuery,
+        VehicleCreate,
+        VehicleListQuery,
+        VehiclePatch,
+        VinClaimListQuery,
+        VinClaimResolution,
+    )
+
 # The health evaluation (vehicle.health, vehicle.alert_store and the rules beneath them,
 # about 15 ms of CPU to import) and the telemetry store (its codec and rollups, about 4 ms)
 # are imported by the functions below that use them, on their first call: a cold start for
 # any other route does not pay for them.
-from vehicle.models import (
-    DEFAULT_TELEMETRY_SPAN_DAYS,
-    AlertListQuery,
-    MileageCorrection,
-    ServiceRecordCreate,
-    TelemetryBatch,
-    TelemetryQuery,
-    VehicleCreate,
-    VehicleListQuery,
-    VehiclePatch,
-    VinClaimListQuery,
-    VinClaimResolution,
-)
 
 # Telemetry cursors carry one value (the last reading's key) and this fixed marker.
 TELEMETRY_CURSOR_ID = "telemetry"
@@ -152,6 +156,7 @@ def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatc
 def list_telemetry(principal: Principal, vehicle_id: str, query: TelemetryQuery) -> Reply:
     """Readings between ``from`` and ``to`` (default: the last 7 days), oldest first."""
     from vehicle import telemetry_store  # on first use (see the imports)
+    from vehicle.models import DEFAULT_TELEMETRY_SPAN_DAYS  # loaded by the query's validation
 
     vehicle = store.load_visible(principal, vehicle_id)
     end = query.to or clock.now()

@@ -43,7 +43,6 @@ from shared.vehicle_documents import (
     service_records_of,
     vehicle_ref,
 )
-from vehicle.models import VehicleCreate, VehicleListQuery, VehiclePatch, overrides_as_data
 
 if TYPE_CHECKING:
     from google.cloud.firestore import (
@@ -52,6 +51,10 @@ if TYPE_CHECKING:
         Query,
         Transaction,
     )
+
+    # Request models appear here only in annotations: a cold start whose first request
+    # validates no body does not import them (shared/model_refs.py).
+    from vehicle.models import VehicleCreate, VehicleListQuery, VehiclePatch
 
 VEHICLE_VINS = "vehicle_vins"
 
@@ -270,6 +273,9 @@ def patch_vehicle(vehicle_id: str, body: VehiclePatch) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name in body.model_fields_set:
         if name == "maintenance_overrides":
+            # Imported here: the body's own module, loaded already by its validation.
+            from vehicle.models import overrides_as_data
+
             changes[name] = overrides_as_data(body.maintenance_overrides)
         else:
             changes[name] = getattr(body, name)
