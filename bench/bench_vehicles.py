@@ -10,7 +10,8 @@ server (scripts/stack.py), then measures:
   to the emulator as batched writes of the same day documents (no HTTP, no validation, no
   transaction, no rollup); API and baseline alternate over ``ROUNDS`` rounds, each on fresh
   vehicles, and the medians are compared (the machine is shared: alternating spreads its
-  load over both);
+  load over both), after ``WARMUP_ROUNDS`` unmeasured rounds of both (the emulator is a JVM
+  that compiles each path it serves over its first thousands of operations);
 * Firestore operations per 1,000 readings, summed from the function's ``X-Firestore-Ops``
   response header (counted in the store code), plus the one user-document read per request
   that authentication costs;
@@ -74,6 +75,12 @@ STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
 HEALTH_RUNS = 15
 ROUNDS = 5
+# Unmeasured rounds of both the API and the baseline first: the emulator (a JVM) compiles
+# the paths it serves as it goes, and without them the first round measured its warm-up
+# (the API's batched reads and conditional commits more than the baseline's blind writes).
+WARMUP_ROUNDS = 1
+# Below this ratio a met goal is reported as met narrowly (run-to-run spread here).
+NARROW_MARGIN = 0.6
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
 
 
@@ -275,6 +282,31 @@ def bench_first_evaluation_of_old_data(
     return elapsed * 1000, response.headers.get("X-Firestore-Ops", "")
 
 
+def ingest_verdict(ratio: float, cpu_ratio: float) -> str:
+    """The opening sentence of the ingest analysis, true to this run's figures."""
+    if ratio >= 0.5 and cpu_ratio >= 0.5:
+        met = (
+            f"Ingest reaches its goal in this run ({ratio:.2f}x throughput, {cpu_ratio:.2f}x "
+            "the baseline's CPU efficiency)"
+        )
+        if min(ratio, cpu_ratio) >= NARROW_MARGIN:
+            return met + "."
+        return (
+            met + ", narrowly: single rounds on this shared machine range widely (above), "
+            "and a run's median below 0.5x is possible."
+        )
+    if ratio >= 0.5:
+        return (
+            f"Ingest reaches its goal on throughput in this run ({ratio:.2f}x), but its CPU "
+            f"efficiency, {cpu_ratio:.2f}x the baseline's, is below 0.5x: the goal is met "
+            "only narrowly, and not in every run."
+        )
+    return (
+        f"Ingest does not reach its goal in this run ({ratio:.2f}x throughput, "
+        f"{cpu_ratio:.2f}x the baseline's CPU efficiency)."
+    )
+
+
 def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-vehicles-"))
     stack = Stack(
@@ -305,6 +337,12 @@ def main() -> None:
 
         def cpu() -> float:
             return time.process_time() + sum(map(process_group_cpu_seconds, groups))
+
+        for warmup in range(WARMUP_ROUNDS):
+            print(f"warm-up round {warmup + 1}/{WARMUP_ROUNDS} (not measured) ...", flush=True)
+            serial = 899_001 + 10 * warmup
+            bench_ingest(base, headers, create_vehicle(base, headers, serial), readings, cpu)
+            bench_raw_writes(client, create_vehicle(base, headers, serial + 1), readings, cpu)
 
         ingests: list[dict[str, float]] = []
         raw_rates: list[float] = []
@@ -350,7 +388,8 @@ def main() -> None:
     health_ratio = health["health_ms"] / health["raw_read_ms"]
     rows = [
         (
-            f"Ingest throughput, batches of {BATCH} (API, end to end; median of {ROUNDS} rounds)",
+            f"Ingest throughput, batches of {BATCH} (API, end to end; median of {ROUNDS} rounds "
+            f"after {WARMUP_ROUNDS} unmeasured)",
             f"{ingest['readings_per_s']:,.0f} readings/s",
             f"API at **{ratio:.2f}x** the baseline (median of the rounds: {rounds_text}; "
             "goal ≥ 0.5x)",
@@ -416,16 +455,28 @@ def main() -> None:
         f"Ingest: {INGEST_BATCHES} sequential batches of {BATCH} readings one per 5 minutes "
         "(~1.7 days per batch, so each batch touches 2–3 day documents; ~28 days in all, "
         "inside the 30-day ingest horizon), on a fresh vehicle per round, alternating with the "
-        "baseline. The first batch also runs a health evaluation (later ones are inside the "
-        "10-minute refresh interval). A batch is one transaction: the vehicle (its scope is "
-        "checked on it) and the touched day documents read, the new readings, the counts and "
-        "the vehicle's baseline written; rollups are not recomputed at ingest (docs/"
+        f"baseline, after {WARMUP_ROUNDS} unmeasured round(s) of both: the emulator is a JVM that "
+        "compiles each path it serves over its first thousands of operations, and without a "
+        "warm-up the first measured round was mostly that (the API's batched reads and "
+        "conditional commits warm up later than the baseline's blind writes: its first-round "
+        "ratio was 0.17–0.37x in runs of 2026-11-29 whose later rounds gave 0.4–0.9x; the "
+        "medians of 5 rounds without a warm-up were 0.40–0.62x). The first batch also runs a "
+        "health evaluation (later ones are inside the "
+        "10-minute refresh interval). A batch is one batched read — the vehicle (its scope is "
+        "checked on it) and the touched day documents — and one atomic commit of the new "
+        "readings, the counts and the vehicle's baseline, each write conditional on its "
+        "document's update time as read (optimistic concurrency; a lost race is read and "
+        "judged again: docs/vehicles.md); rollups are not recomputed at ingest (docs/"
         "vehicles.md, Per-day rollups). Operation counts come from the store code's "
         "`X-Firestore-Ops` header; by design a batch costs 1 + days read and days + 1 "
-        "written. CPU per batch is the CPU time of the processes the operation keeps busy "
-        "(this process's client or baseline writer, the function, the emulator), which on a "
-        "machine shared with other work is steadier than throughput. Times are noisy on 2 "
-        "cores shared with other work: compare the ratios.\n\n"
+        "written. The baseline writes the same day documents through the client library's "
+        "`set(..., merge=True)`, one batch per 500 readings; the function builds the "
+        "byte-identical write protobuf itself (functions/vehicles/vehicle/day_writes.py), "
+        "which saves it about 4 ms of CPU per batch (measured alone, best case) that the "
+        "baseline still spends. CPU per batch is the CPU time of the processes the operation "
+        "keeps busy (this process's client or baseline writer, the function, the emulator), "
+        "which on a machine shared with other work is steadier than throughput. Times are "
+        "noisy on 2 cores shared with other work: compare the ratios.\n\n"
         "Health: the evaluation decodes raw readings of the last 8 days only (~2,300, "
         "summarising them on the way) and reads the 83 older days as per-day rollups through "
         "a projection query (their readings are not transferred), so it costs about what a "
@@ -435,18 +486,25 @@ def main() -> None:
         "projected read saves varies from run to run here (the emulator loads whole documents "
         "to project them); Firestore bills a projection as one read per document either "
         "way.\n\n"
-        "Ingest does not reach its goal: the throughput is bound by CPU on this 2-core "
-        "machine, and a batch through the API costs about 2.5x the CPU of the baseline's "
-        "blind writes. The emulator does about twice the baseline's work (the transaction "
-        "reads the vehicle and the day documents it writes — duplicates must be found and the "
-        "day's count kept — and the first batch's health evaluation runs its queries), and "
-        "the function spends ~13 ms per batch of 500 the baseline does not (HTTP, JSON, "
-        "validating 500 readings with pydantic, the quality checks, packing). What this round "
-        "removed: the scope check's own vehicle read (it is made in the transaction), the "
-        "per-batch rollup (the whole touched day decoded and summarised again for every "
-        "batch), packing a baseline for every accepted reading instead of the newest one; "
-        "the function's CPU per steady batch went from 19–22 ms to 13–14 ms (in-process "
-        "measure).\n"
+        f"{ingest_verdict(ratio, cpu_ratio)} The throughput is bound by CPU on this 2-core "
+        "machine, so the CPU ratio is the steadier figure. Where a steady batch's CPU goes "
+        "(per process, measured apart from this run on the same machine): the client about "
+        "6%, the function about a third (HTTP, JSON, the Firestore client's two calls and "
+        "decoding the 2–3 day documents read; validating the 500 readings, the quality checks "
+        "and packing take ~1, ~1 and ~0.6 ms of it when measured alone), the emulator the rest, "
+        "1.5–1.9x the baseline's emulator CPU (the batched read of the vehicle and the day "
+        "documents — duplicates must be found and each day's count kept — the vehicle's "
+        "write, and the first batch's health evaluation). What this round "
+        "changed (2026-11-29; before: 0.34x throughput, 66 ms against 21 ms of CPU, 0.37x): "
+        "the day-document merge built as a raw protobuf instead of through the library's "
+        "proto-plus encoding (~4 ms per 500 readings alone, ~12 ms under load); the "
+        "read-write transaction replaced by one batched read and one conditional commit (no "
+        "BeginTransaction round trip, no server-side locks: on the emulator alone ~15 ms of "
+        "its CPU per batch against ~19 ms, blind writes ~12.5 ms); the unknown-field listing "
+        "no longer reads a pydantic property 3,500 times per batch. Not done: a per-day index "
+        "of stored keys, read instead of the day documents' ~600–800 map entries — it would "
+        "add bytes to every write and cannot share the vehicle's read (one read mask covers "
+        "every document of a batched read), for an estimated 2–4 ms per batch.\n"
     )
     update_section("Vehicles", body)
     print(f"\nwrote the Vehicles section of {BENCHMARKS_DOC.relative_to(ROOT)}")

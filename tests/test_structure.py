@@ -59,6 +59,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
             "responses": 0,
             "store": 1,
             "telemetry_store": 1,
+            "day_writes": 1,  # the ingest's write protobuf (telemetry_store's)
             "record_store": 1,
             "alert_store": 2,  # scopes its listing like store does
             "claims": 2,  # registers a claimed VIN through store

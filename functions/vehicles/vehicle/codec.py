@@ -67,16 +67,15 @@ def pack(reading: Reading, flags: Sequence[QualityFlag] = ()) -> str:
     for no coolant value, lists comma-separated and empty when there is nothing; the ambient
     temperature is appended only when the reading has one.
     """
-    packed = PACKED_SEPARATOR.join(
-        (
-            _number(reading.odometer_km),
-            _number(reading.battery_voltage),
-            RUNNING if reading.engine_running else NOT_RUNNING,
-            "" if reading.coolant_temp_c is None else _number(reading.coolant_temp_c),
-            PACKED_LIST_SEPARATOR.join(reading.dtc_codes),
-            PACKED_LIST_SEPARATOR.join(reading.dtc_pending),
-            PACKED_LIST_SEPARATOR.join(str(flag) for flag in flags),
-        )
+    # One f-string rather than a join over a tuple: this runs for every reading ingested.
+    sep, items = PACKED_SEPARATOR, PACKED_LIST_SEPARATOR
+    coolant = reading.coolant_temp_c
+    packed = (
+        f"{_number(reading.odometer_km)}{sep}{_number(reading.battery_voltage)}{sep}"
+        f"{RUNNING if reading.engine_running else NOT_RUNNING}{sep}"
+        f"{'' if coolant is None else _number(coolant)}{sep}"
+        f"{items.join(reading.dtc_codes)}{sep}{items.join(reading.dtc_pending)}{sep}"
+        f"{items.join(flags)}"
     )
     if reading.ambient_temp_c is None:
         return packed

@@ -131,7 +131,7 @@ def ingest_telemetry(principal: Principal, vehicle_id: str, batch: TelemetryBatc
     if not is_document_id(vehicle_id):
         raise NotFound("The vehicle does not exist.")
     now = clock.now()
-    # The scope check runs on the vehicle the ingest transaction reads (one read, not two).
+    # The scope check runs on the vehicle the ingest reads for its batch (one read, not two).
     result = telemetry_store.ingest(
         vehicle_id,
         batch.readings,
