@@ -136,6 +136,71 @@ def _write(path: str, data: Mapping[str, Any], *, must_not_exist: bool) -> Any:
     return write.Write.wrap(raw)
 
 
+class Unconditional:
+    """No condition on the stored document (the default of :func:`merge_write`)."""
+
+
+UNCONDITIONAL = Unconditional()
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The field paths a merge of ``data`` writes: every leaf, nested maps walked."""
+    paths: list[tuple[str, ...]] = []
+    for key, value in data.items():
+        if type(key) is not str:
+            raise _Unsupported
+        if type(value) is dict:
+            if not value:
+                raise _Unsupported  # an empty map's merge: the library's own rule
+            paths.extend(_leaf_paths(value, (*prefix, key)))
+        else:
+            paths.append((*prefix, key))
+    return paths
+
+
+def merge_write(
+    reference: DocumentReference,
+    data: Mapping[str, Any],
+    *,
+    as_read: datetime | Unconditional | None = UNCONDITIONAL,
+) -> Any:
+    """The proto-plus ``Write`` of ``set(reference, data, merge=True)``: every leaf of
+    ``data`` written, the rest of the stored document kept.
+
+    ``as_read`` makes it conditional on the document being as it was read: its update time
+    then (a timestamp read from Firestore, nanosecond exact), or None when it did not exist
+    (it must still not exist). The library's ``set`` takes no condition; this one does, so
+    a read-then-write can be optimistic instead of a transaction. Raises ``ValueError``
+    for data this module does not encode (sentinels, empty maps, non-string keys).
+    """
+    from google.cloud.firestore_v1.field_path import FieldPath
+    from google.cloud.firestore_v1.types import write
+
+    _, document_type, write_type, precondition_type = _types()
+    raw = write_type(update=document_type(name=reference._document_path))
+    try:
+        _fill_map(raw.update, data)
+        # The library's order: field paths compared part by part.
+        paths = sorted(_leaf_paths(data))
+    except _Unsupported:
+        raise ValueError("merge_write encodes plain data only") from None
+    raw.update_mask.field_paths.extend(FieldPath(*parts).to_api_repr() for parts in paths)
+    if as_read is None:
+        raw.current_document.CopyFrom(precondition_type(exists=False))
+    elif not isinstance(as_read, Unconditional):
+        read_time_pb: Any = getattr(as_read, "timestamp_pb", None)
+        if read_time_pb is None:
+            raise ValueError("as_read must be an update time read from Firestore")
+        raw.current_document.update_time.CopyFrom(read_time_pb())
+    return write.Write.wrap(raw)
+
+
+def stage(writer: Any, staged: Any) -> None:
+    """Queue a ``Write`` built here on a write batch or transaction, as the library's own
+    ``set``/``update`` queue theirs."""
+    writer._add_write_pbs([staged])
+
+
 def create(transaction: Transaction, reference: DocumentReference, data: dict[str, Any]) -> None:
     """``transaction.create(reference, data)``: fails the commit if the document exists."""
     try:

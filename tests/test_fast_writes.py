@@ -155,3 +155,49 @@ def test_the_emulator_applies_an_update_as_the_librarys(db: Any) -> None:
 
     work(db.transaction())
     assert fast.get().to_dict() == slow.get().to_dict()
+
+
+MERGES: list[dict[str, Any]] = [
+    {"day": "2026-11-29", "readings": {"1764315012345678": "a|1|0", "999": "b"}, "count": 2},
+    {"nested": {"a": {"b": [1, "two"]}, "z": None}, "dotted.key": NOW, "Straße": True},
+]
+
+
+@pytest.mark.parametrize("data", MERGES)
+def test_merge_write_is_the_librarys_merge(data: dict[str, Any]) -> None:
+    from google.cloud.firestore_v1._helpers import pbs_for_set_with_merge
+
+    expected = [write.Write.pb(w) for w in pbs_for_set_with_merge(PATH, data, merge=True)]
+    assert [write.Write.pb(fast_writes.merge_write(Ref(), data))] == expected
+
+
+def test_merge_write_refuses_what_it_does_not_encode() -> None:
+    for data in ({"at": SERVER_TIMESTAMP}, {"empty": {}}, {"naive": datetime(2026, 1, 1)}):
+        with pytest.raises(ValueError):
+            fast_writes.merge_write(Ref(), data)
+
+
+def test_a_conditional_merge_fails_once_the_document_changed(db: Any) -> None:
+    from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+
+    reference = db.document("things/merged")
+    absent = db.batch()
+    fast_writes.stage(absent, fast_writes.merge_write(reference, {"a": 1}, as_read=None))
+    absent.commit()
+    read = reference.get()
+    reference.update({"b": 2})  # someone else writes between the read and the commit
+    stale = db.batch()
+    fast_writes.stage(stale, fast_writes.merge_write(reference, {"c": 3}, as_read=read.update_time))
+    with pytest.raises(FailedPrecondition):
+        stale.commit()
+    again = db.batch()
+    fast_writes.stage(again, fast_writes.merge_write(reference, {"c": 3}, as_read=None))
+    with pytest.raises((AlreadyExists, FailedPrecondition)):
+        again.commit()
+    fresh = db.batch()
+    current = reference.get()
+    fast_writes.stage(
+        fresh, fast_writes.merge_write(reference, {"c": 3}, as_read=current.update_time)
+    )
+    fresh.commit()
+    assert reference.get().to_dict() == {"a": 1, "b": 2, "c": 3}
