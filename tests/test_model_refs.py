@@ -1,8 +1,9 @@
 """Models named by reference load on first use, and a cold start loads no model it need not.
 
-The cold-start figures of docs/benchmarks.md ("Hot path") rest on this: the functions whose
-first request validates no body or query import neither pydantic nor their models at start,
-and every route still resolves its models when the route table is read.
+The cold-start figures of docs/benchmarks.md ("Hot path") rest on this: no function imports
+pydantic or its models at start, every route still resolves its models when the route table
+is read, and the bookings list (many a cold instance's first request) builds its query model
+only, not every booking model.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +24,10 @@ COLD_START_PROBE = """
 import sys
 import main
 
-package = sys.argv[1]
+package, extra = sys.argv[1], sys.argv[2:]
 assert "pydantic" not in sys.modules, "pydantic was imported at start"
 watched = ("shared.request_models", "shared.responses", f"{package}.models", f"{package}.responses")
+watched += tuple(extra)
 models = [m for m in sys.modules if m in watched]
 assert not models, f"models imported at start: {models}"
 for route in main.app.routes:  # what the OpenAPI generator and the route tests read
@@ -35,11 +38,36 @@ print("ok")
 """
 
 
+# The bookings function's calendar models and its list query are models too.
+BOOKING_MODELS = ("booking.calendar_models", "booking.list_query")
+
+FIRST_LIST_PROBE = """
+import sys
+import functions_framework
+
+app = functions_framework.create_app(target="bookings", source="main.py")
+answer = app.test_client().get("/", headers={"Authorization": "Bearer " + sys.argv[1]})
+assert answer.status_code == 200, (answer.status_code, answer.get_data(as_text=True))
+assert "pydantic" in sys.modules and "booking.list_query" in sys.modules
+built = ("booking.models", "booking.calendar_models", "booking.responses", "shared.responses")
+loaded = [m for m in built if m in sys.modules]
+assert not loaded, f"the list's first request imported {loaded}"
+print("ok")
+"""
+
+
 @pytest.mark.parametrize(
-    ("function", "package"),
-    [("auth", "identity"), ("vehicles", "vehicle"), ("monitoring", "observability")],
+    ("function", "package", "extra"),
+    [
+        ("auth", "identity", ()),
+        ("vehicles", "vehicle", ()),
+        ("bookings", "booking", BOOKING_MODELS),
+        ("monitoring", "observability", ()),
+    ],
 )
-def test_a_cold_start_imports_no_pydantic_and_no_models(function: str, package: str) -> None:
+def test_a_cold_start_imports_no_pydantic_and_no_models(
+    function: str, package: str, extra: tuple[str, ...]
+) -> None:
     folder = ROOT / "functions" / function
     env = {
         **os.environ,
@@ -47,12 +75,47 @@ def test_a_cold_start_imports_no_pydantic_and_no_models(function: str, package: 
         "PMI_JWT_SECRET": "model-refs-test-key-0123456789abcdef0123456789",
     }
     done = subprocess.run(
-        [sys.executable, "-c", COLD_START_PROBE, package],
+        [sys.executable, "-c", COLD_START_PROBE, package, *extra],
         cwd=folder,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_the_bookings_lists_first_request_builds_only_its_query_model(users: Any) -> None:
+    customer = users.create("customer")
+    folder = ROOT / "functions" / "bookings"
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}"}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_LIST_PROBE, customer.token],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_the_scheduling_core_imports_without_pydantic_and_still_exports_its_models() -> None:
+    probe = (
+        "import sys\n"
+        "import booking.scheduling as s\n"
+        "assert 'pydantic' not in sys.modules\n"
+        "assert s.CenterCalendar.__module__ == 'booking.calendar_models'\n"
+        "import booking.models as m\n"
+        "assert m.BookingListQuery.__module__ == 'booking.list_query'\n"
+        "print('ok')\n"
+    )
+    folder = ROOT / "functions" / "bookings"
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=folder, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

@@ -17,18 +17,22 @@ from booking.lifecycle import BookingAction
 from shared.auth.rbac import PUBLIC, Permission
 from shared.http import App, Reply, RequestContext
 from shared.model_refs import lazy_models
-from shared.pagination import PageQuery
 from shared.startup import check_configuration
 
 # Request and response models are imported by the first request that needs one (and by
 # the OpenAPI generator), not at every cold start: shared/model_refs.py.
 if TYPE_CHECKING:
+    from booking import list_query as lq
     from booking import models as m
     from booking import responses as r
+    from shared import request_models as shared_m
     from shared import responses as shared_r
 else:
+    shared_m = lazy_models("shared.request_models")
     shared_r = lazy_models("shared.responses")
     m = lazy_models("booking.models")
+    # The list's query alone: GET / is many a cold instance's first request.
+    lq = lazy_models("booking.list_query")
     r = lazy_models("booking.responses")
 
 check_configuration()  # a bad setting or signing key stops the instance here
@@ -44,10 +48,12 @@ def health(ctx: RequestContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- centers
 
 
-@app.get("/centers", access=Permission.CENTERS_READ, query=PageQuery, response=r.CenterPage)
+@app.get(
+    "/centers", access=Permission.CENTERS_READ, query=shared_m.PageQuery, response=r.CenterPage
+)
 def list_centers(ctx: RequestContext) -> dict[str, Any]:
     """Service centers, by name, one page at a time."""
-    return service.list_centers(ctx.user, ctx.query_as(PageQuery))
+    return service.list_centers(ctx.user, ctx.query_as(shared_m.PageQuery))
 
 
 @app.get("/centers/<center_id>", access=Permission.CENTERS_READ, response=r.Center)
@@ -125,13 +131,13 @@ def create_booking(ctx: RequestContext) -> Reply:
 @app.get(
     "/",
     access=Permission.BOOKINGS_READ,
-    query=m.BookingListQuery,
+    query=lq.BookingListQuery,
     response=r.BookingPage,
     responses={404: "not_found: with date, center_id names no service center"},
 )
 def list_bookings(ctx: RequestContext) -> dict[str, Any]:
     """Bookings in the caller's scope, by start; filters status, center_id, date or from/to."""
-    return service.list_bookings(ctx.user, ctx.query_as(m.BookingListQuery))
+    return service.list_bookings(ctx.user, ctx.query_as(lq.BookingListQuery))
 
 
 # --------------------------------------------------------------------------- suggestions

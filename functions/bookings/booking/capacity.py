@@ -17,13 +17,15 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from booking.scheduling import CenterCalendar, Slot, slot_keys_held
+from booking.scheduling import Slot, slot_keys_held
 from shared import clock, fast_writes
 from shared.errors import Conflict
 from shared.firestore import get_client
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
+
+    from booking.calendar_models import CenterCalendar
 
 SLOTS: Final = "slots"
 HOLDERS: Final = "booking_holders"

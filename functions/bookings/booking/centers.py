@@ -3,7 +3,7 @@
 A center document holds its calendar (IANA zone, weekly opening hours, bays, slot grid),
 the services it offers and the user ids of its mechanics. Opening hours are stored as
 ``{"mon": [{"open": "08:00", "close": "17:00"}], ...}`` because Firestore cannot hold
-nested arrays; the API speaks ``scheduling.OpeningHours``' ``[["08:00", "17:00"]]`` form.
+nested arrays; the API speaks ``calendar_models.OpeningHours``' ``[["08:00", "17:00"]]`` form.
 This module is the only writer of ``centers``; availability reads slot counts through
 :mod:`booking.capacity`.
 """
@@ -15,20 +15,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from booking import capacity
-from booking.models import CenterCreate, CenterPatch
-from booking.scheduling import (
-    CenterCalendar,
-    OpeningHours,
-    ServiceOffering,
-    Slot,
-    bookable_slots_for_day,
-    slot_keys_held,
-)
+from booking.scheduling import Slot, bookable_slots_for_day, slot_keys_held
 from shared import clock
 from shared.auth.principal import USERS_COLLECTION
 from shared.auth.rbac import Role
@@ -37,8 +27,15 @@ from shared.firestore import get_client
 from shared.http import validation_details
 from shared.ids import is_document_id
 from shared.instance_cache import InstanceCache
-from shared.pagination import PageQuery, page_of
+from shared.pagination import page_of
 from shared.query_shapes import QueryShape, register
+
+# The calendar and request models (pydantic) are imported where a center is built or
+# validated, not at import: a cold start whose first request reads no center skips them.
+if TYPE_CHECKING:
+    from booking.calendar_models import CenterCalendar, OpeningHours, ServiceOffering
+    from booking.models import CenterCreate, CenterPatch
+    from shared.request_models import PageQuery
 
 CENTERS = "centers"
 # How long an instance books against a center it read (calendar, bays, services) without
@@ -77,6 +74,8 @@ class Center:
         return list(self.data.get("mechanic_ids") or [])
 
     def service(self, code: str) -> ServiceOffering | None:
+        from booking.calendar_models import ServiceOffering
+
         for item in self.data.get("services") or []:
             if item.get("code") == code:
                 return ServiceOffering.model_validate(item)
@@ -113,6 +112,8 @@ def _hours_to_document(hours: OpeningHours) -> dict[str, list[dict[str, str]]]:
 
 
 def _hours_from_document(stored: Mapping[str, Any]) -> OpeningHours:
+    from booking.calendar_models import OpeningHours
+
     return OpeningHours.model_validate(
         {
             day: [(item["open"], item["close"]) for item in stored.get(day) or []]
@@ -122,6 +123,8 @@ def _hours_from_document(stored: Mapping[str, Any]) -> OpeningHours:
 
 
 def center_from_snapshot(center_id: str, data: Mapping[str, Any]) -> Center:
+    from booking.calendar_models import CenterCalendar
+
     calendar = CenterCalendar(
         time_zone=data["time_zone"],
         opening_hours=_hours_from_document(data.get("opening_hours") or {}),
@@ -191,6 +194,10 @@ def update_center(center_id: str, patch: CenterPatch) -> Center:
     Changing bays or hours does not touch existing bookings: they keep their slot cells,
     and a reduced bay count only limits new bookings.
     """
+    from pydantic import ValidationError
+
+    from booking.models import CenterCreate
+
     current = get_center(center_id)
     merged: dict[str, Any] = {
         key: value for key, value in current.to_json().items() if key in CenterCreate.model_fields

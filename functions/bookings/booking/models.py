@@ -1,30 +1,30 @@
-"""Request models of the bookings function and the conversion of SlotError to HTTP errors.
+"""Request models of the bookings function.
 
 Bodies and query strings subclass :class:`shared.http.BodyModel` / ``QueryModel`` so unknown
 fields are a 422, not silently dropped. Calendar rules themselves (hours, grid, zones) live in
-``booking.scheduling``; these models only shape the input and reuse its validators.
+``booking.scheduling`` and ``booking.calendar_models``; these models only shape the input and
+reuse their validators. ``BookingListQuery`` lives in ``booking.list_query`` (re-exported).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from booking.scheduling import (
-    DEFAULT_SLOT_STEP_MINUTES,
-    MIN_BAYS,
+from booking.calendar_models import (
     Bays,
     CenterCalendar,
     OpeningHours,
     ServiceOffering,
-    SlotError,
     SlotStepMinutes,
 )
+
+# GET / (the list) validates only its query: that model lives apart so the list's first
+# request builds no other (the route names booking.list_query); still importable from here.
+from booking.list_query import BookingListQuery as BookingListQuery
+from booking.scheduling import DEFAULT_SLOT_STEP_MINUTES, MIN_BAYS
 from shared import service_codes
-from shared.errors import ValidationFailed
 from shared.mileage import MAX_MILEAGE_KM
-from shared.request_models import BodyModel, DocumentId, PageQuery, QueryModel
+from shared.request_models import BodyModel, DocumentId, QueryModel
 
 # A center offers a handful of services and employs a few dozen mechanics at most; the caps
 # keep one center document far below Firestore's 1 MiB limit and a suggestion scan bounded.
@@ -166,33 +166,6 @@ class BookingCreate(BodyModel):
     notes: str | None = Field(default=None, max_length=MAX_NOTES_CHARS)
 
 
-class BookingListQuery(PageQuery):
-    """``GET /``: filters on top of cursor pagination.
-
-    Either ``date`` — one calendar day on the center's own wall clock (staff: their center;
-    everyone else names it with ``center_id``) — or ``from``/``to``, UTC calendar days.
-    """
-
-    status: str | None = Field(
-        default=None,
-        pattern=r"^(requested|confirmed|in_progress|completed|cancelled|no_show)$",
-    )
-    center_id: DocumentId | None = None
-    # Inclusive first day and exclusive last day of the range of booking starts (UTC).
-    from_date: date | None = Field(default=None, alias="from")
-    to_date: date | None = Field(default=None, alias="to")
-    # The center-local day whose bookings (by start) are listed: DST-correct, 23-25 hours.
-    local_date: date | None = Field(default=None, alias="date")
-
-    @model_validator(mode="after")
-    def _one_kind_of_day(self) -> BookingListQuery:
-        if self.local_date is not None and (self.from_date or self.to_date):
-            raise ValueError(
-                "send either date (a day in the center's zone) or from/to (UTC days), not both"
-            )
-        return self
-
-
 class AssignBody(BodyModel):
     """``POST /{id}/assign``: a mechanic of the booking's center."""
 
@@ -234,19 +207,3 @@ class SuggestionsQuery(QueryModel):
 
     lat: float | None = Field(default=None, ge=-90, le=90)
     lng: float | None = Field(default=None, ge=-180, le=180)
-
-
-def slot_error_to_422(error: SlotError, field: str = "start") -> ValidationFailed:
-    """A calendar rule the request broke, as a 422 whose code names the rule."""
-    return ValidationFailed(
-        f"The requested {field} cannot be booked: {error.detail or error.reason.value}.",
-        code=error.reason.value,
-        details=[
-            {
-                "field": field,
-                "location": "body" if field == "start" else "query",
-                "message": error.detail or error.reason.value,
-                "type": error.reason.value,
-            }
-        ],
-    )

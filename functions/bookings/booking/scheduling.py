@@ -1,7 +1,9 @@
 """Service-center calendars: which appointment slots exist, and whether a requested start is one.
 
 Pure domain logic for the bookings function: no HTTP, no Firestore. The HTTP layer parses
-requests into these models and maps `SlotError.reason` to a 4xx response; the Firestore layer
+requests into the calendar models (:mod:`booking.calendar_models`, re-exported here and
+imported on first use: the slot arithmetic below needs no pydantic) and maps
+`SlotError.reason` to a 4xx response; the Firestore layer
 uses `slot_key` / `slot_keys_held` as document ids so bay capacity can be checked in a
 transaction.
 
@@ -26,17 +28,38 @@ Daylight-saving policy (decided here, relied on by the slot documents):
   monotonic, so intervals that do not overlap on the wall clock never overlap in real time.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
-from itertools import pairwise
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+if TYPE_CHECKING:
+    from booking.calendar_models import Bays as Bays
+    from booking.calendar_models import CenterCalendar as CenterCalendar
+    from booking.calendar_models import OpeningHours as OpeningHours
+    from booking.calendar_models import ServiceOffering as ServiceOffering
+    from booking.calendar_models import SlotStepMinutes as SlotStepMinutes
+
+# The calendar's pydantic models live in booking.calendar_models, imported on first use so
+# that a cold start touching no center skips pydantic; still importable from here.
+_CALENDAR_MODELS = frozenset(
+    {"Bays", "CenterCalendar", "OpeningHours", "ServiceOffering", "SlotStepMinutes"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CALENDAR_MODELS:
+        from booking import calendar_models
+
+        return getattr(calendar_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Shortest and longest service we schedule: below 15 minutes nothing useful fits in a bay,
 # above 8 hours the job spans a full shift and is planned by hand, not through slots.
@@ -77,14 +100,6 @@ _WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _UTC_KEY_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
-# The two numbers of a calendar, as every model that carries them validates them. strict: a
-# Firestore/JSON "3" string or True should be a data bug, not a silent cast.
-Bays = Annotated[int, Field(strict=True, ge=MIN_BAYS, le=MAX_BAYS)]
-SlotStepMinutes = Annotated[
-    int, Field(strict=True, ge=MIN_SLOT_STEP_MINUTES, le=MAX_SLOT_STEP_MINUTES)
-]
-
-
 class SlotErrorReason(StrEnum):
     """Why a slot request was refused; stable strings the HTTP layer can return to clients."""
 
@@ -109,7 +124,7 @@ class SlotError(ValueError):
         self.detail = detail
 
 
-# --------------------------------------------------------------------------- models
+# --------------------------------------------------------------------------- clock times
 
 
 def _clock_to_minutes(text: str, *, may_be_end_of_day: bool) -> int:
@@ -123,95 +138,9 @@ def _clock_to_minutes(text: str, *, may_be_end_of_day: bool) -> int:
     return int(match["hour"]) * 60 + int(match["minute"])
 
 
-class OpeningHours(BaseModel):
-    """Weekly opening hours: per weekday, (open "HH:MM", close "HH:MM") pairs; empty = closed.
-
-    Intervals are stored sorted by opening time; they may touch but not overlap.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    mon: tuple[tuple[str, str], ...] = ()
-    tue: tuple[tuple[str, str], ...] = ()
-    wed: tuple[tuple[str, str], ...] = ()
-    thu: tuple[tuple[str, str], ...] = ()
-    fri: tuple[tuple[str, str], ...] = ()
-    sat: tuple[tuple[str, str], ...] = ()
-    sun: tuple[tuple[str, str], ...] = ()
-
-    @field_validator(*_WEEKDAY_FIELDS)
-    @classmethod
-    def _intervals_are_ordered_and_disjoint(
-        cls, intervals: tuple[tuple[str, str], ...]
-    ) -> tuple[tuple[str, str], ...]:
-        as_minutes = []
-        for opens, closes in intervals:
-            open_minute = _clock_to_minutes(opens, may_be_end_of_day=False)
-            close_minute = _clock_to_minutes(closes, may_be_end_of_day=True)
-            if open_minute >= close_minute:
-                raise ValueError(f"opening {opens} must be before closing {closes}")
-            as_minutes.append((open_minute, close_minute, (opens, closes)))
-        as_minutes.sort()
-        for earlier, later in pairwise(as_minutes):
-            if later[0] < earlier[1]:
-                raise ValueError(f"intervals {earlier[2]} and {later[2]} overlap")
-        return tuple(pair for _, _, pair in as_minutes)
-
-    def minutes_on(self, day: date) -> tuple[tuple[int, int], ...]:
-        """The day's intervals as (open, close) minutes since local midnight, in order."""
-        intervals: tuple[tuple[str, str], ...] = getattr(self, _WEEKDAY_FIELDS[day.weekday()])
-        return tuple(
-            (
-                _clock_to_minutes(opens, may_be_end_of_day=False),
-                _clock_to_minutes(closes, may_be_end_of_day=True),
-            )
-            for opens, closes in intervals
-        )
-
-
-class ServiceOffering(BaseModel):
-    """One bookable service of a center, e.g. code ``oil_change``, 45 minutes."""
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True
-    )
-
-    # Lower-case slug: it ends up in URLs and booking documents, so keep it boring.
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    name: str = Field(min_length=1, max_length=120)
-    # strict: a Firestore/JSON "45" string or True should be a data bug, not a silent cast.
-    duration_minutes: int = Field(strict=True, ge=MIN_SERVICE_MINUTES, le=MAX_SERVICE_MINUTES)
-
-
 @lru_cache(maxsize=256)
 def _load_zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-class CenterCalendar(BaseModel):
-    """Everything needed to compute a center's slots: zone, weekly hours, bays, slot grid."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    time_zone: str
-    opening_hours: OpeningHours
-    bays: Bays
-    slot_step_minutes: SlotStepMinutes = DEFAULT_SLOT_STEP_MINUTES
-
-    @field_validator("time_zone")
-    @classmethod
-    def _is_iana_zone(cls, name: str) -> str:
-        if name in _HOST_DEPENDENT_ZONE_NAMES:
-            raise ValueError(f"{name!r} is not a fixed IANA time zone")
-        try:
-            _load_zone(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(f"unknown IANA time zone {name!r}") from exc
-        return name
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return _load_zone(self.time_zone)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -10,7 +10,7 @@ booking's state). Creating runs once per ``Idempotency-Key`` (:mod:`booking.idem
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from booking import centers, idempotency, store
 
@@ -18,18 +18,7 @@ from booking import centers, idempotency, store
 # two functions that use it, on their first call: other routes' cold starts skip it.
 from booking.centers import Center
 from booking.lifecycle import BookingAction
-from booking.models import (
-    AvailabilityQuery,
-    BookingCreate,
-    BookingListQuery,
-    CenterCreate,
-    CenterPatch,
-    CompleteBody,
-    SuggestionsQuery,
-    slot_error_to_422,
-)
 from booking.scheduling import (
-    ServiceOffering,
     Slot,
     SlotError,
     local_day_bounds,
@@ -45,7 +34,38 @@ from shared.auth.scoping import redact_for
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.http import Reply, RequestContext
 from shared.ids import is_document_id
-from shared.pagination import PageQuery
+
+# Request and calendar models (pydantic) are named in annotations only: the routes hand
+# them in validated, so a cold start whose first request validates none imports none.
+if TYPE_CHECKING:
+    from booking.calendar_models import ServiceOffering
+    from booking.models import (
+        AvailabilityQuery,
+        BookingCreate,
+        BookingListQuery,
+        CenterCreate,
+        CenterPatch,
+        CompleteBody,
+        SuggestionsQuery,
+    )
+    from shared.request_models import PageQuery
+
+
+def slot_error_to_422(error: SlotError, field: str = "start") -> ValidationFailed:
+    """A calendar rule the request broke, as a 422 whose code names the rule."""
+    return ValidationFailed(
+        f"The requested {field} cannot be booked: {error.detail or error.reason.value}.",
+        code=error.reason.value,
+        details=[
+            {
+                "field": field,
+                "location": "body" if field == "start" else "query",
+                "message": error.detail or error.reason.value,
+                "type": error.reason.value,
+            }
+        ],
+    )
+
 
 # --------------------------------------------------------------------------- centers
 

@@ -41,7 +41,6 @@ from booking.lifecycle import (
     OutsideActionWindow,
     apply_action,
 )
-from booking.models import BookingListQuery, CompleteBody
 from booking.scheduling import Slot, slot_keys_held
 from booking.views import Booking, as_utc, booking_to_json, visible
 from shared import clock, fast_reads, fast_writes
@@ -63,6 +62,7 @@ from shared.vehicle_documents import vehicle_ref
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
+    from booking.models import BookingListQuery, CompleteBody
     from shared.firestore import Snapshot
 
 BOOKINGS = "bookings"
