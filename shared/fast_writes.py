@@ -201,26 +201,32 @@ def stage(writer: Any, staged: Any) -> None:
     writer._add_write_pbs([staged])
 
 
-def create(transaction: Transaction, reference: DocumentReference, data: dict[str, Any]) -> None:
-    """``transaction.create(reference, data)``: fails the commit if the document exists."""
+def _replace(
+    transaction: Transaction,
+    reference: DocumentReference,
+    data: dict[str, Any],
+    *,
+    must_not_exist: bool,
+) -> None:
     try:
-        staged = _write(reference._document_path, data, must_not_exist=True)
+        staged = _write(reference._document_path, data, must_not_exist=must_not_exist)
     except _Unsupported:
-        transaction.create(reference, data)
+        library = transaction.create if must_not_exist else transaction.set
+        library(reference, data)
         return
     transaction._add_write_pbs([staged])
+
+
+def create(transaction: Transaction, reference: DocumentReference, data: dict[str, Any]) -> None:
+    """``transaction.create(reference, data)``: fails the commit if the document exists."""
+    _replace(transaction, reference, data, must_not_exist=True)
 
 
 def set_document(
     transaction: Transaction, reference: DocumentReference, data: dict[str, Any]
 ) -> None:
     """``transaction.set(reference, data)``: the document becomes exactly ``data``."""
-    try:
-        staged = _write(reference._document_path, data, must_not_exist=False)
-    except _Unsupported:
-        transaction.set(reference, data)
-        return
-    transaction._add_write_pbs([staged])
+    _replace(transaction, reference, data, must_not_exist=False)
 
 
 def update(writer: Writer, reference: DocumentReference, field_updates: dict[str, Any]) -> None:

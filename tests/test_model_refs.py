@@ -56,6 +56,23 @@ print("ok")
 """
 
 
+def _run_probe(function: str, args: list[str], **settings: str) -> None:
+    """Runs ``python -c args[0] args[1:]`` in a fresh interpreter beside the function's
+    code, as its instance would start, and expects it to print ``ok``."""
+    folder = ROOT / "functions" / function
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", **settings}
+    done = subprocess.run(
+        [sys.executable, "-c", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 @pytest.mark.parametrize(
     ("function", "package", "extra"),
     [
@@ -68,38 +85,16 @@ print("ok")
 def test_a_cold_start_imports_no_pydantic_and_no_models(
     function: str, package: str, extra: tuple[str, ...]
 ) -> None:
-    folder = ROOT / "functions" / function
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}",
-        "PMI_JWT_SECRET": "model-refs-test-key-0123456789abcdef0123456789",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", COLD_START_PROBE, package, *extra],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    _run_probe(
+        function,
+        [COLD_START_PROBE, package, *extra],
+        PMI_JWT_SECRET="model-refs-test-key-0123456789abcdef0123456789",
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
 
 
 def test_the_bookings_lists_first_request_builds_only_its_query_model(users: Any) -> None:
     customer = users.create("customer")
-    folder = ROOT / "functions" / "bookings"
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}"}
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_LIST_PROBE, customer.token],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    _run_probe("bookings", [FIRST_LIST_PROBE, customer.token])
 
 
 def test_the_scheduling_core_imports_without_pydantic_and_still_exports_its_models() -> None:
