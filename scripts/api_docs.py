@@ -221,7 +221,8 @@ ERROR_CODES: dict[str, tuple[int, str, str]] = {
     ),
     "deadline_exceeded": (
         503,
-        "The database did not answer within the request deadline; nothing more was done.",
+        "The database did not answer within the request deadline; nothing is half-written, "
+        "but a write may have been applied just before the cut.",
         "Retry after Retry-After (with back-off); a booking retry reuses its Idempotency-Key.",
     ),
     "contention": (

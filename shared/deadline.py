@@ -15,7 +15,8 @@ at 60 s; every thread of every instance fills up with waiting requests. With one
 So a request's Firestore work ends by its deadline, plus at most one in-flight call's
 cancellation (milliseconds). Calls outside a request (background reconciliation, scripts)
 keep the library's defaults. A transaction cut short is rolled back by Firestore: nothing
-half-written (its commit is one atomic call).
+half-written (its commit is one atomic call). A cut that falls during the commit call itself
+cannot tell whether Firestore applied it, so the answer says a change may have been saved.
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ class DeadlineExceeded(ServiceUnavailable):
     """The request's Firestore work did not finish within its budget (503, Retry-After)."""
 
     code = "deadline_exceeded"
-    default_message = "The database did not answer in time; nothing more was done. Try again."
+    # The cut can fall after Firestore applied a commit but before its answer arrived, so
+    # a write is not promised undone: atomic (never half-written), possibly applied.
+    default_message = (
+        "The database did not answer in time. Nothing is half-written, but a change this "
+        "request sent may have been saved: retry with the same Idempotency-Key, or read it "
+        "back first."
+    )
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
