@@ -28,6 +28,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# The side navigation each role sees, in order (the pages it may open).
+PAGES_BY_ROLE = {
+    "admin": ["Overview", "Vehicles", "Bookings", "Day view", "Users", "Audit log", "Analytics"],
+    "customer": ["Overview", "Vehicles", "Bookings"],
+    "service_center": ["Overview", "Vehicles", "Bookings", "Day view"],
+    "mechanic": ["Overview", "Vehicles", "Bookings", "Day view"],
+    "viewer": ["Overview", "Vehicles", "Bookings", "Day view", "Analytics"],
+}
 DESKTOP = {"width": 1280, "height": 900}
 TABLET = {"width": 820, "height": 1180}
 ACCOUNTS = {

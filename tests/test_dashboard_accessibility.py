@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from dashboard_kit import (  # the fixtures by name: browser, world
+    PAGES_BY_ROLE,
     ROOT,
     TABLET,
     Ui,
@@ -32,13 +33,7 @@ AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # the aria-* rules, ...); best-practice rules are left out.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
-PAGES = {
-    "admin": ["Overview", "Vehicles", "Bookings", "Day view", "Users", "Audit log", "Analytics"],
-    "customer": ["Overview", "Vehicles", "Bookings"],
-    "service_center": ["Overview", "Vehicles", "Bookings", "Day view"],
-    "mechanic": ["Overview", "Vehicles", "Bookings", "Day view"],
-    "viewer": ["Overview", "Vehicles", "Bookings", "Day view", "Analytics"],
-}
+PAGES = PAGES_BY_ROLE
 WIDE = {"width": 1280, "height": 800}
 # Tab presses allowed to reach a control before the test gives up (the users table has a
 # handful of buttons per row).

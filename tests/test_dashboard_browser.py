@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dashboard_kit import (  # the fixtures by name: browser, ui, world
+    PAGES_BY_ROLE,
     ROOT,
     TABLET,
     Api,
@@ -31,13 +32,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
-EXPECTED_PAGES = {
-    "admin": ["Overview", "Vehicles", "Bookings", "Day view", "Users", "Audit log", "Analytics"],
-    "customer": ["Overview", "Vehicles", "Bookings"],
-    "service_center": ["Overview", "Vehicles", "Bookings", "Day view"],
-    "mechanic": ["Overview", "Vehicles", "Bookings", "Day view"],
-    "viewer": ["Overview", "Vehicles", "Bookings", "Day view", "Analytics"],
-}
+EXPECTED_PAGES = PAGES_BY_ROLE
 # The budget for the JavaScript of a first load, gzipped.
 FIRST_LOAD_BUDGET_BYTES = 150 * 1024
 # A deployment without the monitoring statistics routes answers them 404, which the
