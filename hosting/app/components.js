@@ -2,7 +2,7 @@
 /** Small shared pieces: errors with request ids, loading and empty states, badges, dialogs. */
 
 import { describeError, PmiError } from "/sdk/index.js";
-import { html, useEffect, useRef } from "./html.js";
+import { html, useEffect, useLayoutEffect, useRef } from "./html.js";
 import { label } from "./format.js";
 
 /**
@@ -80,10 +80,12 @@ export function Dialog({ title, open, onClose, children, wide = false }) {
     }
   }, [open]);
   // Pages often render a dialog only while it is open, so closing it unmounts it: give the
-  // focus back then too, or it falls to <body>. The cleanup runs before the <dialog> leaves
-  // the DOM, while it is still modal and everything outside it inert (focus() there would do
-  // nothing), so close it first.
-  useEffect(() => () => {
+  // focus back then too, or it falls to <body>. A layout effect, because Preact 11 (like
+  // React 17+) runs a plain effect's cleanup after paint, once the <dialog> has gone and focus
+  // has already dropped to <body>; a layout effect's cleanup runs at once, before the
+  // <dialog> leaves the DOM, while it is still modal and everything outside it inert
+  // (focus() there would do nothing), so close it first.
+  useLayoutEffect(() => () => {
     if (!shown.current) return;
     if (ref.current?.open) ref.current.close();
     if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();

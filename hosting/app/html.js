@@ -5,7 +5,7 @@ import { Fragment, h, render } from "/vendor/preact.js";
 import htm from "/vendor/htm.js";
 
 export { Fragment, h, render };
-export { useCallback, useEffect, useMemo, useRef, useState, useContext } from "/vendor/preact-hooks.js";
+export { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useContext } from "/vendor/preact-hooks.js";
 export { createContext } from "/vendor/preact.js";
 
 /** @type {(strings: TemplateStringsArray, ...values: any[]) => any} */
