@@ -83,8 +83,9 @@ test: deps browser lint typecheck jscheck
 	@$(PY) -m pytest
 
 lint: $(STAMP)
-	@echo "==> ruff"
+	@echo "==> ruff (lint, and formatting: \`make format\` fixes it)"
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check --quiet . || { echo "ruff format: the files above need \`make format\`"; exit 1; }
 
 format: $(STAMP)
 	@$(VENV)/bin/ruff format .

@@ -135,9 +135,7 @@ def test_the_owner_signing_in_from_another_network_is_not_locked_out(call: Any) 
     assert login(client, victim["email"], **_from("198.51.100.5")).status_code == 200
 
 
-def test_an_admin_cannot_be_locked_out_from_elsewhere(
-    call: Any, db: Any, clock_at: Any
-) -> None:
+def test_an_admin_cannot_be_locked_out_from_elsewhere(call: Any, db: Any, clock_at: Any) -> None:
     """Three attacking addresses, ten guesses each: the office is unaffected, a new network
     waits one delay, nobody is locked out."""
     from auth_test_helpers import make_admin

@@ -88,9 +88,7 @@ def test_statuses_are_split_into_4xx_5xx_and_429(call: Any, use_recorder: Any) -
     recorder = use_recorder(Recorder(None, instance_id="statuses"))
     probe = call("probe")
     client = {"REMOTE_ADDR": "10.99.0.7"}  # its own bucket of the probe's tight limit
-    statuses = [
-        probe.get("/api/probe/limited", environ_base=client).status_code for _ in range(7)
-    ]
+    statuses = [probe.get("/api/probe/limited", environ_base=client).status_code for _ in range(7)]
     assert statuses.count(429) == 2  # the route's burst is 5
     assert probe.get("/api/probe/crash").status_code == 500
     assert probe.post("/api/probe/items", json={"name": ""}).status_code == 422

@@ -141,9 +141,7 @@ def _prepare_world(db: Any, gateway: str) -> dict[str, Any]:
         # The owner confirms with the code the outbox holds for the address (docs/auth.md).
         from auth_test_helpers import confirmation_code
 
-        registered = api.call(
-            "POST", "/api/auth/verify-email", {"code": confirmation_code(email)}
-        )
+        registered = api.call("POST", "/api/auth/verify-email", {"code": confirmation_code(email)})
         users[name] = {"email": email, "uid": str(registered["user"]["id"])}
         customer = api.login(email, PASSWORD)
         vehicle = customer.call(
