@@ -559,6 +559,19 @@ def goal_met(ratio: float, goal: str) -> bool:
     return ratio <= bound if goal.startswith("≤") else ratio >= bound
 
 
+# A goal met by less than this share of its bound is reported as met narrowly: one run's
+# ratio on this shared 2-core machine moves by more than that from run to run.
+NARROW_MARGIN = 0.10
+
+
+def goal_verdict(ratio: float, goal: str) -> str:
+    """The verdict on a ratio against its goal: yes, yes narrowly, or no (in bold)."""
+    if not goal_met(ratio, goal):
+        return "**no**"
+    bound = float(goal[1:].strip().rstrip("×"))
+    return "yes, narrowly" if abs(ratio - bound) < NARROW_MARGIN * bound else "yes"
+
+
 def other_hot_paths(log_dir: Path) -> list[tuple[str, str, str, str]]:
     """Run the vehicles and bookings benchmarks into a scratch file; quote their ratios."""
     import re
@@ -577,7 +590,7 @@ def other_hot_paths(log_dir: Path) -> list[tuple[str, str, str, str]]:
     for script, what, pattern, goal in BASELINES:
         found = re.search(pattern, text)
         if found:
-            met = "yes" if goal_met(float(found.group(1)), goal) else "**no**"
+            met = goal_verdict(float(found.group(1)), goal)
             rows.append((what, f"{found.group(1)}×", f"{goal} | {met}", script))
         else:
             rows.append((what, "not found", f"{goal} | –", script))
@@ -797,7 +810,8 @@ def report(
             "",
             "The other hot paths, against their own bare baselines, from the same scripts "
             "as their own sections, run in this run (their sections say why a goal is not "
-            "met):",
+            f"met; a goal met by less than {NARROW_MARGIN:.0%} of its bound is marked "
+            "narrowly, as one run's ratio here moves by more than that from run to run):",
             "",
             "| hot path | measured | goal | met | from |",
             "|---|---|---|---|---|",
