@@ -74,11 +74,13 @@ INGEST_BATCHES = 16  # 8,000 readings (~28 days: inside the 30-day ingest horizo
 STEP = timedelta(minutes=5)  # one reading per 5 minutes, as the issue specifies
 HEALTH_DAYS = 90
 HEALTH_RUNS = 15
-ROUNDS = 5
+# Rounds of each are ~1 s here, and one round's ratio swings from ~0.35x to ~0.75x on this
+# shared machine: 5 rounds gave run medians from 0.47x to 0.54x; more rounds, steadier.
+ROUNDS = 11
 # Unmeasured rounds of both the API and the baseline first: the emulator (a JVM) compiles
 # the paths it serves as it goes, and without them the first round measured its warm-up
 # (the API's batched reads and conditional commits more than the baseline's blind writes).
-WARMUP_ROUNDS = 1
+WARMUP_ROUNDS = 2
 # Below this ratio a met goal is reported as met narrowly (run-to-run spread here).
 NARROW_MARGIN = 0.6
 COMMAND = ".venv/bin/python bench/bench_vehicles.py"
@@ -282,6 +284,15 @@ def bench_first_evaluation_of_old_data(
     return elapsed * 1000, response.headers.get("X-Firestore-Ops", "")
 
 
+def ingest_goal(ratio: float, cpu_ratio: float) -> str:
+    """Met, met narrowly (see :func:`ingest_verdict`) or not met, for the goals line."""
+    if ratio < 0.5:
+        return "**not met**"
+    if cpu_ratio < 0.5 or min(ratio, cpu_ratio) < NARROW_MARGIN:
+        return "met narrowly (not in every run)"
+    return "met"
+
+
 def ingest_verdict(ratio: float, cpu_ratio: float) -> str:
     """The opening sentence of the ingest analysis, true to this run's figures."""
     if ratio >= 0.5 and cpu_ratio >= 0.5:
@@ -353,7 +364,7 @@ def main() -> None:
                 f"{BATCH}, then the bare baseline ...",
                 flush=True,
             )
-            serial = 900_001 + 10 * round_number
+            serial = 900_001 + 10 * round_number  # below 901_001: the health vehicles
             ingests.append(
                 bench_ingest(base, headers, create_vehicle(base, headers, serial), readings, cpu)
             )
@@ -367,11 +378,11 @@ def main() -> None:
 
         print(f"health on {HEALTH_DAYS} days of readings ...", flush=True)
         per_day = int(timedelta(days=1) / STEP)
-        health_vehicle = create_vehicle(base, headers, 900_101)
+        health_vehicle = create_vehicle(base, headers, 901_001)
         history = synthetic(now - timedelta(days=HEALTH_DAYS) + STEP, HEALTH_DAYS * per_day)
         seed_days(client, health_vehicle, history, now)
         health = bench_health(base, headers, client, health_vehicle, now)
-        old_vehicle = create_vehicle(base, headers, 900_102)
+        old_vehicle = create_vehicle(base, headers, 901_002)
         seed_days(client, old_vehicle, history, now, with_rollups=False)
         first_old_ms, first_old_ops = bench_first_evaluation_of_old_data(base, headers, old_vehicle)
     finally:
@@ -442,7 +453,7 @@ def main() -> None:
         f"Goals (issue: the hot path): health over 90 days ≤ 1.5x a bare read of the same "
         f"documents — {health_ratio:.2f}x, {'met' if health_ratio <= 1.5 else '**not met**'}; "
         f"telemetry ingest ≥ 0.5x raw batched writes — {ratio:.2f}x, "
-        f"{'met' if ratio >= 0.5 else '**not met**'}."
+        f"{ingest_goal(ratio, cpu_ratio)}."
     )
     print()
     print(table)
@@ -488,13 +499,21 @@ def main() -> None:
         "way.\n\n"
         f"{ingest_verdict(ratio, cpu_ratio)} The throughput is bound by CPU on this 2-core "
         "machine, so the CPU ratio is the steadier figure. Where a steady batch's CPU goes "
-        "(per process, measured apart from this run on the same machine): the client about "
-        "6%, the function about a third (HTTP, JSON, the Firestore client's two calls and "
-        "decoding the 2–3 day documents read; validating the 500 readings, the quality checks "
-        "and packing take ~1, ~1 and ~0.6 ms of it when measured alone), the emulator the rest, "
-        "1.5–1.9x the baseline's emulator CPU (the batched read of the vehicle and the day "
-        "documents — duplicates must be found and each day's count kept — the vehicle's "
-        "write, and the first batch's health evaluation). What this round "
+        "(per process, measured apart from this run on the same machine, 2026-11-29 14:50 "
+        "UTC: client 2.6–3.0 ms, function 12–14 ms, emulator 26–39 ms per batch, against the "
+        "baseline's writer 8–10.5 ms and emulator 15–19 ms): the client about 6%, the function "
+        "about a quarter (HTTP, JSON, the Firestore client's two calls; validating the 500 "
+        "readings, the quality checks and packing take ~1, ~1 and ~0.6 ms of it when measured "
+        "alone), the emulator the rest, 1.5–2x the baseline's emulator CPU (the batched read "
+        "of the vehicle and the day documents — duplicates must be found and each day's count "
+        "kept — the conditional commit, the vehicle's write, and the first batch's health "
+        "evaluation). The day documents are read without decoding their stored readings: "
+        "only their keys, count and update time are used (shared.fast_reads.read_raw; ~3.9 ms "
+        "less of the function's CPU for three full day documents, measured alone; the "
+        "run-to-run spread hides it in the ratio: 4 runs each, before 0.47–0.50x, after "
+        "0.47–0.51x). A read mask naming the batch's keys was tried and dropped: with 500 field "
+        "paths the emulator spent more CPU on the read (~9–18 ms against ~4–11 ms), not less. "
+        "What this round "
         "changed (2026-11-29; before: 0.34x throughput, 66 ms against 21 ms of CPU, 0.37x): "
         "the day-document merge built as a raw protobuf instead of through the library's "
         "proto-plus encoding (~4 ms per 500 readings alone, ~12 ms under load); the "

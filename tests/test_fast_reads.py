@@ -1,11 +1,13 @@
-"""shared.fast_reads gives, in a transaction, exactly what the library's snapshots'
-``to_dict`` give, and None for a missing document."""
+"""shared.fast_reads gives exactly what the library's snapshots give — ``to_dict``, the keys
+of a map, the update time — in a transaction or outside one, and None for a missing
+document."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from google.cloud.firestore_v1 import GeoPoint
 
 from shared import fast_reads
@@ -52,3 +54,54 @@ def test_no_references_reads_nothing(db: Any) -> None:
         return fast_reads.read_in(transaction, [])
 
     assert work(db.transaction()) == {}
+
+
+def test_a_raw_read_decodes_to_what_the_library_reads(db: Any) -> None:
+    things = db.collection("raw_things")
+    stored = {
+        "day": {
+            "count": 3,
+            "readings": {"0001": "12.6|1", "0002": "12.5|2", "0003": "12.4|3"},
+            "rollup": None,
+        },
+        "vehicle": {
+            "owner_id": "u1",
+            "grants": {"b1": {"until": datetime(2027, 1, 1, tzinfo=UTC)}},
+        },
+        "no_map": {"readings": "not a map"},
+    }
+    for doc_id, data in stored.items():
+        things.document(doc_id).set(data)
+    refs = [things.document(doc_id) for doc_id in [*stored, "missing"]]
+
+    raw = fast_reads.read_raw(db, refs)
+    library = {s.reference.path: s for s in db.get_all(refs)}
+
+    assert set(raw) == {ref.path for ref in refs}
+    assert raw["raw_things/missing"] is None and not library["raw_things/missing"].exists
+    for doc_id in stored:
+        path = f"raw_things/{doc_id}"
+        snapshot, document = library[path], raw[path]
+        assert fast_reads.decode(db, document) == snapshot.to_dict()
+        assert fast_reads.update_time_of(document) == snapshot.update_time
+    day = raw["raw_things/day"]
+    assert fast_reads.map_keys(day, "readings") == set(stored["day"]["readings"])
+    assert fast_reads.map_keys(day, "absent") == set()
+    assert fast_reads.map_keys(raw["raw_things/no_map"], "readings") == set()
+
+
+def test_a_raw_update_time_is_a_write_precondition(db: Any) -> None:
+    from google.api_core import exceptions
+
+    ref = db.collection("raw_things").document("guarded")
+    ref.set({"n": 1})
+    document = fast_reads.read_raw(db, [ref])[ref.path]
+    as_read = db.write_option(last_update_time=fast_reads.update_time_of(document))
+    ref.update({"n": 2}, option=as_read)  # unchanged since read: applies
+    with pytest.raises(exceptions.FailedPrecondition):
+        ref.update({"n": 3}, option=as_read)  # changed since (by the update above): refused
+    assert ref.get().to_dict() == {"n": 2}
+
+
+def test_no_references_read_raw_reads_nothing(db: Any) -> None:
+    assert fast_reads.read_raw(db, []) == {}
