@@ -499,7 +499,7 @@ def main() -> None:
         "way.\n\n"
         f"{ingest_verdict(ratio, cpu_ratio)} The throughput is bound by CPU on this 2-core "
         "machine, so the CPU ratio is the steadier figure. Where a steady batch's CPU goes "
-        "(per process, measured apart from this run on the same machine, 2026-11-29 14:50 "
+        "(per process, measured apart from this run on the same machine, 2026-11-29 14:37 "
         "UTC: client 2.6–3.0 ms, function 12–14 ms, emulator 26–39 ms per batch, against the "
         "baseline's writer 8–10.5 ms and emulator 15–19 ms): the client about 6%, the function "
         "about a quarter (HTTP, JSON, the Firestore client's two calls; validating the 500 "
