@@ -17,7 +17,8 @@ ENV ?= staging
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
 	@echo "make test       install what is missing, then ruff, mypy and the whole test suite"
-	@echo "make lint       ruff;  make typecheck  mypy strict (shared/, each function, scripts/)"
+	@echo "make lint       ruff: lint and formatting;  make typecheck  mypy strict (shared/, each function, scripts/)"
+	@echo "make format     ruff format: fixes what make lint reports as unformatted"
 	@echo "make bench      benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
 	@echo "make routes     regenerate docs/routes.md from the route tables"
