@@ -19,7 +19,7 @@ from vehicles_testkit import (
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
 )
 
-from vehicle import telemetry_store
+from vehicle import telemetry_store, telemetry_tail
 from vehicle.codec import day_of, reading_key
 from vehicle.telemetry_quality import Reading
 
@@ -35,26 +35,73 @@ def day_documents(db: Any, vehicle_id: str) -> dict[str, dict[str, Any]]:
     return {snapshot.id: snapshot.to_dict() for snapshot in days.stream()}
 
 
+def is_day_read(refs: Any) -> bool:
+    return any("/telemetry_days/" in ref.path for ref in refs)
+
+
 def test_a_reading_stored_between_read_and_commit_is_reported_as_a_duplicate(
     client: Any, owner: Any, vehicle: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One minute apart inside one UTC day (the test avoids straddling midnight).
     start = recent(120).replace(hour=10, minute=0)
-    readings = series(start, 5, MINUTE)
+    readings = series(start, 6, MINUTE)
     day = day_of(start)
-    post(client, owner, vehicle["id"], readings[:1])  # the day document exists
+    # Readings 0 and 5 stored: a batch of 1-4 reaches back before the newest stored reading,
+    # so it reads its day document (no fast path).
+    post(client, owner, vehicle["id"], [readings[0], readings[5]])
     raced = Reading.model_validate(readings[3])
     real_read = telemetry_store._read
-    reads = 0
+    day_reads = 0
 
     def read_then_race(refs: Any) -> Any:
-        # Another instance stores reading 3 right after this batch read the documents.
-        nonlocal reads
-        reads += 1
+        # Another instance stores reading 3 right after this batch read the day document.
+        nonlocal day_reads
         snapshots = real_read(refs)
-        if reads == 1:
+        if is_day_read(refs):
+            day_reads += 1
+            if day_reads == 1:
+                db.document(f"vehicles/{vehicle['id']}/telemetry_days/{day}").update(
+                    {f"readings.`{reading_key(raced.timestamp)}`": "42003|12.6|0||||", "count": 3}
+                )
+        return snapshots
+
+    monkeypatch.setattr(telemetry_store, "_read", read_then_race)
+    response = post(client, owner, vehicle["id"], readings[1:5])
+    assert response.status_code == 201
+    body = response.get_json()
+    assert day_reads == 2  # the first commit failed on the changed day and was judged again
+    assert body["accepted"] == 3
+    assert [d["index"] for d in body["duplicates"]] == [2]  # readings[3], index 2 of the batch
+    stored = day_documents(db, vehicle["id"])[day]
+    assert len(stored["readings"]) == 6 and stored["count"] == 6
+
+
+def test_a_batch_stored_elsewhere_after_a_fast_path_read_is_judged_again_on_the_days(
+    client: Any, owner: Any, vehicle: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path reads only the vehicle: its condition on the vehicle is what keeps a
+    concurrent batch's readings (which moved the tail) from being overwritten or counted
+    twice."""
+    start = recent(120).replace(hour=11, minute=0)
+    readings = series(start, 5, MINUTE)
+    day = day_of(start)
+    post(client, owner, vehicle["id"], readings[:1])
+    raced = Reading.model_validate(readings[3])
+    real_read = telemetry_store._read
+    reads: list[str] = []
+
+    def read_then_race(refs: Any) -> Any:
+        snapshots = real_read(refs)
+        reads.append("days" if is_day_read(refs) else "vehicle")
+        if len(reads) == 1:
+            # Another instance's commit of reading 3: the reading, the day's count, and the
+            # vehicle's tail, as every ingest commit writes them.
+            key = reading_key(raced.timestamp)
             db.document(f"vehicles/{vehicle['id']}/telemetry_days/{day}").update(
-                {f"readings.`{reading_key(raced.timestamp)}`": "42003|12.6|0||||", "count": 2}
+                {f"readings.`{key}`": "42003|12.6|0||||", "count": 2}
+            )
+            db.document(f"vehicles/{vehicle['id']}").update(
+                {telemetry_tail.FIELD: telemetry_tail.Tail(int(key), 2).as_field()}
             )
         return snapshots
 
@@ -62,11 +109,18 @@ def test_a_reading_stored_between_read_and_commit_is_reported_as_a_duplicate(
     response = post(client, owner, vehicle["id"], readings[1:])
     assert response.status_code == 201
     body = response.get_json()
-    assert reads == 2  # the first commit failed on the changed day and was judged again
+    # Fast path first (the vehicle only); its commit failed on the changed vehicle; judged
+    # again, the batch now reaches back before the tail, so its day is read.
+    assert reads == ["vehicle", "vehicle", "days"]
     assert body["accepted"] == 3
-    assert [d["index"] for d in body["duplicates"]] == [2]  # readings[3], index 2 of the batch
+    assert [d["index"] for d in body["duplicates"]] == [2]
     stored = day_documents(db, vehicle["id"])[day]
     assert len(stored["readings"]) == 5 and stored["count"] == 5
+    tail = db.document(f"vehicles/{vehicle['id']}").get().get(telemetry_tail.FIELD)
+    assert tail == {
+        "key": int(reading_key(Reading.model_validate(readings[4]).timestamp)),
+        "day_count": 5,
+    }
 
 
 def test_a_vehicle_deleted_between_read_and_commit_is_404_and_nothing_is_written(
@@ -124,3 +178,43 @@ def test_batches_from_several_instances_at_once_lose_nothing_and_count_once(
         reading_key(Reading.model_validate(r).timestamp) for r in everything
     }
     assert stored["count"] == 60
+
+
+def test_newer_batches_from_several_instances_at_once_lose_nothing_and_count_once(
+    call: Any, owner: Any, vehicle: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four batches, each newer than everything stored when they start: all four take the
+    fast path (no day read, blind day writes); the vehicle's condition lets one commit per
+    tail, the others are judged again."""
+    monkeypatch.setattr(telemetry_store.locks, "holding", no_turns)
+    start = recent(600).replace(hour=8, minute=0)
+    everything = series(start, 61, MINUTE)
+    client = call("vehicles")
+    assert post(client, owner, vehicle["id"], everything[:1]).status_code == 201
+    batches = [everything[offset : offset + 15] for offset in (1, 16, 31, 46)]
+    answers: list[Any] = [None] * len(batches)
+    barrier = threading.Barrier(len(batches))
+
+    def send(position: int) -> None:
+        client = call("vehicles")
+        barrier.wait()
+        answers[position] = post(client, owner, vehicle["id"], batches[position])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    bodies = [answer.get_json() for answer in answers]
+    assert {answer.status_code for answer in answers} == {201}, bodies
+    # Odometer order can flag a reading judged against a later baseline, never drop it.
+    assert sum(body["accepted"] for body in bodies) == 60
+    stored = day_documents(db, vehicle["id"])[day_of(start)]
+    assert set(stored["readings"]) == {
+        reading_key(Reading.model_validate(r).timestamp) for r in everything
+    }
+    assert stored["count"] == 61
+    newest = int(reading_key(Reading.model_validate(everything[-1]).timestamp))
+    tail = db.document(f"vehicles/{vehicle['id']}").get().get(telemetry_tail.FIELD)
+    assert tail == {"key": newest, "day_count": 61}

@@ -15,10 +15,11 @@ from vehicle.record_store import MAX_RECORDS_FOR_FORECAST
 from vehicle.telemetry_quality import MAX_DAYS_PER_BATCH
 from vehicle.telemetry_store import MAX_ROLLUP_REPAIRS
 
-# --- POST /{id}/telemetry: the ingest transaction ------------------------------------------
-# The vehicle (its scope checked in the same transaction) and every day document the batch
-# may touch; each touched day written once, and the vehicle once.
-INGEST_READS = 1 + MAX_DAYS_PER_BATCH
+# --- POST /{id}/telemetry: the ingest commit ------------------------------------------------
+# The vehicle (its scope checked on it), every day document the batch may touch (none on
+# the fast path: vehicle.telemetry_tail) and, once per vehicle without a tail, its newest
+# day document; each touched day written once, and the vehicle once.
+INGEST_READS = 1 + MAX_DAYS_PER_BATCH + 1
 INGEST_WRITES = MAX_DAYS_PER_BATCH + 1
 
 # --- POST /{id}/service-records: the completion (shared.service_completion) ---------------

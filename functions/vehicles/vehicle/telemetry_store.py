@@ -4,24 +4,32 @@
 key to its packed string (both defined in :mod:`vehicle.codec`). Why this shape:
 
 * **Cost does not grow with each reading.** A batch of 500 readings touches only the day
-  documents it spans (usually 1–2): per batch, 1 read of the vehicle + 1 read per day
-  document, and 1 write per day document + 1 write of the vehicle, in one atomic commit.
-* **One atomic commit, conditional on what was read** (optimistic concurrency): the vehicle
-  and the day documents are read in one batched read, the batch is judged on them, and
-  every write of the commit carries a precondition: the document's update time as read,
-  or "does not exist" for a new day. A concurrent batch, health evaluation or deletion
-  in between fails the whole commit (nothing is written) and the batch is read and judged
-  again (``COMMIT_ATTEMPTS``, then 503 ``contention``), so no reading is lost or counted
-  twice. The same guarantee as a read-write transaction, without its BeginTransaction
-  round trip and server-side locks, which cost the emulator more than the batch's reads
+  documents it spans (usually 1–2): 1 write per day document + 1 write of the vehicle, in
+  one atomic commit. What it reads:
+  - **the fast path**, a batch newer than every stored reading (devices send in time
+    order, so nearly every batch): the vehicle alone. Its ``telemetry_tail`` (the newest
+    stored reading's key and that day's count, vehicle.telemetry_tail) says no stored
+    reading can repeat one of the batch and how full its days are;
+  - otherwise (a resend, a backlog out of order, a vehicle without a tail yet): the
+    vehicle, then its day documents in one batched read (and, once per vehicle without a
+    tail, its newest day document).
+  Per 1,000 readings at one per 5 minutes (2 batches over ~3.5 days) that is about 2 reads
+  and 5 writes on the fast path, against 1,000 writes for one document per reading.
+* **One atomic commit, conditional on what was read** (optimistic concurrency): every
+  write of the commit carries a precondition: the document's update time as read, or
+  "does not exist" for a new day. On the fast path the day documents are not read; the
+  vehicle's condition covers them, since every commit that adds readings rewrites the
+  tail on that condition. A concurrent batch, health evaluation or deletion in between
+  fails the whole commit (nothing is written) and the batch is read and judged again
+  (``COMMIT_ATTEMPTS``, then 503 ``contention``), so no reading is lost or counted twice.
+  The same guarantee as a read-write transaction, without its BeginTransaction round trip
+  and server-side locks, which cost the emulator more than the batch's reads
   (docs/benchmarks.md, Vehicles); this instance's own requests still take turns per
   document (shared.locks), so only other instances race.
-  Per 1,000 readings at one per 5 minutes (2 batches over ~3.5 days) that is about 7 reads
-  and 7 writes, against 1,000 writes for one document per reading.
 * **Bounded per request.** Before anything is read, vehicle.telemetry_quality.screen_batch
   refuses readings from the future or older than 30 days, readings with more than 20 fault
   codes, and readings beyond the batch's first 7 distinct days (each with a reason), so a
-  batch costs at most 1 + 7 reads and 7 + 1 writes.
+  batch costs at most 1 + 7 + 1 reads and 7 + 1 writes.
 * **Per-day rollups** (vehicle.rollups). A day document may hold ``rollup``, the day's
   summary for the long-window health rules. :func:`evaluation_window` decodes the raw
   readings of the last days (summarising them on the way) and reads older days as rollups
@@ -66,7 +74,7 @@ from shared.firestore import get_client
 from shared.query_shapes import QueryShape, register
 from shared.transactions import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Contended
 from shared.vehicle_documents import TELEMETRY_DAYS, vehicle_ref
-from vehicle import day_writes, rollups
+from vehicle import day_writes, rollups, telemetry_tail
 from vehicle.codec import (
     as_json,
     baseline,
@@ -113,12 +121,17 @@ CHANGED_MEANWHILE = (
 # Fields an evaluation reads from a day it needs no raw readings of.
 ROLLUP_FIELDS = ("day", "rollup")
 
-(DAY_RANGE_SHAPE,) = register(
+DAY_RANGE_SHAPE, NEWEST_DAY_SHAPE = register(
     QueryShape(
         TELEMETRY_DAYS,
         order=(("day", "ASCENDING"),),
         description="telemetry day documents of one vehicle in a day range",
-    )
+    ),
+    QueryShape(
+        TELEMETRY_DAYS,
+        order=(("day", "DESCENDING"),),
+        description="a vehicle's newest telemetry day document (its tail, once)",
+    ),
 )
 
 
@@ -194,31 +207,50 @@ def ingest(
     client = get_client()
     lock_keys = [vehicle_doc.path, *(r.path for r in day_refs.values())]
 
-    def store(documents: Mapping[str, Any | None]) -> tuple[IngestResult, WriteBatch | None]:
-        """The verdicts, and the commit that stores them if the documents are unchanged."""
-        vehicle_document = documents.get(vehicle_doc.path)
+    def store(vehicle_document: Any | None) -> tuple[IngestResult, WriteBatch | None]:
+        """The verdicts, and the commit that stores them if what they were judged on is
+        unchanged: the vehicle as read, and the day documents as read (or, on the fast
+        path, as the vehicle's telemetry tail describes them)."""
         if vehicle_document is None:
             raise NotFound("The vehicle does not exist.")
         vehicle = fast_reads.decode(client, vehicle_document)
         if not visible(vehicle):
             raise NotFound("The vehicle does not exist.")
-        # Of a day document, only the keys of its readings are needed (duplicates are found
-        # by key), its count and its update time: its ~500-800 stored values stay encoded.
-        stored: dict[str, set[str]] = {}
-        counts: dict[str, int] = {}
-        read_as: dict[str, Any] = {}  # update time per day document; None: it did not exist
-        for day, ref in day_refs.items():
-            document = documents.get(ref.path)
-            if document is None:
-                stored[day], counts[day], read_as[day] = set(), 0, None
-                continue
-            stored[day] = fast_reads.map_keys(document, "readings")
-            count = document.fields.get("count")
-            counts[day] = int(count.integer_value if count is not None else 0) or len(stored[day])
-            read_as[day] = fast_reads.update_time_of(document)
+        tail = telemetry_tail.of_vehicle(vehicle)
+        reads = 1
+        stored: dict[str, set[str]] = {day: set() for day in days}
+        # Update time per day document as read; None: it did not exist; UNREAD: not read.
+        read_as: dict[str, Any] = dict.fromkeys(days, day_writes.UNREAD)
+        known = telemetry_tail.counts_after(tail, (keys[i] for i in admitted), days)
+        if known is not None:
+            # The fast path: the whole batch is newer than everything stored, so no stored
+            # reading can repeat one of it and the tail says how full its days are
+            # (vehicle.telemetry_tail). The vehicle's condition covers the day documents:
+            # every batch that stores readings rewrites the tail on that condition.
+            counts = known
+        else:
+            counts = {}
+            documents = _read(list(day_refs.values())) if day_refs else {}
+            reads += len(day_refs)
+            # Of a day document, only the keys of its readings are needed (duplicates are
+            # found by key), its count and its update time: its stored values stay encoded.
+            for day, ref in day_refs.items():
+                document = documents.get(ref.path)
+                if document is None:
+                    counts[day], read_as[day] = 0, None
+                    continue
+                stored[day] = fast_reads.map_keys(document, "readings")
+                count = document.fields.get("count")
+                counts[day] = int(count.integer_value if count is not None else 0) or len(
+                    stored[day]
+                )
+                read_as[day] = fast_reads.update_time_of(document)
+            if tail is None and day_refs:
+                tail = _newest_day_tail(days_ref)  # once per vehicle: see telemetry_tail
+                reads += 1
 
         verdicts = _judge(readings, keys, day_ids, admitted, refused, stored, vehicle, now)
-        result = IngestResult(verdicts=verdicts, reads=len(documents), vehicle=vehicle)
+        result = IngestResult(verdicts=verdicts, reads=reads, vehicle=vehicle)
 
         # The day cap, in time order so the earliest readings of a full day are the ones kept.
         additions: dict[str, dict[str, Any]] = {}
@@ -241,6 +273,9 @@ def ingest(
             result.accepted_readings.append(readings[index])
         if not additions:
             return result, None
+        # Readings to add mean days were admitted, and off the fast path the newest day
+        # document then gave a vehicle without a tail its tail.
+        assert tail is not None
 
         # Every write is conditional on its document being as read (optimistic
         # concurrency): a concurrent batch, health evaluation or deletion in between fails
@@ -259,12 +294,11 @@ def ingest(
             result.writes += 1
             result.days.append(day)
         changes = _vehicle_changes(readings, verdicts, vehicle)
-        # A late batch (all readings older than the latest stored) changes no baseline, but
-        # the vehicle is still written on the condition that it is unchanged: its baseline
-        # judged this batch. (An update with nothing in it is an error in Firestore's
-        # client, so ``last_reading_at`` is rewritten as read then.)
-        if not changes:
-            changes = {"last_reading_at": vehicle.get("last_reading_at")}
+        # Always written, so the vehicle's write is never empty (even for a late batch, which
+        # changes no baseline), and always on the condition that the vehicle is unchanged:
+        # its baseline and its tail judged this batch.
+        added = (key for entries in additions.values() for key in entries)
+        changes[telemetry_tail.FIELD] = telemetry_tail.after_batch(tail, added, counts).as_field()
         batch.update(
             vehicle_doc,
             changes,
@@ -277,7 +311,7 @@ def ingest(
 
     for attempt in range(COMMIT_ATTEMPTS):
         with locks.holding(lock_keys):
-            result, batch = store(_read([vehicle_doc, *day_refs.values()]))
+            result, batch = store(_read([vehicle_doc]).get(vehicle_doc.path))
             if batch is None:
                 return result
             try:
@@ -291,8 +325,20 @@ def ingest(
 
 
 def _read(refs: Sequence[Any]) -> dict[str, Any | None]:
-    """The vehicle and its day documents as they are now (one batched read), undecoded."""
+    """Documents as they are now (one batched read), undecoded: the vehicle, then, off the
+    fast path, the batch's day documents."""
     return fast_reads.read_raw(get_client(), refs)
+
+
+def _newest_day_tail(days_ref: Any) -> telemetry_tail.Tail:
+    """The tail of a vehicle that has none yet, from its newest day document."""
+    newest = days_ref.order_by("day", direction=firestore.Query.DESCENDING).limit(1)
+    for snapshot in newest.stream():
+        data = snapshot.to_dict() or {}
+        readings = data.get("readings") or {}
+        count = data.get("count")
+        return telemetry_tail.of_newest_day(readings, count if isinstance(count, int) else None)
+    return telemetry_tail.NOTHING_STORED
 
 
 def _summarize(day: str, stored: Mapping[str, Any]) -> DayRollup:
