@@ -791,7 +791,8 @@ def report(
             "Every configuration verifies a token's signature and claims once per instance "
             "(shared/auth/tokens.py; expiry is still judged on every request): ~43 µs of CPU "
             "per request before, ~0.7 µs after (the same measure gave 0.71× for the "
-            "default before it, 0.81–0.83× after, on a machine that was busier before). "
+            "default before it, 0.79–0.83× in the runs since, on a machine that was busier "
+            "before). "
             + (
                 "Cold start meets its goal in this run. "
                 if max(worst_median, worst_best, worst_cpu) <= GOALS["cold"]

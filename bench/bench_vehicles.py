@@ -557,7 +557,7 @@ def main() -> None:
         "~0.6 ms of it when measured alone), the emulator the rest, 1.5–2x the baseline's "
         "emulator CPU (the conditional commit, the vehicle's read and write, the first "
         "batch's health evaluation, and, before the fast path, the day documents' read). "
-        "The fast path (2026-11-29 16:20 UTC, A/B of the code before and after it, 5 runs "
+        "The fast path (2026-11-29 16:03–16:15 UTC, A/B of the code before and after it, 5 runs "
         "each of this script, interleaved): reads per 1,000 readings 8.4 → 3.5; at one "
         "reading per 5 minutes, where a day document holds at most 288 readings, throughput "
         "0.50–0.52x before and 0.50–0.54x after, within the spread; at one reading per 20 s "
