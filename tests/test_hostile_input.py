@@ -180,3 +180,20 @@ def _lists(depth: int) -> Any:
     for _ in range(depth - 1):
         value = [value]
     return value
+
+
+@pytest.mark.parametrize("depth", [1, 2, 31, 32, 33, 200])
+def test_nesting_depth_counts_every_object_and_array_level(depth: int) -> None:
+    from shared.json_depth import MAX_JSON_DEPTH, nesting_exceeds
+
+    only_lists = _lists(depth)
+    object_at_the_bottom: Any = {"leaf": 1}
+    for level in range(depth - 1):
+        object_at_the_bottom = [object_at_the_bottom] if level % 2 else {"k": object_at_the_bottom}
+    # Wide and shallow beside the deep branch: the deepest branch decides.
+    beside_wide = {"wide": [{"a": 1, "b": [1, 2]}] * 500, "deep": only_lists}
+    expected = depth > MAX_JSON_DEPTH
+    assert nesting_exceeds(only_lists) is expected
+    assert nesting_exceeds(object_at_the_bottom) is expected
+    assert nesting_exceeds(beside_wide) is (depth + 1 > MAX_JSON_DEPTH)
+    assert nesting_exceeds("scalar") is False and nesting_exceeds(7) is False
