@@ -49,6 +49,7 @@ PACKAGES: dict[str, tuple[str, dict[str, int]]] = {
         {
             "codec": 0,
             "telemetry_quality": 0,
+            "telemetry_tail": 0,  # where stored readings end: the ingest's fast path
             "signals": 0,
             "rollups": 0,
             "trends": 0,

@@ -10,7 +10,8 @@ layers below it):
   ``telemetry_store`` (``telemetry_days``), ``alert_store`` (``alerts`` from findings),
   ``record_store`` (reads ``service_records``; recorded work is written by the shared rule).
 * pure rules: ``codec`` (the packed reading format), ``telemetry_quality`` (which readings to
-  trust), ``health_rules`` (findings and score), ``vin`` (VIN check digit), ``models``
+  trust), ``telemetry_tail`` (where stored readings end: the ingest's fast path),
+  ``health_rules`` (findings and score), ``vin`` (VIN check digit), ``models``
   (request bodies and queries).
 
 Rules the bookings function shares (completing a service, linking a center, the alert
