@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from vehicles_testkit import (
-    API,
     MINUTE,
     client_fixture,  # noqa: F401 - provides the "client" fixture
     owner_fixture,  # noqa: F401 - provides the "owner" fixture
+    post_telemetry,
     recent,
     series,
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
@@ -22,12 +22,6 @@ from vehicles_testkit import (
 from vehicle import telemetry_store, telemetry_tail
 from vehicle.codec import day_of, reading_key
 from vehicle.telemetry_quality import Reading
-
-
-def post(client: Any, user: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> Any:
-    return client.post(
-        f"{API}/{vehicle_id}/telemetry", json={"readings": readings}, headers=user.headers
-    )
 
 
 def day_documents(db: Any, vehicle_id: str) -> dict[str, dict[str, Any]]:
@@ -48,7 +42,7 @@ def test_a_reading_stored_between_read_and_commit_is_reported_as_a_duplicate(
     day = day_of(start)
     # Readings 0 and 5 stored: a batch of 1-4 reaches back before the newest stored reading,
     # so it reads its day document (no fast path).
-    post(client, owner, vehicle["id"], [readings[0], readings[5]])
+    post_telemetry(client, owner, vehicle["id"], [readings[0], readings[5]])
     raced = Reading.model_validate(readings[3])
     real_read = telemetry_store._read
     day_reads = 0
@@ -66,7 +60,7 @@ def test_a_reading_stored_between_read_and_commit_is_reported_as_a_duplicate(
         return snapshots
 
     monkeypatch.setattr(telemetry_store, "_read", read_then_race)
-    response = post(client, owner, vehicle["id"], readings[1:5])
+    response = post_telemetry(client, owner, vehicle["id"], readings[1:5])
     assert response.status_code == 201
     body = response.get_json()
     assert day_reads == 2  # the first commit failed on the changed day and was judged again
@@ -85,7 +79,7 @@ def test_a_batch_stored_elsewhere_after_a_fast_path_read_is_judged_again_on_the_
     start = recent(120).replace(hour=11, minute=0)
     readings = series(start, 5, MINUTE)
     day = day_of(start)
-    post(client, owner, vehicle["id"], readings[:1])
+    post_telemetry(client, owner, vehicle["id"], readings[:1])
     raced = Reading.model_validate(readings[3])
     real_read = telemetry_store._read
     reads: list[str] = []
@@ -106,7 +100,7 @@ def test_a_batch_stored_elsewhere_after_a_fast_path_read_is_judged_again_on_the_
         return snapshots
 
     monkeypatch.setattr(telemetry_store, "_read", read_then_race)
-    response = post(client, owner, vehicle["id"], readings[1:])
+    response = post_telemetry(client, owner, vehicle["id"], readings[1:])
     assert response.status_code == 201
     body = response.get_json()
     # Fast path first (the vehicle only); its commit failed on the changed vehicle; judged
@@ -134,7 +128,7 @@ def test_a_vehicle_deleted_between_read_and_commit_is_404_and_nothing_is_written
         return snapshots
 
     monkeypatch.setattr(telemetry_store, "_read", read_then_delete)
-    response = post(client, owner, vehicle["id"], series(recent(60), 3, MINUTE))
+    response = post_telemetry(client, owner, vehicle["id"], series(recent(60), 3, MINUTE))
     assert response.status_code == 404
     assert day_documents(db, vehicle["id"]) == {}
 
@@ -142,6 +136,26 @@ def test_a_vehicle_deleted_between_read_and_commit_is_404_and_nothing_is_written
 @contextlib.contextmanager
 def no_turns(keys: Any) -> Iterator[None]:
     yield
+
+
+def send_at_once(
+    call: Any, user: Any, vehicle_id: str, batches: list[list[dict[str, Any]]]
+) -> list[Any]:
+    """Each batch from its own client and thread, released together; the answers in order."""
+    answers: list[Any] = [None] * len(batches)
+    barrier = threading.Barrier(len(batches))
+
+    def send(position: int) -> None:
+        client = call("vehicles")
+        barrier.wait()
+        answers[position] = post_telemetry(client, user, vehicle_id, batches[position])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 def test_batches_from_several_instances_at_once_lose_nothing_and_count_once(
@@ -154,20 +168,7 @@ def test_batches_from_several_instances_at_once_lose_nothing_and_count_once(
     everything = series(start, 60, MINUTE)
     # Four overlapping batches: readings 0-29, 10-39, 20-49, 30-59.
     batches = [everything[offset : offset + 30] for offset in (0, 10, 20, 30)]
-    answers: list[Any] = [None] * len(batches)
-    barrier = threading.Barrier(len(batches))
-
-    def send(position: int) -> None:
-        client = call("vehicles")
-        barrier.wait()
-        answers[position] = post(client, owner, vehicle["id"], batches[position])
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(batches))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    answers = send_at_once(call, owner, vehicle["id"], batches)
     bodies = [answer.get_json() for answer in answers]
     # 201, or 200 for a batch whose readings all turned out stored already.
     assert {answer.status_code for answer in answers} <= {200, 201}, bodies
@@ -190,22 +191,9 @@ def test_newer_batches_from_several_instances_at_once_lose_nothing_and_count_onc
     start = recent(600).replace(hour=8, minute=0)
     everything = series(start, 61, MINUTE)
     client = call("vehicles")
-    assert post(client, owner, vehicle["id"], everything[:1]).status_code == 201
+    assert post_telemetry(client, owner, vehicle["id"], everything[:1]).status_code == 201
     batches = [everything[offset : offset + 15] for offset in (1, 16, 31, 46)]
-    answers: list[Any] = [None] * len(batches)
-    barrier = threading.Barrier(len(batches))
-
-    def send(position: int) -> None:
-        client = call("vehicles")
-        barrier.wait()
-        answers[position] = post(client, owner, vehicle["id"], batches[position])
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(batches))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    answers = send_at_once(call, owner, vehicle["id"], batches)
     bodies = [answer.get_json() for answer in answers]
     assert {answer.status_code for answer in answers} == {201}, bodies
     # Odometer order can flag a reading judged against a later baseline, never drop it.

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from vehicles_testkit import (
-    API,
     MINUTE,
     client_fixture,  # noqa: F401 - provides the "client" fixture
     owner_fixture,  # noqa: F401 - provides the "owner" fixture
+    post_telemetry,
     recent,
     series,
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
@@ -21,12 +21,6 @@ from vehicle import telemetry_store, telemetry_tail
 from vehicle.codec import day_of, reading_key
 from vehicle.telemetry_quality import Reading
 from vehicle.telemetry_tail import Tail
-
-
-def post(client: Any, user: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> Any:
-    return client.post(
-        f"{API}/{vehicle_id}/telemetry", json={"readings": readings}, headers=user.headers
-    )
 
 
 def key_of(raw: dict[str, Any]) -> int:
@@ -67,9 +61,9 @@ def test_a_batch_newer_than_everything_stored_reads_only_the_vehicle(
 ) -> None:
     start = recent(600).replace(hour=9, minute=0)
     readings = series(start, 20, MINUTE)
-    assert post(client, owner, vehicle["id"], readings[:10]).status_code == 201
+    assert post_telemetry(client, owner, vehicle["id"], readings[:10]).status_code == 201
     log = ReadLog(monkeypatch)
-    response = post(client, owner, vehicle["id"], readings[10:])
+    response = post_telemetry(client, owner, vehicle["id"], readings[10:])
     assert response.status_code == 201
     assert response.get_json()["accepted"] == 10
     assert log.reads == [[f"vehicles/{vehicle['id']}"]]
@@ -83,14 +77,14 @@ def test_a_resent_batch_reads_its_days_and_stores_nothing_twice(
     client: Any, owner: Any, vehicle: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     readings = series(recent(600).replace(hour=9, minute=0), 10, MINUTE)
-    post(client, owner, vehicle["id"], readings)
+    post_telemetry(client, owner, vehicle["id"], readings)
     log = ReadLog(monkeypatch)
-    again = post(client, owner, vehicle["id"], readings)
+    again = post_telemetry(client, owner, vehicle["id"], readings)
     assert again.status_code == 200
     assert len(again.get_json()["duplicates"]) == 10
     assert log.day_reads() == 1
     # The newest reading alone, resent: the same key as the tail is not "newer".
-    assert post(client, owner, vehicle["id"], readings[-1:]).status_code == 200
+    assert post_telemetry(client, owner, vehicle["id"], readings[-1:]).status_code == 200
     assert log.day_reads() == 2
     assert stored_tail(db, vehicle["id"]) == {"key": key_of(readings[-1]), "day_count": 10}
 
@@ -100,11 +94,15 @@ def test_late_readings_on_the_tails_day_keep_its_count_exact(
 ) -> None:
     start = recent(600).replace(hour=9, minute=0)
     readings = series(start, 6, MINUTE)
-    post(client, owner, vehicle["id"], [readings[0], readings[4]])
-    late = post(client, owner, vehicle["id"], readings[1:4])  # before the tail: reads the day
+    post_telemetry(client, owner, vehicle["id"], [readings[0], readings[4]])
+    late = post_telemetry(
+        client, owner, vehicle["id"], readings[1:4]
+    )  # before the tail: reads the day
     assert late.get_json()["accepted"] == 3
     assert stored_tail(db, vehicle["id"]) == {"key": key_of(readings[4]), "day_count": 5}
-    post(client, owner, vehicle["id"], readings[5:])  # after it: the fast path, count from it
+    post_telemetry(
+        client, owner, vehicle["id"], readings[5:]
+    )  # after it: the fast path, count from it
     stored = day_document(db, vehicle["id"], day_of(start))
     assert len(stored["readings"]) == 6 and stored["count"] == 6
     assert stored_tail(db, vehicle["id"]) == {"key": key_of(readings[5]), "day_count": 6}
@@ -115,8 +113,8 @@ def test_a_batch_into_the_next_day_counts_the_new_day_from_zero(
 ) -> None:
     evening = recent(3 * 24 * 60).replace(hour=23, minute=50)
     readings = series(evening, 20, MINUTE)  # 23:50 to 00:09 the next day
-    post(client, owner, vehicle["id"], readings[:5])
-    assert post(client, owner, vehicle["id"], readings[5:]).get_json()["accepted"] == 15
+    post_telemetry(client, owner, vehicle["id"], readings[:5])
+    assert post_telemetry(client, owner, vehicle["id"], readings[5:]).get_json()["accepted"] == 15
     first, second = day_of(evening), day_of(evening + timedelta(days=1))
     assert day_document(db, vehicle["id"], first)["count"] == 10
     assert day_document(db, vehicle["id"], second)["count"] == 10
@@ -129,9 +127,9 @@ def test_the_day_cap_holds_on_the_fast_path(
     monkeypatch.setattr(telemetry_store, "MAX_READINGS_PER_DAY", 4)
     start = recent(600).replace(hour=9, minute=0)
     readings = series(start, 6, MINUTE)
-    post(client, owner, vehicle["id"], readings[:3])
+    post_telemetry(client, owner, vehicle["id"], readings[:3])
     log = ReadLog(monkeypatch)
-    body = post(client, owner, vehicle["id"], readings[3:]).get_json()
+    body = post_telemetry(client, owner, vehicle["id"], readings[3:]).get_json()
     assert log.day_reads() == 0
     assert body["accepted"] == 1
     assert [r["index"] for r in body["rejected"]] == [1, 2]
@@ -155,16 +153,16 @@ def test_a_vehicle_stored_without_a_tail_gets_one_from_its_newest_day(
 
     log = ReadLog(monkeypatch)
     earlier = series(start - timedelta(days=2), 2, MINUTE, odometer=41000)
-    assert post(client, owner, vehicle["id"], earlier).get_json()["accepted"] == 2
+    assert post_telemetry(client, owner, vehicle["id"], earlier).get_json()["accepted"] == 2
     assert log.day_reads() == 1
     assert stored_tail(db, vehicle["id"]) == {"key": key_of(readings[3]), "day_count": 4}
 
-    body = post(client, owner, vehicle["id"], readings[3:6]).get_json()
+    body = post_telemetry(client, owner, vehicle["id"], readings[3:6]).get_json()
     assert [d["index"] for d in body["duplicates"]] == [0]  # readings[3] was stored
     assert body["accepted"] == 2
     assert log.day_reads() == 2  # it reached back to the tail: its day was read
     assert stored_tail(db, vehicle["id"]) == {"key": key_of(readings[5]), "day_count": 6}
-    post(client, owner, vehicle["id"], readings[6:])
+    post_telemetry(client, owner, vehicle["id"], readings[6:])
     assert log.day_reads() == 2  # newer than the tail: no day read
     assert day_document(db, vehicle["id"], day)["count"] == 8
 

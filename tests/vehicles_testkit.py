@@ -58,6 +58,13 @@ def create_vehicle(client: Any, user: Any, **overrides: Any) -> dict[str, Any]:
     return vehicle
 
 
+def post_telemetry(client: Any, user: Any, vehicle_id: str, readings: list[dict[str, Any]]) -> Any:
+    """``POST /{vehicle_id}/telemetry`` with ``readings`` as ``user``."""
+    return client.post(
+        f"{API}/{vehicle_id}/telemetry", json={"readings": readings}, headers=user.headers
+    )
+
+
 def reading(
     when: datetime,
     odometer_km: float = 42000.0,
