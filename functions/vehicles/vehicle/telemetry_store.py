@@ -14,7 +14,7 @@ key to its packed string (both defined in :mod:`vehicle.codec`). Why this shape:
     vehicle, then its day documents in one batched read (and, once per vehicle without a
     tail, its newest day document).
   Per 1,000 readings at one per 5 minutes (2 batches over ~3.5 days) that is about 2 reads
-  and 5 writes on the fast path, against 1,000 writes for one document per reading.
+  and 7 writes on the fast path, against 1,000 writes for one document per reading.
 * **One atomic commit, conditional on what was read** (optimistic concurrency): every
   write of the commit carries a precondition: the document's update time as read, or
   "does not exist" for a new day. On the fast path the day documents are not read; the
