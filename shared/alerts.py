@@ -9,13 +9,12 @@ resolved alert looks the same whoever resolved it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from shared import service_codes
+from shared import locks, service_codes
 from shared.firestore import get_client
 from shared.query_shapes import QueryShape, register
 
@@ -123,16 +122,9 @@ def grouped_fault_alert_id(alert: Mapping[str, Any]) -> str:
 
 
 def query_lock_keys() -> list[str]:
-    """In-process lock keys for a transaction that queries alerts (shared.locks).
-
-    Production Firestore locks the index range a query in a transaction scans (one
-    vehicle's alerts). The emulator locks the whole collection, so concurrent transactions
-    that query alerts for *different* vehicles wait at commit for one another until they
-    time out: 16 vehicles ingesting at once stalled every request of bench/bench_load.py.
-    Against the emulator, an instance's such transactions take turns instead; in
-    production they need not.
-    """
-    return [ALERTS] if os.environ.get("FIRESTORE_EMULATOR_HOST") else []
+    """In-process lock keys for a transaction that queries alerts: the emulator's whole-
+    collection query lock (:func:`shared.locks.query_keys`)."""
+    return locks.query_keys(ALERTS)
 
 
 def of_vehicle(vehicle_id: str) -> Query:

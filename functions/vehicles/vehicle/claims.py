@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from google.cloud import firestore
 
-from shared import audit, clock
+from shared import audit, clock, locks
 from shared.auth.principal import Principal
 from shared.errors import Conflict, NotFound
 from shared.firestore import get_client
@@ -137,7 +137,11 @@ def open_claim(claimant: Principal, body: VehicleCreate, *, ip: str | None) -> C
         )
         return Claimed({"id": ref.id, **claim}, created=True), entry
 
-    claimed, entry = run_transaction(work, what="open VIN claim", lock_keys=[ref.path])
+    # The claimant's pending claims are queried in the transaction: against the emulator
+    # that locks every claim (shared.locks.query_keys).
+    claimed, entry = run_transaction(
+        work, what="open VIN claim", lock_keys=[ref.path, *locks.query_keys(VIN_CLAIMS)]
+    )
     if entry is not None:
         audit.announce(entry)
     return claimed
