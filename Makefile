@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TESTS_MYPYPATH := .:scripts:functions/auth:functions/vehicles:functions/bookings:functions/monitoring
 # The lock is installed; its inputs are listed so that editing one re-checks the lock.
 REQUIREMENTS := requirements.lock requirements-dev.txt shared/requirements.in \
 	$(wildcard functions/*/requirements.in) $(wildcard functions/*/requirements.txt)
@@ -17,7 +18,7 @@ ENV ?= staging
 help:
 	@echo "make dev        run the whole platform locally (emulator, functions, gateway, demo data)"
 	@echo "make test       install what is missing, then ruff, mypy and the whole test suite"
-	@echo "make lint       ruff: lint and formatting;  make typecheck  mypy strict (shared/, each function, scripts/)"
+	@echo "make lint       ruff: lint and formatting;  make typecheck  mypy strict (shared/, each function, scripts/, bench/, tests/)"
 	@echo "make format     ruff format: fixes what make lint reports as unformatted"
 	@echo "make bench      benchmarks"
 	@echo "make bundles    build/functions/<name>/: self-contained deploy folders"
@@ -94,12 +95,14 @@ format: $(STAMP)
 # Each function folder is checked on its own: the four entry points are all called main.py,
 # so one run over every folder would see four modules named "main".
 typecheck: $(STAMP)
-	@echo "==> mypy strict: shared/ and migrations/, functions/*/ (one run each), scripts/, bench/"
+	@echo "==> mypy strict: shared/ and migrations/, functions/*/ (one run each), scripts/, bench/, tests/"
 	@$(VENV)/bin/mypy
 	@for folder in functions/*/; do $(VENV)/bin/mypy "$$folder" || exit 1; done
 	@$(VENV)/bin/mypy scripts
 	@$(VENV)/bin/mypy bench/*.py
 	@for folder in bench/fixtures/*/; do $(VENV)/bin/mypy "$$folder" || exit 1; done
+	@# The tests import every function's packages, as pytest's pythonpath (pyproject.toml) does.
+	@MYPYPATH=$(TESTS_MYPYPATH) $(VENV)/bin/mypy tests
 
 unit: deps
 	@$(PY) -m pytest -m "not e2e and not slow"

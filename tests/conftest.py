@@ -109,7 +109,9 @@ def function_app(name: str) -> Any:
         import functions_framework
 
         source = PROBE_SOURCE if name == "probe" else ROOT / "functions" / name / "main.py"
-        _APPS[name] = functions_framework.create_app(target=name, source=str(source))
+        _APPS[name] = functions_framework.create_app(  # type: ignore[no-untyped-call]
+            target=name, source=str(source)
+        )
     return _APPS[name]
 
 

@@ -141,7 +141,7 @@ def emulator_client(address: str) -> Iterator[Any]:
         if previous is not None:
             os.environ["FIRESTORE_EMULATOR_HOST"] = previous
     yield client
-    client.close()
+    client.close()  # type: ignore[no-untyped-call]
 
 
 @dataclass

@@ -37,6 +37,7 @@ class FakeSecretManager:
         request = Request(environ)
         self.requests.append(request.path)
         name = request.path.removeprefix("/v1/").removesuffix(":access")
+        body: dict[str, Any]
         if name not in self.secrets:
             body = {
                 "error": {
@@ -74,7 +75,7 @@ def real_client_factory(server: BaseWSGIServer) -> Any:
         from google.cloud import secretmanager
 
         return secretmanager.SecretManagerServiceClient(
-            credentials=AnonymousCredentials(),
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             transport="rest",
             client_options=ClientOptions(api_endpoint=f"http://127.0.0.1:{server.server_port}"),
         )

@@ -162,7 +162,7 @@ def _arrive(ui: Ui, booking_id: str, minutes_in: int) -> None:
     from shared.firestore import get_client
 
     ref = get_client().collection("bookings").document(booking_id)
-    stored = ref.get().to_dict()
+    stored = ref.get().to_dict() or {}
     duration = stored["end"] - stored["start"]
     start = (datetime.now(UTC) - timedelta(minutes=minutes_in)).replace(microsecond=0)
     ref.update({"start": start, "end": start + duration})
@@ -401,7 +401,9 @@ def test_day_view_asks_for_the_centers_local_day_and_shows_what_vehicles_need(
     )
     # An open alert on the Golf, which the center sees while it is booked there (for a
     # service no other test books for the Golf, so it is not "already booked").
-    vehicle = get_client().collection("vehicles").document(world["vehicles"][1]).get().to_dict()
+    vehicle = (
+        get_client().collection("vehicles").document(world["vehicles"][1]).get().to_dict() or {}
+    )
     get_client().collection("alerts").document(f"{world['vehicles'][1]}_battery.weak").set(
         {
             "vehicle_id": world["vehicles"][1],

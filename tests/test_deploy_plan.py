@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,7 +30,7 @@ CONFIG = release_config.load()
 FUNCTIONS = release_config.repository_functions()
 
 
-def flat(entries: list[object]) -> list[list[str]]:
+def flat(entries: Sequence[object]) -> list[list[str]]:
     return [entry for entry in entries if isinstance(entry, list)]
 
 
@@ -151,7 +152,8 @@ def test_every_step_is_checked_through_monitoring_before_traffic_moves_on(
 def test_a_failed_check_sends_every_function_back_to_its_serving_revision(
     environment: release_config.Environment,
 ) -> None:
-    commands = rollback_plan(CONFIG, environment)
+    commands = flat(rollback_plan(CONFIG, environment))
+    assert len(commands) == len(FUNCTIONS)
     assert sorted(argv[4] for argv in commands) == FUNCTIONS
     for argv in commands:
         assert flag(argv, "to-revisions") == f"<{argv[4]}-serving>=100"

@@ -58,7 +58,7 @@ def test_no_references_reads_nothing(db: Any) -> None:
 
 def test_a_raw_read_decodes_to_what_the_library_reads(db: Any) -> None:
     things = db.collection("raw_things")
-    stored = {
+    stored: dict[str, dict[str, Any]] = {
         "day": {
             "count": 3,
             "readings": {"0001": "12.6|1", "0002": "12.5|2", "0003": "12.4|3"},

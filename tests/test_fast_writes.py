@@ -4,7 +4,7 @@ emulator stores the same document either way (creates, sets and updates)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from google.cloud.firestore_v1 import DELETE_FIELD, SERVER_TIMESTAMP
@@ -16,6 +16,9 @@ from google.cloud.firestore_v1._helpers import (
 from google.cloud.firestore_v1.types import write
 
 from shared import fast_writes
+
+if TYPE_CHECKING:
+    from google.cloud.firestore_v1.document import DocumentReference
 
 NOW = datetime(2026, 11, 29, 11, 40, 12, 345678, tzinfo=UTC)
 BERLIN_NOON = datetime(2026, 3, 29, 12, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -67,6 +70,10 @@ def staged(stage: Any, reference: Any, data: dict[str, Any]) -> list[Any]:
 
 class Ref:
     _document_path = PATH
+
+
+# What the code under test reads of a DocumentReference is its path.
+REF = cast("DocumentReference", Ref())
 
 
 @pytest.mark.parametrize("data", DOCUMENTS)
@@ -168,13 +175,14 @@ def test_merge_write_is_the_librarys_merge(data: dict[str, Any]) -> None:
     from google.cloud.firestore_v1._helpers import pbs_for_set_with_merge
 
     expected = [write.Write.pb(w) for w in pbs_for_set_with_merge(PATH, data, merge=True)]
-    assert [write.Write.pb(fast_writes.merge_write(Ref(), data))] == expected
+    assert [write.Write.pb(fast_writes.merge_write(REF, data))] == expected
 
 
 def test_merge_write_refuses_what_it_does_not_encode() -> None:
+    data: dict[str, Any]
     for data in ({"at": SERVER_TIMESTAMP}, {"empty": {}}, {"naive": datetime(2026, 1, 1)}):
         with pytest.raises(ValueError):
-            fast_writes.merge_write(Ref(), data)
+            fast_writes.merge_write(REF, data)
 
 
 def test_a_conditional_merge_fails_once_the_document_changed(db: Any) -> None:

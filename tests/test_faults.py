@@ -227,7 +227,7 @@ def _traffic(world: FaultStack, shop: Shop, seconds: float) -> list[tuple[str, A
                 record: Any = (key, headers, request)
             elif kind == "telemetry":
                 start = base + timedelta(minutes=5 * batches)
-                body = {"readings": _readings(start, 5, odometer)}
+                body: dict[str, Any] = {"readings": _readings(start, 5, odometer)}
                 path = f"/api/vehicles/{vehicle_id}/telemetry"
                 response = world.call("POST", path, headers, json=body)
                 odometer, batches = odometer + 10, batches + 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -591,7 +591,7 @@ QUERY_CASES = {
 
 def _resolved(filters: tuple[Filter, ...]) -> tuple[Filter, ...]:
     """Relative times are taken when the query is sent (the emulator judges request.time)."""
-    moments = {
+    moments: dict[str, Callable[[], datetime]] = {
         "LIVE_NOW": live_now,
         "AN_HOUR_AGO": lambda: datetime.now(UTC) - timedelta(hours=1),
     }

@@ -25,6 +25,7 @@ import pytest
 import run_summary
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -58,7 +59,9 @@ CHECKS = [
 pytestmark = pytest.mark.e2e
 
 schema = schemathesis.openapi.from_path(SPEC)
-schema.config.generation.update(modes=["positive", "negative"], max_examples=EXAMPLES)
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=EXAMPLES
+)
 schema.config.phases.update(
     phases=["examples", "coverage", "fuzzing", "stateful"]
     if LONG

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -349,7 +349,8 @@ def test_an_app_made_outside_functions_framework_leaves_the_built_functions_alon
     import functions_framework
 
     call("bookings")  # functions-framework has built at least one function's app
-    built_last = functions_framework.errorhandler.__self__
+    # The bound method's owner: the Flask app functions-framework built last.
+    built_last = cast(Any, functions_framework.errorhandler).__self__
     built_last.test_client().get("/a%0Ab")  # ... and it has handled a request
     handlers = {status: dict(built_last.error_handler_spec[None][status]) for status in (404, 405)}
     App("made-outside")  # raised AssertionError from Flask's setup check before

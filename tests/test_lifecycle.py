@@ -257,14 +257,23 @@ def test_apply_action_refuses_permitted_actors_in_the_wrong_state() -> None:
 
 
 def test_assigned_mechanic_can_start_and_complete_a_confirmed_booking() -> None:
-    flags = {"is_owner": False, "is_center_staff": False, "is_assigned_mechanic": True}
-    slot = (AT, AT + timedelta(hours=1))
-    started = apply_action(
-        S.CONFIRMED, A.START, actor_id="m1", actor_role=Role.MECHANIC, at=AT, slot=slot, **flags
-    )
-    completed = apply_action(
-        started.to_state, A.COMPLETE, actor_id="m1", actor_role=Role.MECHANIC, at=AT, **flags
-    )
+    def as_assigned_mechanic(
+        state: S, action: A, slot: tuple[datetime, datetime] | None = None
+    ) -> TransitionRecord:
+        return apply_action(
+            state,
+            action,
+            actor_id="m1",
+            actor_role=Role.MECHANIC,
+            is_owner=False,
+            is_center_staff=False,
+            is_assigned_mechanic=True,
+            at=AT,
+            slot=slot,
+        )
+
+    started = as_assigned_mechanic(S.CONFIRMED, A.START, slot=(AT, AT + timedelta(hours=1)))
+    completed = as_assigned_mechanic(started.to_state, A.COMPLETE)
     assert (started.to_state, completed.to_state) == (S.IN_PROGRESS, S.COMPLETED)
 
 

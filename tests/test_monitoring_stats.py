@@ -333,9 +333,12 @@ def test_database_answers_are_cached_so_polling_does_not_multiply_reads(
 ) -> None:
     runs = []
     real = database_stats.gather
-    monkeypatch.setattr(
-        database_stats, "gather", lambda now, seconds: runs.append(now) or real(now, seconds)
-    )
+
+    def counted(now: datetime, seconds: float) -> Any:
+        runs.append(now)
+        return real(now, seconds)
+
+    monkeypatch.setattr(database_stats, "gather", counted)
     monitoring = call("monitoring")
     answers = [
         monitoring.get("/api/monitoring/stats/database", headers=viewer).get_json()

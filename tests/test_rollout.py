@@ -230,8 +230,8 @@ def test_failed_post_deploy_checks_roll_back_to_previous() -> None:
         CONFIG,
         STAGING,
         "v2",
-        runner=None,
-        cloud=run,  # type: ignore[arg-type]
+        runner=None,  # type: ignore[arg-type]  # nothing runs a command in this phase
+        cloud=run,
         http=FakeHttp(answers={"/api/bookings/health": 502}),
         sleep=lambda s: None,
         log=lambda m: None,

@@ -10,6 +10,9 @@ from shared.auth.principal import Principal
 from shared.auth.rbac import Role
 from shared.auth.scoping import scope_query
 
+# A query these roles' answers never touch: any object will do (it is returned or dropped).
+ANY_QUERY: Any = object()
+
 COLLECTION = "scoping_probe"
 EVERY_DOCUMENT = {"mine_at_c1", "mine_at_c2", "other_at_c1", "other_at_c3"}
 
@@ -68,7 +71,7 @@ def test_scope_query_returns_only_what_the_role_may_list(
 def test_staff_without_a_center_see_nothing(role: Role) -> None:
     # None is decided before any query is built, so no collection is needed.
     scoped = scope_query(
-        object(),
+        ANY_QUERY,
         _principal(role, center=None),
         owner_field="owner_id",
         center_field="center_ids",
@@ -78,7 +81,7 @@ def test_staff_without_a_center_see_nothing(role: Role) -> None:
 
 
 def test_admin_and_viewer_get_the_query_unchanged() -> None:
-    query = object()
+    query = ANY_QUERY
     for role in (Role.ADMIN, Role.VIEWER):
         scoped = scope_query(
             query,

@@ -17,7 +17,7 @@ def _exhausted_library_error() -> ValueError:
     """What the client library raises when its own attempts run out: ValueError from Aborted."""
     try:
         try:
-            raise google_exceptions.Aborted("transaction lock timeout")
+            raise google_exceptions.Aborted("transaction lock timeout")  # type: ignore[no-untyped-call]
         except google_exceptions.Aborted as lost:
             raise ValueError("Failed to commit transaction in 20 attempts.") from lost
     except ValueError as exc:
@@ -25,11 +25,11 @@ def _exhausted_library_error() -> ValueError:
 
 
 def test_contention_is_recognised_by_type_never_by_message() -> None:
-    assert is_contention(google_exceptions.Aborted("lost"))
+    assert is_contention(google_exceptions.Aborted("lost"))  # type: ignore[no-untyped-call]
     assert is_contention(_exhausted_library_error())
     # The same words without an Aborted cause are some other failure, not contention.
     assert not is_contention(ValueError("Failed to commit transaction in 20 attempts."))
-    assert not is_contention(google_exceptions.ServiceUnavailable("down"))
+    assert not is_contention(google_exceptions.ServiceUnavailable("down"))  # type: ignore[no-untyped-call]
     assert not is_contention(RuntimeError("Aborted"))
 
 
@@ -39,7 +39,7 @@ def test_giving_up_on_contention_is_503_with_retry_after(db: Any) -> None:
     def always_loses(transaction: Any) -> None:
         attempts.append(transaction)
         transaction.get(db.collection("probe").document("hot"))
-        raise google_exceptions.Aborted("another transaction holds the lock")
+        raise google_exceptions.Aborted("another transaction holds the lock")  # type: ignore[no-untyped-call]
 
     with pytest.raises(Contended) as gave_up:
         run_transaction(always_loses, what="test", lock_keys=["probe/hot"], outer_attempts=3)
@@ -72,7 +72,7 @@ def test_lost_attempts_are_retried_until_one_commits(db: Any) -> None:
         snapshot = ref.get(transaction=transaction)
         count = int((snapshot.to_dict() or {}).get("count", 0)) if snapshot.exists else 0
         if next(losses):
-            raise google_exceptions.Aborted("lost")
+            raise google_exceptions.Aborted("lost")  # type: ignore[no-untyped-call]
         transaction.set(ref, {"count": count + 1})
         return count + 1
 

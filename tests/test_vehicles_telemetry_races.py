@@ -19,6 +19,7 @@ from vehicles_testkit import (
     vehicle_fixture,  # noqa: F401 - provides the "vehicle" fixture
 )
 
+from shared import locks
 from vehicle import telemetry_store, telemetry_tail
 from vehicle.codec import day_of, reading_key
 from vehicle.telemetry_quality import Reading
@@ -163,7 +164,7 @@ def test_batches_from_several_instances_at_once_lose_nothing_and_count_once(
 ) -> None:
     # Without this instance's turn-taking, the requests race as if each came from its own
     # instance: only the commit's conditions keep them apart.
-    monkeypatch.setattr(telemetry_store.locks, "holding", no_turns)
+    monkeypatch.setattr(locks, "holding", no_turns)
     start = recent(600).replace(hour=8, minute=0)
     everything = series(start, 60, MINUTE)
     # Four overlapping batches: readings 0-29, 10-39, 20-49, 30-59.
@@ -187,7 +188,7 @@ def test_newer_batches_from_several_instances_at_once_lose_nothing_and_count_onc
     """Four batches, each newer than everything stored when they start: all four take the
     fast path (no day read, blind day writes); the vehicle's condition lets one commit per
     tail, the others are judged again."""
-    monkeypatch.setattr(telemetry_store.locks, "holding", no_turns)
+    monkeypatch.setattr(locks, "holding", no_turns)
     start = recent(600).replace(hour=8, minute=0)
     everything = series(start, 61, MINUTE)
     client = call("vehicles")
