@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-    from shared.config import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -121,10 +120,10 @@ def from_request(
     return choose(request.remote_addr, entries, trusted_hops, trusted_networks)
 
 
-def for_request(request: Request, settings: Settings) -> ClientIp:
-    """The client's address as the settings say to read it (PMI_TRUSTED_PROXY_*)."""
-    networks = _networks(settings.trusted_proxy_networks)
-    return from_request(request, settings.trusted_proxy_hops, networks)
+def for_request(request: Request, trusted_hops: int, trusted_cidrs: tuple[str, ...]) -> ClientIp:
+    """The client's address as the settings say to read it (PMI_TRUSTED_PROXY_HOPS and
+    PMI_TRUSTED_PROXY_NETWORKS, parsed once per distinct value)."""
+    return from_request(request, trusted_hops, _networks(trusted_cidrs))
 
 
 @functools.lru_cache(maxsize=8)

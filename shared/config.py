@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from shared.client_ip import parse_networks
 from shared.errors import ConfigurationError
 
 # Local and test runs use the demo project so nothing can reach a real Firebase project
@@ -210,8 +211,6 @@ def _validate(spec: dataclasses.Field[Any], value: Any) -> Any:
     if spec.name == "trusted_proxy_networks" or spec.name == "cors_origins":
         value = _split(value)
         if spec.name == "trusted_proxy_networks":
-            from shared.client_ip import parse_networks
-
             try:
                 parse_networks(value)  # ValueError names the bad CIDR; ConfigurationError at start
             except ValueError as exc:

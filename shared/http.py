@@ -58,12 +58,8 @@ from shared.ids import PATH_CONVERTERS
 from shared.json_depth import MAX_JSON_DEPTH, nesting_exceeds
 from shared.model_refs import ModelRef
 from shared.model_refs import resolve as resolve_model
-from shared.ratelimit import (
-    RateLimiter,
-    RateLimitRule,
-    build_limiter,
-    limit_headers,
-)
+from shared.ratelimit import RateLimiter, RateLimitRule, limit_headers
+from shared.ratelimit_setup import build_limiter
 from shared.request_context import RequestIdentity
 from shared.url_rules import MatchRule
 
@@ -72,9 +68,6 @@ from shared.url_rules import MatchRule
 # (shared/model_refs.py, docs/benchmarks.md "Hot path").
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
-
-    from shared.request_models import BodyModel as BodyModel
-    from shared.request_models import QueryModel as QueryModel
 
 Handler = Callable[["RequestContext"], Any]
 # Used only to finish a response when the real settings cannot be read.
@@ -85,16 +78,6 @@ _LIMITER_LOCK = threading.Lock()
 M = TypeVar("M", bound="BaseModel")
 # Response headers for diagnosis only; production omits them (Settings.sends_debug_headers).
 DEBUG_HEADERS = ("X-Firestore-Ops",)
-
-
-def __getattr__(name: str) -> Any:
-    # The bases of request models live in shared.request_models (pydantic); still
-    # importable from here.
-    if name in ("BodyModel", "QueryModel"):
-        from shared import request_models
-
-        return getattr(request_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # A route's model: the class itself, or a reference imported on the route's first use
@@ -229,7 +212,7 @@ class RequestContext:
 
 def client_of(request: flask.Request, settings: Settings) -> ClientIp:
     """The caller, from the hop a trusted proxy appended (shared/client_ip.py)."""
-    return client_for_request(request, settings)
+    return client_for_request(request, settings.trusted_proxy_hops, settings.trusted_proxy_networks)
 
 
 def client_ip(request: flask.Request, settings: Settings) -> str:

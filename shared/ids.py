@@ -13,14 +13,13 @@ a suggestion id, ids in bodies and query strings, a token's ``sub`` and ``sid`` 
 * never ``__…__`` (Firestore reserves those names).
 
 Where the id sits decides the answer, not the rule: a path id that fails is **404** (the
-router does not match it: shared.http), a body or query id **422** (the :data:`DocumentId`
-type), a token whose ``sub`` fails **401** (shared.auth.tokens).
+router does not match it: shared.http), a body or query id **422** (the ``DocumentId`` type
+of shared.request_models), a token whose ``sub`` fails **401** (shared.auth.tokens).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import BaseConverter
 
@@ -56,20 +55,6 @@ def check_document_id(value: str) -> str:
             "not '.' or '..', and not of the reserved form __name__"
         )
     return value
-
-
-if TYPE_CHECKING:
-    from shared.request_models import DocumentId as DocumentId
-
-
-def __getattr__(name: str) -> Any:
-    # DocumentId (a pydantic type) lives in shared.request_models, off the cold start's path;
-    # still importable from here.
-    if name == "DocumentId":
-        from shared import request_models
-
-        return request_models.DocumentId
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The whole rule as one regex, for the router: it must refuse reserved ids in the pattern

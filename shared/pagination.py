@@ -12,7 +12,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import ValidationFailed
 from shared.ids import is_document_id
@@ -21,20 +21,20 @@ if TYPE_CHECKING:
     from google.cloud.firestore import CollectionReference, Query
 
     from shared.firestore import Snapshot
-    from shared.request_models import PageQuery as PageQuery
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
-def __getattr__(name: str) -> Any:
-    # PageQuery (a pydantic model) lives in shared.request_models, imported by the first
-    # request that validates a query; still importable from here.
-    if name == "PageQuery":
-        from shared import request_models
+class PageRequest(Protocol):
+    """What a listing asks of one page: where to resume and how many. Every list query
+    model (shared.request_models.PageQuery and its subclasses) is one."""
 
-        return request_models.PageQuery
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    @property
+    def cursor(self) -> str | None: ...
+
+    @property
+    def limit(self) -> int: ...
 
 
 def _encode_value(value: Any) -> Any:
@@ -80,7 +80,7 @@ def page_of(
     collection: CollectionReference,
     query: CollectionReference | Query,
     order_fields: Sequence[str],
-    page: PageQuery,
+    page: PageRequest,
 ) -> tuple[list[Snapshot], str | None]:
     """Run ``query`` (already ordered by ``order_fields`` then ``__name__``) for one page.
 

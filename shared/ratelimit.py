@@ -3,7 +3,7 @@
 A function scales to many instances, so a per-process counter would multiply the limit by
 the instance count. Bucket state therefore lives behind :class:`RateLimitBackend`
 (``take(key, rule, now) -> Decision``), which a Memorystore/Redis backend could implement
-as well; :func:`build_limiter` picks one from the settings:
+as well; :func:`shared.ratelimit_setup.build_limiter` picks one from the settings:
 
 - ``local-first`` (the default): :class:`shared.ratelimit_local.LocalFirstBackend` admits
   from instance memory and reconciles through Firestore off the request path, within a
@@ -32,7 +32,7 @@ from shared import logs
 from shared.errors import ServiceUnavailable, TooManyRequests
 
 if TYPE_CHECKING:
-    from shared.config import Settings
+    pass
 
 COLLECTION = "rate_limits"
 # A bucket idle this long is full again; Firestore's TTL policy on ``expires_at`` can
@@ -275,21 +275,3 @@ def limit_headers(rule: RateLimitRule, decision: Decision) -> dict[str, str]:
     if not decision.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after_seconds)))
     return headers
-
-
-def build_limiter(settings: Settings) -> RateLimiter | None:
-    """The instance's limiter for ``PMI_RATE_LIMIT_BACKEND`` (None when it is ``off``)."""
-    choice = settings.rate_limit_backend
-    if choice == "off":
-        return None
-    if choice == "memory":
-        return RateLimiter(MemoryBackend(), settings.rate_limit_fail_mode)
-    if choice == "firestore":
-        return RateLimiter(FirestoreBackend(), settings.rate_limit_fail_mode)
-    from shared.ratelimit_local import LocalFirstBackend
-
-    return RateLimiter(
-        LocalFirstBackend(settings.rate_limit_sync_seconds),
-        settings.rate_limit_fail_mode,
-        exact_backend=FirestoreBackend(),
-    )

@@ -1,10 +1,9 @@
 """The pydantic side of a request: the bases of body and query models, and their shared fields.
 
-Kept apart from the pipeline (shared.http, shared.pagination, shared.ids) so a cold start
-imports pydantic only when a route validates a body or a query with it: every module here
-is imported by the first request that needs a model (shared/model_refs.py), not by the
-pipeline itself. The names stay importable from their former homes (``shared.http.BodyModel``,
-``shared.http.QueryModel``, ``shared.pagination.PageQuery``, ``shared.ids.DocumentId``).
+Kept apart from the pipeline (shared.http, shared.pagination, shared.ids), which never
+imports it, so a cold start imports pydantic only when a route validates a body or a query
+with it: every module here is imported by the first request that needs a model
+(shared/model_refs.py).
 """
 
 from __future__ import annotations

@@ -309,7 +309,8 @@ def test_a_bad_local_day_is_a_clear_error(world: World, query: str, status: int,
 
 
 def test_local_day_bounds_follow_the_zones_rules() -> None:
-    from booking.scheduling import CenterCalendar, OpeningHours, local_day_bounds
+    from booking.calendar_models import CenterCalendar, OpeningHours
+    from booking.scheduling import local_day_bounds
 
     def bounds(zone: str, day: date) -> tuple[datetime, datetime]:
         calendar = CenterCalendar(time_zone=zone, opening_hours=OpeningHours(), bays=1)

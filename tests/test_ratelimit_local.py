@@ -22,13 +22,14 @@ from process_testkit import start_probe
 
 from shared.config import Settings
 from shared.errors import TooManyRequests
-from shared.ratelimit import FirestoreBackend, RateLimiter, RateLimitRule, build_limiter
+from shared.ratelimit import FirestoreBackend, RateLimiter, RateLimitRule
 from shared.ratelimit_local import (
     SHARDS_COLLECTION,
     FirestoreShards,
     LocalFirstBackend,
     Shard,
 )
+from shared.ratelimit_setup import build_limiter
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE = RateLimitRule("local", per_minute=600, burst=5)  # 10 per second

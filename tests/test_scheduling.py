@@ -7,15 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from booking import scheduling
-from booking.scheduling import (
-    MAX_BOOKING_HORIZON_DAYS,
-    CenterCalendar,
-    OpeningHours,
-    ServiceOffering,
-    Slot,
-    SlotError,
-    SlotErrorReason,
-)
+from booking.calendar_limits import MAX_BOOKING_HORIZON_DAYS
+from booking.calendar_models import CenterCalendar, OpeningHours, ServiceOffering
+from booking.scheduling import Slot, SlotError, SlotErrorReason
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SPRING_FORWARD = date(2026, 3, 29)  # Berlin: 02:00 CET -> 03:00 CEST (a Sunday)

@@ -2,23 +2,23 @@
 
 The pydantic half of :mod:`booking.scheduling`, apart so that a cold start whose first request
 touches no center imports no pydantic: the slot arithmetic there names these classes in
-annotations only, and :mod:`booking.scheduling` still exports them (imported on first use).
-The rules they check (clock times, IANA zones, ranges) are scheduling's own constants and
-helpers, so the API and the scheduler agree on what is valid.
+annotations only. The clock times and IANA zones a calendar may hold are checked here; the
+ranges are :mod:`booking.calendar_limits`, which the scheduler checks too, so the API and the
+scheduler agree on what is valid.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from functools import lru_cache
 from itertools import pairwise
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from booking.scheduling import (
-    _HOST_DEPENDENT_ZONE_NAMES,
-    _WEEKDAY_FIELDS,
+from booking.calendar_limits import (
     DEFAULT_SLOT_STEP_MINUTES,
     MAX_BAYS,
     MAX_SERVICE_MINUTES,
@@ -26,9 +26,37 @@ from booking.scheduling import (
     MIN_BAYS,
     MIN_SERVICE_MINUTES,
     MIN_SLOT_STEP_MINUTES,
-    _clock_to_minutes,
-    _load_zone,
 )
+
+MINUTES_PER_DAY = 24 * 60
+
+# Names that load through zoneinfo but are not real IANA zones: "localtime" is whatever the
+# host is set to (UTC on Cloud Functions, something else on a laptop), "Factory" is a
+# placeholder with no meaningful offset.
+_HOST_DEPENDENT_ZONE_NAMES = frozenset({"localtime", "Factory", "posixrules"})
+
+# "HH:MM" on a 24-hour clock; "24:00" is allowed only as a closing time (open until midnight).
+_CLOCK_PATTERN = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
+_END_OF_DAY = "24:00"
+
+_WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock_to_minutes(text: str, *, may_be_end_of_day: bool) -> int:
+    """Minutes since local midnight for "HH:MM" (1440 for "24:00" when allowed)."""
+    if may_be_end_of_day and text == _END_OF_DAY:
+        return MINUTES_PER_DAY
+    match = _CLOCK_PATTERN.fullmatch(text)
+    if match is None:
+        allowed = '"HH:MM" (00:00..23:59, or "24:00" to close at midnight)'
+        raise ValueError(f"{text!r} is not a clock time; expected {allowed}")
+    return int(match["hour"]) * 60 + int(match["minute"])
+
+
+@lru_cache(maxsize=256)
+def _load_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
 
 # The two numbers of a calendar, as every model that carries them validates them. strict: a
 # Firestore/JSON "3" string or True should be a data bug, not a silent cast.

@@ -2,7 +2,7 @@
 
 Apart from :mod:`booking.models` (which re-exports it) because the list is many a cold
 instance's first request: validating it imports pydantic and this model, not every booking
-model. Unknown fields are a 422, as for every query (:class:`shared.http.QueryModel`).
+model. Unknown fields are a 422, as for every query (:class:`shared.request_models.QueryModel`).
 """
 
 from __future__ import annotations

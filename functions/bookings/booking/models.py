@@ -1,15 +1,17 @@
 """Request models of the bookings function.
 
-Bodies and query strings subclass :class:`shared.http.BodyModel` / ``QueryModel`` so unknown
-fields are a 422, not silently dropped. Calendar rules themselves (hours, grid, zones) live in
-``booking.scheduling`` and ``booking.calendar_models``; these models only shape the input and
-reuse their validators. ``BookingListQuery`` lives in ``booking.list_query`` (re-exported).
+Bodies and query strings subclass ``BodyModel`` / ``QueryModel`` (shared.request_models) so
+unknown fields are a 422, not silently dropped. Calendar rules themselves (hours, grid, zones)
+live in ``booking.scheduling`` and ``booking.calendar_models``; these models only shape the
+input and reuse their validators. ``BookingListQuery`` lives in ``booking.list_query``: GET /
+(the list) validates only its query, so the list's first request builds no other model.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from booking.calendar_limits import DEFAULT_SLOT_STEP_MINUTES, MIN_BAYS
 from booking.calendar_models import (
     Bays,
     CenterCalendar,
@@ -17,11 +19,6 @@ from booking.calendar_models import (
     ServiceOffering,
     SlotStepMinutes,
 )
-
-# GET / (the list) validates only its query: that model lives apart so the list's first
-# request builds no other (the route names booking.list_query); still importable from here.
-from booking.list_query import BookingListQuery as BookingListQuery
-from booking.scheduling import DEFAULT_SLOT_STEP_MINUTES, MIN_BAYS
 from shared import service_codes
 from shared.mileage import MAX_MILEAGE_KM
 from shared.request_models import BodyModel, DocumentId, QueryModel

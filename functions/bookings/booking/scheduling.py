@@ -1,8 +1,9 @@
 """Service-center calendars: which appointment slots exist, and whether a requested start is one.
 
 Pure domain logic for the bookings function: no HTTP, no Firestore. The HTTP layer parses
-requests into the calendar models (:mod:`booking.calendar_models`, re-exported here and
-imported on first use: the slot arithmetic below needs no pydantic) and maps
+requests into the calendar models (:mod:`booking.calendar_models`, which this module names in
+annotations only: the slot arithmetic below needs no pydantic; the bounds both check are in
+:mod:`booking.calendar_limits`) and maps
 `SlotError.reason` to a 4xx response; the Firestore layer
 uses `slot_key` / `slot_keys_held` as document ids so bay capacity can be checked in a
 transaction.
@@ -35,67 +36,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from booking.calendar_models import Bays as Bays
-    from booking.calendar_models import CenterCalendar as CenterCalendar
-    from booking.calendar_models import OpeningHours as OpeningHours
-    from booking.calendar_models import ServiceOffering as ServiceOffering
-    from booking.calendar_models import SlotStepMinutes as SlotStepMinutes
-
-# The calendar's pydantic models live in booking.calendar_models, imported on first use so
-# that a cold start touching no center skips pydantic; still importable from here.
-_CALENDAR_MODELS = frozenset(
-    {"Bays", "CenterCalendar", "OpeningHours", "ServiceOffering", "SlotStepMinutes"}
+from booking.calendar_limits import (
+    MAX_BOOKING_HORIZON_DAYS,
+    MAX_SERVICE_MINUTES,
+    MIN_SERVICE_MINUTES,
 )
 
-
-def __getattr__(name: str) -> Any:
-    if name in _CALENDAR_MODELS:
-        from booking import calendar_models
-
-        return getattr(calendar_models, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# Shortest and longest service we schedule: below 15 minutes nothing useful fits in a bay,
-# above 8 hours the job spans a full shift and is planned by hand, not through slots.
-MIN_SERVICE_MINUTES = 15
-MAX_SERVICE_MINUTES = 480
-
-# A center has at least one bay to be bookable; 50 is far above any real workshop and bounds
-# the number of concurrent bookings a single slot document has to count.
-MIN_BAYS = 1
-MAX_BAYS = 50
-
-# Slot starts every half hour unless a center says otherwise; 5..240 keeps the grid sensible
-# and bounds a day to at most 288 starts per interval.
-DEFAULT_SLOT_STEP_MINUTES = 30
-MIN_SLOT_STEP_MINUTES = 5
-MAX_SLOT_STEP_MINUTES = 240
-
-# Bookings further ahead than this (in center-local calendar days) are refused: centers do not
-# plan staff that far ahead, and it bounds the number of slot documents a client can create.
-MAX_BOOKING_HORIZON_DAYS = 90
-
-MINUTES_PER_DAY = 24 * 60
-
-# Names that load through zoneinfo but are not real IANA zones: "localtime" is whatever the
-# host is set to (UTC on Cloud Functions, something else on a laptop), "Factory" is a
-# placeholder with no meaningful offset.
-_HOST_DEPENDENT_ZONE_NAMES = frozenset({"localtime", "Factory", "posixrules"})
-
-# "HH:MM" on a 24-hour clock; "24:00" is allowed only as a closing time (open until midnight).
-_CLOCK_PATTERN = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
-_END_OF_DAY = "24:00"
+if TYPE_CHECKING:
+    from booking.calendar_models import CenterCalendar
 
 # Strict calendar date: date.fromisoformat alone would also take "20260329" or "2026-W13-7".
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-_WEEKDAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UTC_KEY_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -122,25 +76,6 @@ class SlotError(ValueError):
         super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
         self.reason = reason
         self.detail = detail
-
-
-# --------------------------------------------------------------------------- clock times
-
-
-def _clock_to_minutes(text: str, *, may_be_end_of_day: bool) -> int:
-    """Minutes since local midnight for "HH:MM" (1440 for "24:00" when allowed)."""
-    if may_be_end_of_day and text == _END_OF_DAY:
-        return MINUTES_PER_DAY
-    match = _CLOCK_PATTERN.fullmatch(text)
-    if match is None:
-        allowed = '"HH:MM" (00:00..23:59, or "24:00" to close at midnight)'
-        raise ValueError(f"{text!r} is not a clock time; expected {allowed}")
-    return int(match["hour"]) * 60 + int(match["minute"])
-
-
-@lru_cache(maxsize=256)
-def _load_zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

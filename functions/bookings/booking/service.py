@@ -39,10 +39,10 @@ from shared.ids import is_document_id
 # them in validated, so a cold start whose first request validates none imports none.
 if TYPE_CHECKING:
     from booking.calendar_models import ServiceOffering
+    from booking.list_query import BookingListQuery
     from booking.models import (
         AvailabilityQuery,
         BookingCreate,
-        BookingListQuery,
         CenterCreate,
         CenterPatch,
         CompleteBody,

@@ -62,7 +62,8 @@ from shared.vehicle_documents import vehicle_ref
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
-    from booking.models import BookingListQuery, CompleteBody
+    from booking.list_query import BookingListQuery
+    from booking.models import CompleteBody
     from shared.firestore import Snapshot
 
 BOOKINGS = "bookings"

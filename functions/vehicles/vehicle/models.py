@@ -1,9 +1,9 @@
 """Request models of the vehicles API: every body and query string, validated by pydantic.
 
-Bodies subclass :class:`shared.http.BodyModel` and queries :class:`shared.http.QueryModel`,
-so an unknown field is a 422 rather than silently ignored. Domain rules that need no
-database (VIN format and check digit, year and mileage bounds, interval overrides) live
-here too, so they surface as per-field 422 details.
+Bodies subclass ``BodyModel`` and queries ``QueryModel`` (shared.request_models), so an
+unknown field is a 422 rather than silently ignored. Domain rules that need no database (VIN
+format and check digit, year and mileage bounds, interval overrides) live here too, so they
+surface as per-field 422 details.
 """
 
 from __future__ import annotations
