@@ -38,6 +38,12 @@ else:
 check_configuration()  # a bad setting or signing key stops the instance here
 app = App("bookings")
 
+# How a state change of a booking is refused, as every action route documents it.
+ACTION_REFUSALS = {
+    403: "action_forbidden: your relation to this booking does not allow it",
+    409: "illegal_transition: the booking is not in a state this action applies to",
+}
+
 
 @app.get("/health", access=PUBLIC, rate_limited=False, response=shared_r.FunctionHealth)
 def health(ctx: RequestContext) -> dict[str, Any]:
@@ -186,10 +192,7 @@ def get_booking(ctx: RequestContext) -> dict[str, Any]:
     "/<booking_id>/confirm",
     access=Permission.BOOKINGS_MANAGE,
     response=r.Booking,
-    responses={
-        403: "action_forbidden: your relation to this booking does not allow it",
-        409: "illegal_transition: the booking is not in a state this action applies to",
-    },
+    responses=ACTION_REFUSALS,
 )
 def confirm(ctx: RequestContext) -> dict[str, Any]:
     """requested → confirmed (the center)."""
@@ -200,10 +203,7 @@ def confirm(ctx: RequestContext) -> dict[str, Any]:
     "/<booking_id>/start",
     access=Permission.BOOKINGS_WORK,
     response=r.Booking,
-    responses={
-        403: "action_forbidden: your relation to this booking does not allow it",
-        409: "illegal_transition: the booking is not in a state this action applies to",
-    },
+    responses=ACTION_REFUSALS,
 )
 def start(ctx: RequestContext) -> dict[str, Any]:
     """confirmed → in_progress (the center or the assigned mechanic)."""
@@ -215,10 +215,7 @@ def start(ctx: RequestContext) -> dict[str, Any]:
     access=Permission.BOOKINGS_WORK,
     body=m.CompleteBody,
     response=r.Booking,
-    responses={
-        403: "action_forbidden: your relation to this booking does not allow it",
-        409: "illegal_transition: the booking is not in a state this action applies to",
-    },
+    responses=ACTION_REFUSALS,
 )
 def complete(ctx: RequestContext) -> dict[str, Any]:
     """in_progress → completed, recording the work on the vehicle in the same transaction."""
@@ -231,10 +228,7 @@ def complete(ctx: RequestContext) -> dict[str, Any]:
     body=m.CancelBody,
     body_optional=True,
     response=r.Booking,
-    responses={
-        403: "action_forbidden: your relation to this booking does not allow it",
-        409: "illegal_transition: the booking is not in a state this action applies to",
-    },
+    responses=ACTION_REFUSALS,
 )
 def cancel(ctx: RequestContext) -> dict[str, Any]:
     """requested/confirmed → cancelled (the customer or the center); frees the bay."""
@@ -246,10 +240,7 @@ def cancel(ctx: RequestContext) -> dict[str, Any]:
     "/<booking_id>/no-show",
     access=Permission.BOOKINGS_MANAGE,
     response=r.Booking,
-    responses={
-        403: "action_forbidden: your relation to this booking does not allow it",
-        409: "illegal_transition: the booking is not in a state this action applies to",
-    },
+    responses=ACTION_REFUSALS,
 )
 def no_show(ctx: RequestContext) -> dict[str, Any]:
     """confirmed → no_show (the center); frees the bay."""
