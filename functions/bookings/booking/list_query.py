@@ -1,6 +1,6 @@
 """The query of ``GET /`` (the bookings list): its filters on top of cursor pagination.
 
-Apart from :mod:`booking.models` (which re-exports it) because the list is many a cold
+Apart from :mod:`booking.models` because the list is many a cold
 instance's first request: validating it imports pydantic and this model, not every booking
 model. Unknown fields are a 422, as for every query (:class:`shared.request_models.QueryModel`).
 """
