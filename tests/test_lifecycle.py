@@ -242,36 +242,29 @@ def test_apply_action_checks_permission_before_state() -> None:
         )
 
 
+def as_assigned_mechanic(
+    state: S, action: A, slot: tuple[datetime, datetime] | None = None
+) -> TransitionRecord:
+    """``apply_action`` by the mechanic the booking is assigned to."""
+    return apply_action(
+        state,
+        action,
+        actor_id="m1",
+        actor_role=Role.MECHANIC,
+        is_owner=False,
+        is_center_staff=False,
+        is_assigned_mechanic=True,
+        at=AT,
+        slot=slot,
+    )
+
+
 def test_apply_action_refuses_permitted_actors_in_the_wrong_state() -> None:
     with pytest.raises(IllegalTransition):
-        apply_action(
-            S.REQUESTED,
-            A.START,
-            actor_id="mech-1",
-            actor_role=Role.MECHANIC,
-            is_owner=False,
-            is_center_staff=False,
-            is_assigned_mechanic=True,
-            at=AT,
-        )
+        as_assigned_mechanic(S.REQUESTED, A.START)
 
 
 def test_assigned_mechanic_can_start_and_complete_a_confirmed_booking() -> None:
-    def as_assigned_mechanic(
-        state: S, action: A, slot: tuple[datetime, datetime] | None = None
-    ) -> TransitionRecord:
-        return apply_action(
-            state,
-            action,
-            actor_id="m1",
-            actor_role=Role.MECHANIC,
-            is_owner=False,
-            is_center_staff=False,
-            is_assigned_mechanic=True,
-            at=AT,
-            slot=slot,
-        )
-
     started = as_assigned_mechanic(S.CONFIRMED, A.START, slot=(AT, AT + timedelta(hours=1)))
     completed = as_assigned_mechanic(started.to_state, A.COMPLETE)
     assert (started.to_state, completed.to_state) == (S.IN_PROGRESS, S.COMPLETED)
