@@ -168,6 +168,27 @@ def test_the_same_decline_with_little_scatter_is_a_trend() -> None:
     assert finding.evidence["scatter"] == pytest.approx(0.0445, abs=1e-3)  # type: ignore[attr-defined]
 
 
+def test_the_recommendation_gives_the_crossing_range_when_it_spans_days() -> None:
+    # The same decline as a real battery gives it, a few hundredths of a volt off the line.
+    noise = random.Random(2)
+    offsets = [noise.uniform(-0.03, 0.03) for _ in range(20)]
+    (finding,) = findings(
+        series(20, lambda n: resting(12.55 - 0.02 * (n + 19) + offsets[n])), RESTING
+    )
+    evidence = finding.evidence  # type: ignore[attr-defined]
+    earliest, latest = evidence["failure_date_range"]
+    assert earliest != latest
+    assert f"(between {earliest} and {latest})" in finding.recommended_action  # type: ignore[attr-defined]
+
+
+def test_the_recommendation_names_one_day_when_the_range_is_one_day() -> None:
+    # An exact line: the slope's interval is one value, so every bound is the same day.
+    finding = one(series(12, lambda n: resting(12.65 - 0.015 * (n + 11))), RESTING)
+    evidence = finding.evidence  # type: ignore[attr-defined]
+    (day,) = set(evidence["failure_date_range"])
+    assert finding.recommended_action.endswith(f"reaches 12 V on {day}.")  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_a_stable_battery_with_daily_noise_of_a_tenth_of_a_volt_raises_nothing(seed: int) -> None:
     rng = random.Random(seed)

@@ -323,12 +323,21 @@ def _finding(
         evidence=evidence,
         recommended_action=(
             f"Book {signal.service_name} by {book_by.isoformat()}: the trend reaches "
-            f"{threshold:g} {signal.unit} around {predicted.isoformat()} "
-            f"(between {earliest.isoformat()} and {latest.isoformat()})."
+            f"{threshold:g} {signal.unit} {_when(predicted, earliest, latest)}."
         ),
         service_code=signal.service_code,
         predicted_date=predicted,
         book_by=book_by,
+    )
+
+
+def _when(predicted: date, earliest: date, latest: date) -> str:
+    """When the trend crosses, in words: the range only when it spans more than one day (a
+    clean decline can make every bound the same day, and "between X and X" reads wrong)."""
+    if earliest == latest:
+        return f"on {predicted.isoformat()}"
+    return (
+        f"around {predicted.isoformat()} (between {earliest.isoformat()} and {latest.isoformat()})"
     )
 
 
