@@ -72,6 +72,8 @@ def test_viewer_sees_no_action_buttons(ui: Ui, world: dict[str, Any]) -> None:
     ui.page.goto("/bookings")
     ui.page.wait_for_selector("[data-testid=bookings-table]")
     assert ui.page.locator("[data-testid=bookings-table] button").count() == 0
+    # A viewer is sent no links between a customer's records: no vehicle to link to.
+    assert ui.page.locator("[data-testid=bookings-table] a[href^='/vehicles/']").count() == 0
     booking = world["bookings"][0]
     start_day = Api(ui.page.context.pages[0].url.split("/bookings")[0], "admin").call(
         "GET", f"/api/bookings/{booking}"
@@ -79,6 +81,10 @@ def test_viewer_sees_no_action_buttons(ui: Ui, world: dict[str, Any]) -> None:
     ui.page.goto(f"/bookings/day?center={world['centers'][0]}&date={start_day}&booking={booking}")
     ui.page.wait_for_selector("[data-testid=booking-panel]")
     assert ui.page.locator("[data-testid=booking-panel] .actions button").count() == 0
+    # Neither the vehicle nor the mechanic is sent to a viewer: shown as such, not fetched
+    # (assert_clean: no request for a vehicle) and not as "not assigned".
+    expect(ui.page.locator("[data-testid=panel-vehicle]")).to_have_text("–")
+    expect(ui.page.locator("[data-testid=panel-mechanic]")).to_have_text("–")
     ui.assert_clean()
 
 
@@ -185,8 +191,12 @@ def test_a_booking_goes_through_its_whole_lifecycle_in_the_day_view(
     ui.page.wait_for_selector("[data-testid=baygrid]")
     ui.page.click(f"[data-testid=baygrid] [data-booking='{booking['id']}']")
     _panel_status(ui, "requested")
-    ui.screenshot("selected")
     panel = ui.page.locator("[data-testid=booking-panel]")
+    # The panel names the car, which the center may read while it is booked there.
+    expect(panel.locator("[data-testid=panel-vehicle]")).to_have_text(
+        re.compile("^Volkswagen Golf")
+    )
+    ui.screenshot("selected")
 
     panel.get_by_role("button", name="Confirm").click()
     _panel_status(ui, "confirmed")

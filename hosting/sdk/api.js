@@ -177,7 +177,7 @@ export function isVinClaimPending(result) {
  * @typedef {object} Booking
  * @property {string} id
  * @property {string} [customer_id] absent for viewers
- * @property {string} vehicle_id
+ * @property {string} [vehicle_id] absent for viewers
  * @property {string} center_id
  * @property {string} center_name
  * @property {string} service_type
@@ -187,10 +187,10 @@ export function isVinClaimPending(result) {
  * @property {string} end
  * @property {string} time_zone
  * @property {BookingStatus} status
- * @property {string | null} mechanic_id
+ * @property {string | null} [mechanic_id] null until one is assigned; absent for viewers
  * @property {string | null} [notes]
  * @property {string} source
- * @property {string | null} suggestion_id
+ * @property {string | null} [suggestion_id] absent for viewers
  * @property {{mileage_km: number, work_done: string, cost: {amount: number, currency: string}} | null} completion
  * @property {{at: string, action: string, from_state: string | null, to_state: string, actor_role: string, actor_id?: string, reason?: string}[]} history
  * @property {string} created_at

@@ -112,7 +112,9 @@ export function BookingsPage() {
                 (b) => html`<tr key=${b.id} data-booking=${b.id}>
                   <td>${dateTime(b.start, b.time_zone)}<div class="muted">${b.time_zone}</div></td>
                   <td>${b.service_name}</td>
-                  <td><a href=${`/vehicles/${b.vehicle_id}`}>${vehicleById.has(b.vehicle_id) ? vehicleName(vehicleById.get(b.vehicle_id)) : shortId(b.vehicle_id)}</a></td>
+                  <td>${b.vehicle_id
+                    ? html`<a href=${`/vehicles/${b.vehicle_id}`}>${vehicleById.has(b.vehicle_id) ? vehicleName(vehicleById.get(b.vehicle_id)) : shortId(b.vehicle_id)}</a>`
+                    : html`<span class="muted">–</span>`}</td>
                   <td>${b.center_name}</td>
                   <td><${StatusBadge} status=${b.status} /></td>
                   <td>${b.mechanic_id ? list.data?.mechanics[b.mechanic_id] ?? shortId(b.mechanic_id) : html`<span class="muted">–</span>`}</td>

@@ -10,6 +10,7 @@
  * the center's zone, 23 or 25 hours long on a DST change.
  */
 
+import { NotFoundError } from "/sdk/index.js";
 import { useApp } from "../context.js";
 import { BookingActions } from "../booking_actions.js";
 import { Empty, ErrorBanner, Field, Loading, PageHeader, SeverityBadge, StatusBadge } from "../components.js";
@@ -226,6 +227,20 @@ function DayList({ bookings, selected }) {
 
 /** @param {{booking: import("/sdk/api.js").Booking, mechanics: Record<string, string>}} props */
 function BookingPanel({ booking, mechanics }) {
+  const { client } = useApp();
+  // The booking names its vehicle by id; whoever sees the booking here may read the vehicle
+  // (a center sees the vehicles booked with it). Until it arrives, or if it cannot be read
+  // (the center's access has ended), the short id stands in.
+  const vehicleId = booking.vehicle_id; // absent for viewers: they see no customer's links
+  const vehicle = useData(async () => {
+    if (!vehicleId) return null;
+    try {
+      return await client.vehicles.get(vehicleId);
+    } catch (error) {
+      if (error instanceof NotFoundError) return null; // not a failed refresh: access ended
+      throw error;
+    }
+  }, [vehicleId]);
   return html`<article class="panel" data-testid="booking-panel" data-status=${booking.status}>
     <header class="panel-head">
       <h2>${booking.service_name}</h2>
@@ -233,8 +248,12 @@ function BookingPanel({ booking, mechanics }) {
     </header>
     <dl class="facts">
       <dt>When</dt><dd>${dateTime(booking.start, booking.time_zone)} – ${clock(booking.end, booking.time_zone)}</dd>
-      <dt>Vehicle</dt><dd><a href=${`/vehicles/${booking.vehicle_id}`}>${shortId(booking.vehicle_id)}</a></dd>
-      <dt>Mechanic</dt><dd data-testid="panel-mechanic">${booking.mechanic_id ? mechanics[booking.mechanic_id] ?? shortId(booking.mechanic_id) : "not assigned"}</dd>
+      <dt>Vehicle</dt><dd data-testid="panel-vehicle">${vehicleId
+        ? html`<a href=${`/vehicles/${vehicleId}`}>${vehicle.data ? vehicleName(vehicle.data) : shortId(vehicleId)}</a>`
+        : html`<span class="muted">–</span>`}</dd>
+      <dt>Mechanic</dt><dd data-testid="panel-mechanic">${booking.mechanic_id === undefined
+        ? html`<span class="muted">–</span>`
+        : booking.mechanic_id ? mechanics[booking.mechanic_id] ?? shortId(booking.mechanic_id) : "not assigned"}</dd>
       ${booking.notes ? html`<dt>Notes</dt><dd>${booking.notes}</dd>` : null}
       ${booking.completion
         ? html`<dt>Work done</dt><dd>${booking.completion.work_done}</dd>
