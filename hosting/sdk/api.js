@@ -20,7 +20,7 @@ import { PmiClient } from "./client.js";
 /**
  * @typedef {object} Vehicle
  * @property {string} id
- * @property {string} owner_id
+ * @property {string} [owner_id] absent for viewers
  * @property {string} [vin] absent for viewers (personal data)
  * @property {string} make
  * @property {string} model
@@ -29,7 +29,7 @@ import { PmiClient } from "./client.js";
  * @property {string | null} [plate] absent for viewers
  * @property {string | null} [nickname] absent for viewers
  * @property {string | null} fuel_type
- * @property {string[]} center_ids
+ * @property {string[]} [center_ids] absent for viewers
  * @property {number | null} odometer_km
  * @property {string | null} last_reading_at
  * @property {{code: string, name: string, due_date: string | null, due_km: number | null, urgency: string}[]} due_services
@@ -106,7 +106,7 @@ export function isVinClaimPending(result) {
 
 /**
  * @typedef {object} HealthReport
- * @property {string} vehicle_id
+ * @property {string} [vehicle_id] absent for viewers
  * @property {number} score 0..100
  * @property {Finding[]} findings most severe first
  * @property {MaintenanceForecast[]} maintenance
@@ -116,8 +116,8 @@ export function isVinClaimPending(result) {
 
 /**
  * @typedef {object} Alert
- * @property {string} id
- * @property {string} vehicle_id
+ * @property {string} [id] absent for viewers (it embeds the vehicle's id)
+ * @property {string} [vehicle_id] absent for viewers
  * @property {"open" | "resolved"} status
  * @property {"critical" | "high"} severity
  * @property {string} title
@@ -144,11 +144,11 @@ export function isVinClaimPending(result) {
 
 /**
  * @typedef {object} ServiceRecord
- * @property {string} id
+ * @property {string} [id] absent for viewers when it embeds a booking's id (booking-{id})
  * @property {string} performed_at
  * @property {number} mileage_km
  * @property {string[]} service_codes
- * @property {string} work_done
+ * @property {string} [work_done] absent for viewers
  * @property {number | {amount: number, currency: string} | null} cost
  * @property {string | null} center_id
  */
@@ -163,7 +163,7 @@ export function isVinClaimPending(result) {
  * @property {number} bays
  * @property {number} slot_step_minutes
  * @property {{code: string, name: string, duration_minutes: number}[]} services
- * @property {string[]} mechanic_ids
+ * @property {string[]} [mechanic_ids] absent for viewers
  * @property {{lat: number, lng: number} | null} location
  */
 
@@ -191,7 +191,7 @@ export function isVinClaimPending(result) {
  * @property {string | null} [notes]
  * @property {string} source
  * @property {string | null} [suggestion_id] absent for viewers
- * @property {{mileage_km: number, work_done: string, cost: {amount: number, currency: string}} | null} completion
+ * @property {{mileage_km: number, work_done?: string, cost: {amount: number, currency: string}} | null} completion work_done absent for viewers
  * @property {{at: string, action: string, from_state: string | null, to_state: string, actor_role: string, actor_id?: string, reason?: string}[]} history
  * @property {string} created_at
  * @property {string} updated_at

@@ -256,7 +256,7 @@ function BookingPanel({ booking, mechanics }) {
         : booking.mechanic_id ? mechanics[booking.mechanic_id] ?? shortId(booking.mechanic_id) : "not assigned"}</dd>
       ${booking.notes ? html`<dt>Notes</dt><dd>${booking.notes}</dd>` : null}
       ${booking.completion
-        ? html`<dt>Work done</dt><dd>${booking.completion.work_done}</dd>
+        ? html`<dt>Work done</dt><dd>${booking.completion.work_done ?? html`<span class="muted">–</span>`}</dd>
             <dt>Mileage</dt><dd>${number(booking.completion.mileage_km)} km</dd>
             <dt>Cost</dt><dd>${money(booking.completion.cost)}</dd>`
         : null}

@@ -36,7 +36,10 @@ export function VehiclesPage() {
   const alertsByVehicle = useMemo(() => {
     /** @type {Map<string, import("/sdk/api.js").Alert[]>} */
     const map = new Map();
-    for (const alert of state.data?.alerts ?? []) map.set(alert.vehicle_id, [...(map.get(alert.vehicle_id) ?? []), alert]);
+    for (const alert of state.data?.alerts ?? []) {
+      // A viewer's alerts name no vehicle (no links between a customer's records).
+      if (alert.vehicle_id) map.set(alert.vehicle_id, [...(map.get(alert.vehicle_id) ?? []), alert]);
+    }
     return map;
   }, [state.data]);
 
