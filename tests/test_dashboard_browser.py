@@ -88,6 +88,21 @@ def test_viewer_sees_no_action_buttons(ui: Ui, world: dict[str, Any]) -> None:
     ui.assert_clean()
 
 
+@pytest.mark.parametrize("role", ["admin", "mechanic"])
+def test_staff_and_admins_see_the_booked_vehicle_by_name_in_the_day_view(
+    ui: Ui, stack: Any, world: dict[str, Any], role: str
+) -> None:
+    booking = Api(stack.gateway_url, "admin").call("GET", f"/api/bookings/{world['bookings'][0]}")
+    ui.sign_in(role)
+    ui.page.goto(
+        f"/bookings/day?center={booking['center_id']}&date={booking['start'][:10]}"
+        f"&booking={booking['id']}"
+    )
+    # The seeded booking is the Accord's battery check (scripts/seed_demo.py).
+    expect(ui.page.locator("[data-testid=panel-vehicle]")).to_have_text(re.compile("^Honda Accord"))
+    ui.assert_clean()
+
+
 def test_admin_changes_a_role_and_deactivates_with_confirmation(
     ui: Ui, stack: Any, world: dict[str, Any]
 ) -> None:
