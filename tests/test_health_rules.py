@@ -2,6 +2,7 @@
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -494,6 +495,20 @@ def test_maintenance_urgency_maps_to_severity(urgency: Urgency, severity: Severi
     assert finding.severity is severity
     assert finding.service_code == "oil_change"
     assert finding.evidence["due_date"] == "2025-06-05"
+
+
+@pytest.mark.parametrize(
+    ("name", "action"),
+    [
+        ("Oil and filter change", "Book oil and filter change."),
+        ("12 V battery check", "Book 12 V battery check."),
+        ("VW inspection", "Book VW inspection."),
+        ("TÜV", "Book TÜV."),
+    ],
+)
+def test_maintenance_recommendation_keeps_the_services_own_capitals(name: str, action: str) -> None:
+    (finding,) = report_for([], [replace(forecast(Urgency.DUE_SOON), name=name)])
+    assert finding.recommended_action == action
 
 
 def test_maintenance_ok_gives_no_finding() -> None:

@@ -600,6 +600,14 @@ _MAINTENANCE_WORDING = {
 }
 
 
+def _mid_sentence(name: str) -> str:
+    """A service's name inside a sentence: "Oil and filter change" → "oil and filter change",
+    but "12 V battery check" or an owner's "VW inspection" as written (lowering the whole
+    name would make "12 v battery check")."""
+    first_word = name.split(" ", 1)[0]
+    return name[:1].lower() + name[1:] if first_word[1:].islower() else name
+
+
 def maintenance_due(snapshot: VehicleSnapshot) -> list[Finding]:
     """maintenance.due: one finding per forecast that is not ``ok``."""
     findings = []
@@ -614,7 +622,7 @@ def maintenance_due(snapshot: VehicleSnapshot) -> list[Finding]:
                 severity=severity,
                 title=f"{forecast.name} {_MAINTENANCE_WORDING[forecast.urgency]}",
                 evidence=evidence,
-                recommended_action=f"Book {forecast.name.lower()}.",
+                recommended_action=f"Book {_mid_sentence(forecast.name)}.",
                 service_code=forecast.code,
             )
         )
