@@ -67,6 +67,27 @@ def test_each_role_opens_every_page_it_may_see(ui: Ui, world: dict[str, Any], ro
     ui.assert_clean()
 
 
+def test_charts_write_times_as_the_rest_of_the_dashboard_does(
+    ui: Ui, world: dict[str, Any]
+) -> None:
+    ui.sign_in("admin")
+    ui.page.goto(f"/vehicles/{world['vehicles'][0]}")
+    chart = ui.page.locator(".chart").first
+    chart.locator(".uplot").wait_for()
+    chart.locator(".u-over").hover()  # the legend shows the time under the cursor
+    moment = chart.locator(".u-legend .u-series").first.locator(".u-value")
+    # "29 Nov 2026 07:52": a 24-hour clock and the day before the month, not "11/29/26 7:52am".
+    expect(moment).to_have_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}$"))
+    # A chart of figures per day names the day alone.
+    ui.page.goto("/analytics")
+    daily = ui.page.locator("[data-testid='chart-Bookings per day']")
+    daily.locator(".uplot").wait_for()
+    daily.locator(".u-over").hover()
+    day = daily.locator(".u-legend .u-series").first.locator(".u-value")
+    expect(day).to_have_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}$"))
+    ui.assert_clean()
+
+
 def test_viewer_sees_no_action_buttons(ui: Ui, world: dict[str, Any]) -> None:
     ui.sign_in("viewer")
     ui.page.goto("/bookings")

@@ -20,6 +20,20 @@ function loadUplot() {
 const TIME_TICKS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600, 28800, 43200,
   86400, 2 * 86400, 3 * 86400, 4 * 86400, 5 * 86400, 7 * 86400, 14 * 86400, 28 * 86400];
 
+// Time labels as the rest of the dashboard writes them (24-hour clock, "29 Nov"), not uPlot's
+// US defaults ("7:50am", "11/29/26"). One row per tick spacing (seconds): the label, then what
+// is added below it where the year, the day or the hour rolls over (uPlot's stamp table).
+const AXIS_STAMPS = [
+  [365 * 86400, "{YYYY}", null, null, null, null, null, null, 1],
+  [28 * 86400, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+  [86400, "{D} {MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+  [60, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
+  [1, ":{ss}", "\n{D} {MMM} {YYYY} {HH}:{mm}", null, "\n{D} {MMM} {HH}:{mm}", null, "\n{HH}:{mm}", null, 1],
+];
+// The legend's time under the cursor: the day alone for figures per day.
+const LEGEND_STAMP = "{D} {MMM} {YYYY} {HH}:{mm}";
+const LEGEND_DAY_STAMP = "{D} {MMM} {YYYY}";
+
 // Tick spacings of a count axis: whole numbers only (no "0.25 bookings").
 const COUNT_TICKS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000, 1e6, 1e7];
 
@@ -65,11 +79,13 @@ export function TimeChart({ title, times, series, height = 180, thresholds = [],
           cursor: { drag: { x: true, y: false } },
           scales: { x: { time: true } },
           axes: [
-            stepSeconds ? { stroke: "#333", incrs: TIME_TICKS.filter((tick) => tick >= stepSeconds) } : { stroke: "#333" },
+            stepSeconds
+              ? { stroke: "#333", values: AXIS_STAMPS, incrs: TIME_TICKS.filter((tick) => tick >= stepSeconds) }
+              : { stroke: "#333", values: AXIS_STAMPS },
             counts ? { stroke: "#333", size: 60, incrs: COUNT_TICKS } : { stroke: "#333", size: 60 },
           ],
           series: [
-            {},
+            { value: stepSeconds && stepSeconds >= 86400 ? LEGEND_DAY_STAMP : LEGEND_STAMP },
             ...series.map((s) => ({
               label: s.unit ? `${s.label} (${s.unit})` : s.label,
               stroke: s.color,
