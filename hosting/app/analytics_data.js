@@ -44,7 +44,7 @@ export function bookingsPerDay(bookings, days, timeZone) {
 /**
  * How many alerts of each severity were open at the end of each local day (at `now` for
  * today): opened by then and not resolved by then. The last value is the number open now.
- * @param {{severity: string, opened_at: string, resolved_at: string | null}[]} alerts open and resolved
+ * @param {{severity: string, opened_at?: string | null, resolved_at?: string | null}[]} alerts open and resolved
  * @param {string[]} days local dates, in order, none after today
  * @param {string} timeZone
  * @param {number} now epoch ms
@@ -55,6 +55,7 @@ export function openAlertsPerDay(alerts, days, timeZone, now) {
   /** @type {Record<string, number[]>} */
   const counts = Object.fromEntries(SEVERITIES.map((severity) => [severity, ends.map(() => 0)]));
   for (const alert of alerts) {
+    if (!alert.opened_at) continue; // older data without an opening time: no day to count it on
     const opened = Date.parse(alert.opened_at);
     const resolved = alert.resolved_at ? Date.parse(alert.resolved_at) : Infinity;
     const row = counts[alert.severity] ?? (counts[alert.severity] = ends.map(() => 0));

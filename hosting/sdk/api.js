@@ -90,18 +90,20 @@ export function isVinClaimPending(result) {
  * @property {Record<string, unknown>} evidence
  * @property {string} recommended_action
  * @property {string | null} service_code
+ * @property {string | null} predicted_failure_date a trend's predicted crossing (YYYY-MM-DD), else null
+ * @property {string | null} book_by book before this day (YYYY-MM-DD) when a failure is predicted
  */
 
 /**
  * @typedef {object} MaintenanceForecast
  * @property {string} code
  * @property {string} name
- * @property {string | null} due_date
- * @property {number | null} due_km
- * @property {number | null} remaining_km
- * @property {number | null} days_left
+ * @property {string | null} [due_date]
+ * @property {number | null} [due_km]
+ * @property {number | null} [remaining_km]
+ * @property {number | null} [days_left]
  * @property {"ok" | "upcoming" | "due_soon" | "overdue" | string} urgency
- * @property {string} basis
+ * @property {string} [basis] which limit made the due date: "time" or "km"
  */
 
 /**
@@ -118,16 +120,21 @@ export function isVinClaimPending(result) {
  * @typedef {object} Alert
  * @property {string} [id] absent for viewers (it embeds the vehicle's id)
  * @property {string} [vehicle_id] absent for viewers
+ * @property {string} [owner_id] absent for viewers
  * @property {"open" | "resolved"} status
  * @property {"critical" | "high"} severity
- * @property {string} title
  * @property {string} rule_id
- * @property {string | null} service_code
- * @property {Record<string, unknown>} evidence
- * @property {string} recommended_action
- * @property {string} opened_at
- * @property {string | null} resolved_at
- * @property {string | null} resolution
+ * @property {string | null} [title] every alert the platform raises has one; older data may not
+ * @property {string | null} [service_code]
+ * @property {Record<string, unknown> | null} [evidence]
+ * @property {string | null} [recommended_action]
+ * @property {string | null} [opened_at]
+ * @property {string | null} [updated_at]
+ * @property {string | null} [resolved_at]
+ * @property {string | null} [resolution]
+ * @property {string | null} [book_by] a trend alert: book before this day (YYYY-MM-DD)
+ * @property {string | null} [predicted_failure_date] a trend alert: the predicted crossing
+ * @property {string[] | null} [center_ids] absent for viewers
  */
 
 /**
@@ -139,6 +146,7 @@ export function isVinClaimPending(result) {
  * @property {number} [coolant_temp_c]
  * @property {string[]} [dtc_codes]
  * @property {string[]} [dtc_pending]
+ * @property {number | null} [ambient_temp_c]
  * @property {string[]} [flags]
  */
 
@@ -149,8 +157,12 @@ export function isVinClaimPending(result) {
  * @property {number} mileage_km
  * @property {string[]} service_codes
  * @property {string} [work_done] absent for viewers
- * @property {number | {amount: number, currency: string} | null} cost
- * @property {string | null} center_id
+ * @property {number | {amount: number, currency: string} | null} [cost] a number, or {amount, currency} when a booking recorded it
+ * @property {string | null} [center_id]
+ * @property {string | null} [source] "owner", "staff" or "booking": who recorded it
+ * @property {string | null} [booking_id] the booking that recorded it; absent for viewers
+ * @property {string | null} [created_by] absent for viewers
+ * @property {string | null} [created_at]
  */
 
 /**
@@ -165,6 +177,8 @@ export function isVinClaimPending(result) {
  * @property {{code: string, name: string, duration_minutes: number}[]} services
  * @property {string[]} [mechanic_ids] absent for viewers
  * @property {{lat: number, lng: number} | null} location
+ * @property {string | null} created_at
+ * @property {string | null} updated_at
  */
 
 /** @typedef {{start: string, end: string, remaining: number}} Slot */
@@ -209,6 +223,8 @@ export function isVinClaimPending(result) {
  * @property {string} start ISO 8601 in the center's zone
  * @property {string} end
  * @property {number} remaining bays still free
+ * @property {string | null} [book_before] when a failure is predicted: book before this day
+ * @property {boolean | null} [before_predicted_date] whether this slot is before the predicted failure
  */
 
 /**
@@ -227,7 +243,7 @@ export function isVinClaimPending(result) {
 
 /**
  * @typedef {object} RecentPerformance  every function together, over the last 5 minutes
- * @property {"5m"} window
+ * @property {"5m"} [window]
  * @property {number} requests
  * @property {number} error_rate 5xx ÷ requests (0 without requests)
  * @property {number | null} p95_ms null without requests

@@ -43,6 +43,7 @@ test("an alert is open at a day's end when it opened by then and was not resolve
     { severity: "critical", opened_at: "2026-05-02T23:59:00Z", resolved_at: null }, // from the 2nd
     { severity: "critical", opened_at: "2026-05-03T13:00:00Z", resolved_at: null }, // after now: not yet
     { severity: "critical", opened_at: "2026-05-03T08:00:00Z", resolved_at: "2026-05-03T11:00:00Z" }, // resolved before now
+    { severity: "high", resolved_at: null }, // older data without an opening time: on no day
   ];
   assert.deepEqual(openAlertsPerDay(alerts, days, "UTC", now), { critical: [0, 1, 1], high: [2, 1, 1] });
   // The last value is what is open now; compared with the exact aggregation counts.
