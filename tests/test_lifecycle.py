@@ -227,36 +227,38 @@ def test_apply_action_returns_the_history_record() -> None:
     }
 
 
-def test_apply_action_checks_permission_before_state() -> None:
-    # A stranger must get 403, not learn from a 409 that the booking is already completed.
-    with pytest.raises(ActionForbidden):
-        apply_action(
-            S.COMPLETED,
-            A.CANCEL,
-            actor_id="someone",
-            actor_role=Role.CUSTOMER,
-            is_owner=False,
-            is_center_staff=False,
-            is_assigned_mechanic=False,
-            at=AT,
-        )
+def act(
+    state: S,
+    action: A,
+    *,
+    actor_role: Role,
+    is_assigned_mechanic: bool = False,
+    slot: tuple[datetime, datetime] | None = None,
+) -> TransitionRecord:
+    """``apply_action`` by someone who neither owns the booking nor staffs its center."""
+    return apply_action(
+        state,
+        action,
+        actor_id="actor-1",
+        actor_role=actor_role,
+        is_owner=False,
+        is_center_staff=False,
+        is_assigned_mechanic=is_assigned_mechanic,
+        at=AT,
+        slot=slot,
+    )
 
 
 def as_assigned_mechanic(
     state: S, action: A, slot: tuple[datetime, datetime] | None = None
 ) -> TransitionRecord:
-    """``apply_action`` by the mechanic the booking is assigned to."""
-    return apply_action(
-        state,
-        action,
-        actor_id="m1",
-        actor_role=Role.MECHANIC,
-        is_owner=False,
-        is_center_staff=False,
-        is_assigned_mechanic=True,
-        at=AT,
-        slot=slot,
-    )
+    return act(state, action, actor_role=Role.MECHANIC, is_assigned_mechanic=True, slot=slot)
+
+
+def test_apply_action_checks_permission_before_state() -> None:
+    # A stranger must get 403, not learn from a 409 that the booking is already completed.
+    with pytest.raises(ActionForbidden):
+        act(S.COMPLETED, A.CANCEL, actor_role=Role.CUSTOMER)
 
 
 def test_apply_action_refuses_permitted_actors_in_the_wrong_state() -> None:
