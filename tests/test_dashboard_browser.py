@@ -339,6 +339,11 @@ def test_offline_booking_waits_in_the_queue_and_is_sent_when_the_network_returns
     form = ui.page.locator("[data-testid=new-booking]")
     # The form settles (vehicle, center, first service, its free times) before it is changed.
     ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")
+    # A service's name and duration ("Oil and filter change (60 min)") get the form's width.
+    service, vehicle = (
+        form.locator(f"#{field}").bounding_box() for field in ("nb-service", "nb-vehicle")
+    )
+    assert service and vehicle and service["width"] == vehicle["width"]
     form.locator("#nb-service").select_option("brake_inspection")
     expect(form.locator("#nb-slot")).to_be_enabled()
     ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")

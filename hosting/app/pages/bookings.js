@@ -204,22 +204,22 @@ function NewBooking({ vehicles, centers }) {
           ${centers.map((c) => html`<option value=${c.id}>${c.name}</option>`)}
         </select>
       <//>
+      <${Field} id="nb-service" label="Service">
+        <select id="nb-service" value=${service} onChange=${(/** @type {any} */ e) => setService(e.target.value)}>
+          ${(center?.services ?? []).map((s) => html`<option value=${s.code}>${s.name} (${s.duration_minutes} min)</option>`)}
+        </select>
+      <//>
       <div class="field-row">
-        <${Field} id="nb-service" label="Service">
-          <select id="nb-service" value=${service} onChange=${(/** @type {any} */ e) => setService(e.target.value)}>
-            ${(center?.services ?? []).map((s) => html`<option value=${s.code}>${s.name} (${s.duration_minutes} min)</option>`)}
-          </select>
-        <//>
         <${Field} id="nb-date" label="Day">
           <input id="nb-date" type="date" value=${date} required onChange=${(/** @type {any} */ e) => setDate(e.target.value)} />
         <//>
+        <${Field} id="nb-slot" label=${`Time (${center?.time_zone ?? "center time"})`}>
+          <select id="nb-slot" name="start" required disabled=${!slots || !slots.length}>
+            ${!slots ? html`<option value="">Loading free times…</option>` : !slots.length ? html`<option value="">No free time on this day</option>` : slots.map((s) => html`<option value=${s.start}>${clock(s.start, center?.time_zone ?? "UTC")} (${s.remaining} free)</option>`)}
+          </select>
+        <//>
       </div>
       <${ErrorBanner} error=${slotError} title="No availability" />
-      <${Field} id="nb-slot" label=${`Time (${center?.time_zone ?? "center time"})`}>
-        <select id="nb-slot" name="start" required disabled=${!slots || !slots.length}>
-          ${!slots ? html`<option value="">Loading free times…</option>` : !slots.length ? html`<option value="">No free time on this day</option>` : slots.map((s) => html`<option value=${s.start}>${clock(s.start, center?.time_zone ?? "UTC")} (${s.remaining} free)</option>`)}
-        </select>
-      <//>
       <${Field} id="nb-notes" label="Notes for the workshop (optional)">
         <textarea id="nb-notes" name="notes" rows="2" maxlength="2000"></textarea>
       <//>
