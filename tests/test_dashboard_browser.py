@@ -33,6 +33,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 EXPECTED_PAGES = PAGES_BY_ROLE
+PHONE = {"width": 390, "height": 844}
 # The budget for the JavaScript of a first load, gzipped.
 FIRST_LOAD_BUDGET_BYTES = 150 * 1024
 # A deployment without the monitoring statistics routes answers them 404, which the
@@ -731,6 +732,27 @@ def test_day_view_is_usable_on_a_tablet(browser: Any, stack: Any, world: dict[st
         # Navigation becomes a bar, and nothing but the bay grid scrolls sideways.
         assert ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         ui.screenshot("tablet")
+        ui.assert_clean()
+    finally:
+        ui.page.context.close()
+
+
+def test_the_booking_form_keeps_its_controls_in_line_on_a_phone(
+    browser: Any, stack: Any, world: dict[str, Any]
+) -> None:
+    ui = open_ui(browser, stack.gateway_url, "phone-booking-form", viewport=PHONE)
+    try:
+        ui.sign_in("customer")
+        ui.page.goto("/bookings")
+        ui.page.wait_for_selector("#nb-slot option[value]:not([value=''])", state="attached")
+        # "Time (Europe/Berlin)" wraps onto two lines here; the day and time controls still
+        # stand side by side at the same height.
+        day, time_ = (
+            ui.page.locator(f"#{field}").bounding_box() for field in ("nb-date", "nb-slot")
+        )
+        assert day and time_ and day["y"] == time_["y"] and day["x"] < time_["x"]
+        assert ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        ui.screenshot("phone")
         ui.assert_clean()
     finally:
         ui.page.context.close()
